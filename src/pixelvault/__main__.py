@@ -1,0 +1,5 @@
+"""Allow ``python -m pixelvault``."""
+
+from pixelvault.cli.main import main
+
+main()

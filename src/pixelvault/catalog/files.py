@@ -1,0 +1,56 @@
+"""OriginalFile rows: id allocation and permission-filtered queries.
+
+Visibility here is deliberately narrow until group permission levels are
+wired in: administrators see every file, others their own.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, delete, func, select, true
+from sqlalchemy.orm import Session
+
+from pixelvault.catalog.models import OriginalFile, OriginalFileId
+from pixelvault.catalog.principals import Actor
+
+
+def allocate_id(session: Session) -> int:
+    """A fresh OriginalFile id, never reused (committed before bytes are written)."""
+    row = OriginalFileId()
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def visible_to(actor: Actor) -> ColumnElement[bool]:
+    if actor.is_admin:
+        return true()
+    return OriginalFile.owner_id == actor.user_id
+
+
+def get(session: Session, actor: Actor, file_id: int) -> OriginalFile | None:
+    return session.scalar(
+        select(OriginalFile).where(OriginalFile.id == file_id, visible_to(actor))
+    )
+
+
+def listing(session: Session, actor: Actor, *, offset: int = 0,
+            limit: int = 200) -> tuple[list[OriginalFile], int]:
+    where = visible_to(actor)
+    total = session.scalar(select(func.count()).select_from(OriginalFile).where(where)) or 0
+    rows = session.scalars(
+        select(OriginalFile).where(where).order_by(OriginalFile.id).offset(offset).limit(limit)
+    ).all()
+    return list(rows), total
+
+
+def remove(session: Session, actor: Actor, file_id: int) -> OriginalFile | None:
+    row = get(session, actor, file_id)
+    if row is None:
+        return None
+    session.execute(delete(OriginalFile).where(OriginalFile.id == file_id))
+    return row
+
+
+def all_paths(session: Session) -> set[str]:
+    """Every recorded path; for integrity checks and cleanse (not user-facing)."""
+    return set(session.scalars(select(OriginalFile.path)).all())

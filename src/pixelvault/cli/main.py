@@ -1,0 +1,57 @@
+"""`pixelvault`: the command-line entry point.
+
+Heavy libraries are imported inside the commands that need them, so that
+`pixelvault --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from pixelvault import __version__
+from pixelvault.cli import admin, config_cmd, files, serve
+from pixelvault.errors import PixelvaultError
+
+app = typer.Typer(
+    name="pixelvault",
+    help="A binary data repository and image server for microscopy, laid out like OMERO's.\n\n"
+         "Start with `pixelvault admin init`, then `pixelvault admin start`.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode="markdown",
+)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(admin.app, name="admin")
+app.add_typer(files.app, name="files")
+app.command("serve")(serve.serve)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pixelvault {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """A binary data repository and image server for microscopy."""
+
+
+def main() -> None:
+    try:
+        app()
+    except PixelvaultError as exc:
+        from pixelvault.cli.output import errors
+
+        errors.print(f"error: {exc.message}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)

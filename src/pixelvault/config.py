@@ -1,0 +1,321 @@
+"""Settings: one TOML file, overridden by ``PIXELVAULT_<KEY>`` environment variables.
+
+Precedence, highest first: environment variable, config file, built-in default.
+The config file lives at ``$PIXELVAULT_CONFIG`` or ``<home>/config.toml``, where
+home is ``$PIXELVAULT_HOME`` or ``$XDG_DATA_HOME/pixelvault`` (by default
+``~/.local/share/pixelvault``). Home also holds what pixelvault keeps for itself:
+the embedded SQLite catalog (outside the data dir, because the repository is not
+the database), the server's pid and log files.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from pixelvault.errors import ConfigError
+from pixelvault.sizes import Threshold
+
+ENV_PREFIX = "PIXELVAULT_"
+
+
+def _parse_path(text: str) -> str:
+    if not text.strip():
+        raise ValueError("an empty path")
+    if "\0" in text:
+        raise ValueError("a path with a NUL character")
+    return str(Path(text).expanduser().absolute())
+
+
+def _parse_port(text: str) -> str:
+    try:
+        port = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{port} is outside 1..65535")
+    return str(port)
+
+
+def _parse_seconds(text: str) -> str:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not 0.1 <= seconds <= 3600:
+        raise ValueError(f"{seconds} is outside 0.1..3600 seconds")
+    return f"{seconds:g}"
+
+
+def _parse_threshold(text: str) -> str:
+    return str(Threshold.parse(text))
+
+
+def _parse_db_url(text: str) -> str:
+    if not text.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+        raise ValueError(
+            f"{text!r} is not a catalog URL "
+            "(sqlite:////path/catalog.sqlite or postgresql://user:pass@host/db)"
+        )
+    return text
+
+
+def _parse_host(text: str) -> str:
+    if not text.strip() or any(c.isspace() for c in text):
+        raise ValueError(f"{text!r} is not a host name or address")
+    return text
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: how to validate it and where its default comes from."""
+
+    name: str
+    parse: Callable[[str], str]
+    default: Callable[[Path], str]
+    help: str
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper().replace(".", "_")
+
+
+KEYS: dict[str, Key] = {
+    key.name: key
+    for key in (
+        Key("data.dir", _parse_path, lambda home: str(home / "OMERO"),
+            "repository root holding the six stores"),
+        Key("db.url", _parse_db_url, lambda home: f"sqlite:///{home / 'catalog.sqlite'}",
+            "catalog database (SQLite file or PostgreSQL URL)"),
+        Key("server.host", _parse_host, lambda home: "127.0.0.1", "address the server listens on"),
+        Key("server.port", _parse_port, lambda home: "4080", "port the server listens on"),
+        Key("space.warn", _parse_threshold, lambda home: "10%",
+            "free space below which diagnostics warn (bytes, 5GiB or 10%)"),
+        Key("space.critical", _parse_threshold, lambda home: "1%",
+            "free space below which new writes are refused (bytes, 500MB or 1%)"),
+        Key("repository.check_interval", _parse_seconds, lambda home: "5",
+            "seconds between the running server's identity and space checks"),
+    )
+}
+
+
+def valid_keys_hint() -> str:
+    return "valid keys: " + ", ".join(KEYS)
+
+
+def home_dir(env: Mapping[str, str]) -> Path:
+    if env.get("PIXELVAULT_HOME"):
+        return Path(env["PIXELVAULT_HOME"]).expanduser().absolute()
+    xdg = env.get("XDG_DATA_HOME") or str(Path("~/.local/share").expanduser())
+    return Path(xdg).absolute() / "pixelvault"
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    if env.get("PIXELVAULT_CONFIG"):
+        return Path(env["PIXELVAULT_CONFIG"]).expanduser().absolute()
+    return home_dir(env) / "config.toml"
+
+
+def lookup_key(name: str) -> Key:
+    try:
+        return KEYS[name]
+    except KeyError:
+        raise ConfigError(f"unknown config key {name!r}; {valid_keys_hint()}") from None
+
+
+def validate(key: Key, value: str, origin: str) -> str:
+    try:
+        return key.parse(value)
+    except ValueError as exc:
+        raise ConfigError(
+            f"bad value for {key.name} in {origin}: {exc}; fix it with "
+            f"`pixelvault config set {key.name} VALUE` ({key.help})"
+        ) from None
+
+
+def read_file(path: Path) -> dict[str, str]:
+    """The keys set in the config file, flattened to ``{"data.dir": ...}``."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"config file {path} is not valid TOML ({exc}); fix or delete it"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, table: Mapping[str, Any]) -> None:
+        for name, value in table.items():
+            full = f"{prefix}.{name}" if prefix else name
+            if isinstance(value, dict):
+                walk(full, value)
+            else:
+                flat[full] = str(value)
+
+    walk("", raw)
+    for name, value in flat.items():
+        if name not in KEYS:
+            raise ConfigError(f"unknown key {name!r} in {path}; {valid_keys_hint()}")
+        validate(KEYS[name], value, str(path))
+    return flat
+
+
+def write_file(path: Path, values: Mapping[str, str]) -> None:
+    """Atomically replace the config file (mode 0600: db.url may hold a password)."""
+    nested: dict[str, Any] = {}
+    for name in sorted(values):
+        section, _, leaf = name.rpartition(".")
+        nested.setdefault(section, {})[leaf] = values[name]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            tomli_w.dump(nested, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A key's effective value and where it came from (for `config list`)."""
+
+    key: str
+    value: str
+    source: str  # "default", "file" or "env"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated effective settings; build with :func:`load_settings`."""
+
+    home: Path
+    config_file: Path
+    values: dict[str, Setting]
+    # The environment these settings were read from, so that a reload (after
+    # `admin move` switches data.dir) reads the same one.
+    env: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def get(self, name: str) -> str:
+        return self.values[lookup_key(name).name].value
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.get("data.dir"))
+
+    @property
+    def db_url(self) -> str:
+        return self.get("db.url")
+
+    @property
+    def db_is_embedded_default(self) -> bool:
+        return self.values["db.url"].source == "default"
+
+    @property
+    def data_dir_is_default(self) -> bool:
+        return self.values["data.dir"].source == "default"
+
+    @property
+    def host(self) -> str:
+        return self.get("server.host")
+
+    @property
+    def port(self) -> int:
+        return int(self.get("server.port"))
+
+    @property
+    def space_warn(self) -> Threshold:
+        return Threshold.parse(self.get("space.warn"))
+
+    @property
+    def space_critical(self) -> Threshold:
+        return Threshold.parse(self.get("space.critical"))
+
+    @property
+    def check_interval(self) -> float:
+        return float(self.get("repository.check_interval"))
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the server's pid and log files live."""
+        return self.home / "var"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "server.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "server.log"
+
+    @property
+    def base_url(self) -> str:
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - reaching a wildcard bind locally
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    home = home_dir(env)
+    path = config_path(env)
+    from_file = read_file(path)
+    values: dict[str, Setting] = {}
+    for name, key in KEYS.items():
+        if key.env in env:
+            value, source = validate(key, env[key.env], f"environment variable {key.env}"), "env"
+        elif name in from_file:
+            value, source = validate(key, from_file[name], str(path)), "file"
+        else:
+            value, source = key.default(home), "default"
+        values[name] = Setting(name, value, source)
+    settings = Settings(home=home, config_file=path, values=values, env=dict(env))
+    if settings.space_critical.limit(10**12) > settings.space_warn.limit(10**12) and (
+        (settings.space_critical.percent is None) == (settings.space_warn.percent is None)
+    ):
+        raise ConfigError(
+            f"space.critical ({settings.space_critical}) is above space.warn "
+            f"({settings.space_warn}); lower it with `pixelvault config set space.critical VALUE`"
+        )
+    return settings
+
+
+def set_value(name: str, value: str, env: Mapping[str, str] | None = None) -> Setting:
+    """Validate and store one key; returns what was stored."""
+    env = os.environ if env is None else env
+    key = lookup_key(name)
+    clean = validate(key, value, "the command line")
+    path = config_path(env)
+    current = read_file(path)
+    current[name] = clean
+    write_file(path, current)
+    return Setting(name, clean, "file")
+
+
+def unset_value(name: str, env: Mapping[str, str] | None = None) -> bool:
+    """Remove a key from the file; returns whether it was set there."""
+    env = os.environ if env is None else env
+    lookup_key(name)
+    path = config_path(env)
+    current = read_file(path)
+    if name not in current:
+        return False
+    del current[name]
+    write_file(path, current)
+    return True

@@ -1,0 +1,104 @@
+"""Crash-safe writes: temporary name in the same directory, fsync, rename, fsync dir.
+
+A crash leaves at worst a dot-named ``.tmp`` file that ``admin cleanse`` removes,
+never a half-written file under a real name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from pixelvault.errors import OutOfSpaceError, PixelvaultError
+
+TMP_SUFFIX = ".tmp"
+
+
+def temp_name(final: Path) -> Path:
+    return final.with_name(f".{final.name}.{secrets.token_hex(6)}{TMP_SUFFIX}")
+
+
+def is_temp_name(name: str) -> bool:
+    return name.startswith(".") and name.endswith(TMP_SUFFIX)
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def translate_os_error(exc: OSError, what: str) -> PixelvaultError:
+    """Turn a low-level write failure into an error that says what to do."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OutOfSpaceError(
+            f"disk full while writing {what}; nothing was kept. Free space on that "
+            "filesystem or move the repository (`pixelvault admin move NEW_DIR`)"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        from pixelvault.errors import RepositoryPermissionError
+
+        return RepositoryPermissionError(
+            f"cannot write {what}: {exc.strerror}; make the data dir writable by the "
+            "user running pixelvault (see `pixelvault admin diagnostics`)"
+        )
+    from pixelvault.errors import RepositoryError
+
+    return RepositoryError(f"cannot write {what}: {exc.strerror or exc}")
+
+
+@contextlib.contextmanager
+def atomic_writer(final: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """Yield a file to write; on clean exit it is fsynced and renamed to ``final``.
+
+    Refuses to replace an existing file: repository objects are written once.
+    """
+    tmp = temp_name(final)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except OSError as exc:
+        raise translate_os_error(exc, str(final)) from None
+    handle = os.fdopen(fd, "wb")
+    try:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+        if final.exists():
+            raise PixelvaultError(
+                f"{final} already exists; repository objects are never overwritten "
+                "(run `pixelvault admin cleanse --dry-run` to look for orphans)"
+            )
+        os.rename(tmp, final)
+        fsync_dir(final.parent)
+    except OSError as exc:
+        handle.close()
+        tmp.unlink(missing_ok=True)
+        raise translate_os_error(exc, str(final)) from None
+    except BaseException:
+        handle.close()
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(final: Path, data: bytes) -> None:
+    """Small files (markers, journals); unlike atomic_writer this may replace."""
+    tmp = temp_name(final)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+        fsync_dir(final.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise translate_os_error(exc, str(final)) from None

@@ -1,0 +1,1 @@
+"""HTTP server: FastAPI routes per API family; thin over the services."""

@@ -1,0 +1,34 @@
+"""The FastAPI application; the caller (`pixelvault serve`) owns the vault and the lock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from pixelvault import __version__
+from pixelvault.repository import RepositoryLock
+from pixelvault.server import errors
+from pixelvault.server.monitor import RepositoryMonitor
+from pixelvault.server.routes import health
+from pixelvault.services.vault import Vault
+
+
+def create_app(vault: Vault, lock: RepositoryLock) -> FastAPI:
+    monitor = RepositoryMonitor(vault, lock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        monitor.start()
+        try:
+            yield
+        finally:
+            monitor.stop()
+
+    app = FastAPI(title="pixelvault", version=__version__, lifespan=lifespan)
+    app.state.vault = vault
+    app.state.monitor = monitor
+    errors.install(app)
+    app.include_router(health.router)
+    return app

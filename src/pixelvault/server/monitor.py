@@ -1,0 +1,116 @@
+"""Watches the repository while the server runs.
+
+Every few seconds (and on every /health) it checks the identity marker and the
+free space. If the share vanishes, writes already fail at their own guard;
+this loop logs the change, reports it, and when the share comes back re-takes
+the lock on the new lock file, so the server resumes without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+
+from pixelvault import __version__
+from pixelvault.errors import PixelvaultError
+from pixelvault.repository import RepositoryLock
+from pixelvault.services.vault import Vault
+
+log = logging.getLogger("pixelvault.monitor")
+
+
+@dataclass(frozen=True)
+class Health:
+    usable: bool
+    body: dict[str, Any]
+
+
+class RepositoryMonitor:
+    def __init__(self, vault: Vault, lock: RepositoryLock) -> None:
+        self.vault = vault
+        self.lock = lock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_problem: str | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="repository-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.vault.settings.check_interval):
+            try:
+                self.evaluate()
+            except Exception:  # the watchdog must outlive any single failed check
+                log.exception("repository check failed")
+
+    def _identity_problem(self) -> str | None:
+        try:
+            self.vault.guard.check_identity()
+        except PixelvaultError as exc:
+            return exc.message
+        if not self.lock.is_current():
+            try:
+                self.lock.reacquire()
+                log.warning("repository is back; lock taken again on %s", self.lock.lock_file)
+            except PixelvaultError as exc:
+                return exc.message
+        return None
+
+    def _catalog_problem(self) -> str | None:
+        try:
+            with self.vault.catalog.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            return f"catalog unreachable: {str(exc).splitlines()[0]}"
+        return None
+
+    def evaluate(self) -> Health:
+        problem = self._identity_problem()
+        if problem != self._last_problem:
+            if problem:
+                log.error("repository unavailable, writes refused: %s", problem)
+            else:
+                log.warning("repository available again at %s", self.vault.layout.root)
+            self._last_problem = problem
+        catalog_problem = self._catalog_problem()
+        space: dict[str, Any] | None = None
+        try:
+            report = self.vault.guard.space()
+            space = {
+                "free_bytes": report.free, "total_bytes": report.total,
+                "warn_below_bytes": report.warn_below,
+                "critical_below_bytes": report.critical_below,
+                "low": report.low, "writes_allowed": report.writes_allowed and not problem,
+            }
+        except OSError as exc:
+            problem = problem or f"cannot measure free space: {exc.strerror}"
+        usable = problem is None and catalog_problem is None
+        degraded = space is not None and (space["low"] or not space["writes_allowed"])
+        status = "unavailable" if not usable else "degraded" if degraded else "ok"
+        return Health(usable, {
+            "status": status,
+            "version": __version__,
+            "repository": {
+                "uuid": self.vault.uuid, "data_dir": str(self.vault.layout.root),
+                "state": "unavailable" if problem else "ok", "problem": problem,
+            },
+            "catalog": {"state": "unavailable" if catalog_problem else "ok",
+                        "problem": catalog_problem},
+            "free_space": space,
+            "lock": {"mode": self.lock.mode.value, "holder_pid": os.getpid(),
+                     "holder_host": socket.gethostname(), "current": self.lock.is_current()},
+        })
+
+

@@ -1,0 +1,1 @@
+"""Use cases: they join the catalog (SQL) and the repository (bytes) in the right order."""
