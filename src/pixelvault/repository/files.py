@@ -7,6 +7,7 @@ complete and fsynced; reads serve any byte range.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -102,7 +103,9 @@ class FileWriter:
         if self._done:
             return
         self._done = True
-        self._handle.close()
+        # Closing flushes the buffer, which fails again on a full disk.
+        with contextlib.suppress(OSError):
+            self._handle.close()
         self.tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> FileWriter:
