@@ -30,7 +30,15 @@ class WriteGuard:
 
     def check_space(self, incoming: int = 0) -> None:
         report = self.space()
-        if report.free - incoming < report.critical_below:
+        if incoming and report.free >= report.critical_below \
+                and report.free - incoming < report.critical_below:
+            raise OutOfSpaceError(
+                f"{format_size(incoming)} do not fit in {self.layout.root}: "
+                f"{format_size(report.free)} free, of which space.critical keeps "
+                f"{format_size(report.critical_below)}; nothing was written. Free space or "
+                "move the repository (`pixelvault admin move NEW_DIR`)"
+            )
+        if report.free < report.critical_below:
             raise OutOfSpaceError(
                 f"only {format_size(report.free)} free in {self.layout.root}, below "
                 f"space.critical ({format_size(report.critical_below)}): new writes are refused "
