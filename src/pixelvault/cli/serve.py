@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 
 import typer
@@ -26,6 +27,12 @@ def _bind(host: str, port: int) -> socket.socket:
             "another port with `pixelvault config set server.port N`"
         ) from None
     return sock
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    """uvicorn re-raises SIGTERM after its graceful shutdown; end with status 0 instead,
+    through our own clean-up (lock, pid file)."""
+    raise SystemExit(0)
 
 
 def serve(
@@ -78,6 +85,7 @@ def serve(
                 "serving repository %s (%s) on %s", vault.uuid, vault.layout.root,
                 settings.base_url,
             )
+            signal.signal(signal.SIGTERM, _exit_cleanly)
             server.run(sockets=[sock])
     finally:
         vault.close()
