@@ -90,7 +90,7 @@ def test_bad_environment_values_name_the_variable(sqlite_env: Env) -> None:
 def test_hand_edited_file_with_unknown_key_or_bad_toml(sqlite_env: Env) -> None:
     path = sqlite_env.home / "config.toml"
     path.write_text('[data]\ndirr = "/x"\n')
-    with pytest.raises(ConfigError, match="unknown key 'data.dirr'.*valid keys"):
+    with pytest.raises(ConfigError, match=r"unknown key 'data\.dirr'.*valid keys"):
         config.load_settings(sqlite_env.vars)
     path.write_text("[data\n")
     result = sqlite_env.cli("config", "get", "data.dir")
@@ -99,5 +99,5 @@ def test_hand_edited_file_with_unknown_key_or_bad_toml(sqlite_env: Env) -> None:
 
 def test_critical_above_warn_is_refused(sqlite_env: Env) -> None:
     sqlite_env.set(space_warn="5%", space_critical="20%")
-    with pytest.raises(ConfigError, match="space.critical .* is above space.warn"):
+    with pytest.raises(ConfigError, match=r"space\.critical .* is above space\.warn"):
         config.load_settings(sqlite_env.vars)

@@ -103,7 +103,7 @@ def test_missing_store_root_is_not_recreated(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     store = make_repository(root)
     (root / "Files").rmdir()
-    with pytest.raises(Exception, match="store .* is missing"):
+    with pytest.raises(Exception, match=r"store .* is missing"):
         store.write(1000, [b"x"], ["SHA1-160"])
     assert not (root / "Files").exists()
 

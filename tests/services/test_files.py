@@ -51,8 +51,9 @@ def test_put_get_list_delete(vault: Vault) -> None:
 
 @pytest.mark.parametrize(
     ("given", "stored"),
-    [("../../etc/passwd", "passwd"), ("/abs/path/x.txt", "x.txt"), ("a\0b\x1b[31m.txt", "a_b_[31m.txt"),
-     ("..", "unnamed"), ("C:\\Users\\me\\data.csv", "data.csv"), ("", "unnamed")],
+    [("../../etc/passwd", "passwd"), ("/abs/path/x.txt", "x.txt"),
+     ("a\0b\x1b[31m.txt", "a_b_[31m.txt"), ("..", "unnamed"),
+     ("C:\\Users\\me\\data.csv", "data.csv"), ("", "unnamed")],
 )
 def test_hostile_names_are_stored_harmlessly(vault: Vault, given: str, stored: str) -> None:
     row = files.put_file(vault, vault.local_admin(), [b"x"], name=given)
@@ -71,7 +72,7 @@ def test_ids_are_never_reused(vault: Vault) -> None:
 def test_a_failed_catalog_insert_removes_the_bytes(vault: Vault) -> None:
     actor = vault.local_admin()
     ghost = actor.__class__(actor.user_id + 999, "ghost", False, actor.group_id, frozenset())
-    with pytest.raises(Exception, match="(?i)foreign key|violates"):
+    with pytest.raises(Exception, match=r"(?i)foreign key|violates"):
         files.put_file(vault, ghost, [b"data"], name="orphan")
     assert rows(vault) == 0
     assert [p for p in (vault.layout.root / "Files").rglob("*") if p.is_file()] == []

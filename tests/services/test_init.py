@@ -16,7 +16,7 @@ STORES = {"Pixels", "Files", "Thumbnails", "FullText", "ManagedRepository", "Bio
 def test_init_creates_the_six_stores_and_the_marker(env: Env) -> None:
     result = env.cli("admin", "init", check=True)
     data_dir = env.data_dir
-    assert f"created repository" in result.stdout
+    assert "created repository" in result.stdout
     assert {p.name for p in data_dir.iterdir()} == STORES | {".omero"}
     (uuid_dir,) = (data_dir / ".omero/repository").iterdir()
     assert (uuid_dir / "repo_uuid").read_text().strip() == uuid_dir.name

@@ -21,7 +21,7 @@ from pixelvault.repository.checksums import MultiHasher
 from pixelvault.repository.guard import WriteGuard
 from pixelvault.repository.layout import Store
 
-CHUNK = 1 << 20
+CHUNK = 4 << 20  # measured: 4 MiB reads run ~10% faster than 1 MiB here
 
 
 @dataclass(frozen=True)
