@@ -23,9 +23,8 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-test: install
+test: lint
 	PIXELVAULT_TEST_PG_URL="$$(scripts/start-postgres.sh)" $(BIN)/python -m pytest -q -ra
-	$(MAKE) --no-print-directory lint
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -62,8 +62,8 @@ def main() -> None:
                 handle.write(os.urandom(CHUNK))
         root = work / "repo"
         root.mkdir()
-        for store in STORES:
-            (root / store.value).mkdir()
+        for kind in STORES:
+            (root / kind.value).mkdir()
         uuid = identity.new_uuid()
         identity.write_marker(Layout(root), uuid)
         store = FilesStore(WriteGuard(Layout(root), uuid, Threshold.parse("0"),
