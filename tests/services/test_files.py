@@ -135,6 +135,11 @@ def test_kill_9_mid_upload_leaves_no_row(initialised: Env) -> None:
     # The repository keeps working, and the next id is a new one.
     out = initialised.cli("files", "put", "--output", "json", __file__, check=True)
     assert json.loads(out.stdout)[0]["id"] == 2
+    # The half-written leftover is what cleanse removes.
+    cleaned = json.loads(initialised.cli("admin", "cleanse", "--older-than", "0",
+                                         "--output", "json", check=True).stdout)
+    assert [r["reason"] for r in cleaned["removed"]] == ["unfinished write"]
+    assert initialised.cli("files", "verify", "2").returncode == 0
 
 
 def test_files_commands(initialised: Env, tmp_path: Path) -> None:

@@ -81,3 +81,12 @@ def test_init_refuses_when_the_catalogs_repository_is_elsewhere(initialised: Env
     assert result.returncode == 69
     assert "already belongs to repository" in result.stderr
     assert os.listdir(empty) == []
+
+
+def test_embedded_catalog_is_private_to_its_owner(sqlite_env: Env) -> None:
+    """It will hold password hashes."""
+    import stat
+
+    sqlite_env.cli("admin", "init", check=True)
+    mode = stat.S_IMODE((sqlite_env.home / "catalog.sqlite").stat().st_mode)
+    assert mode == 0o600

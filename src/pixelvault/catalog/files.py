@@ -51,6 +51,6 @@ def remove(session: Session, actor: Actor, file_id: int) -> OriginalFile | None:
     return row
 
 
-def all_paths(session: Session) -> set[str]:
-    """Every recorded path; for integrity checks and cleanse (not user-facing)."""
-    return set(session.scalars(select(OriginalFile.path)).all())
+def ids_in_store(session: Session, store: str) -> set[int]:
+    """Every OriginalFile id whose bytes live in ``store``; for cleanse, not for users."""
+    return set(session.scalars(select(OriginalFile.id).where(OriginalFile.store == store)).all())

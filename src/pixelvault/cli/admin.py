@@ -176,6 +176,52 @@ def move(
                       "satisfied, or rerun with --remove-source next time", markup=False)
 
 
+@app.command()
+def cleanse(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be removed."),
+    older_than: float = typer.Option(
+        3600.0, "--older-than", min=0,
+        help="Grace period in seconds: younger files may be writes about to commit."),
+    output: Output = typer.Option(Output.table, "--output", "-o"),
+) -> None:
+    """Remove files left by crashes: unfinished writes and files without a catalog row.
+
+    Safe beside a running server. Files it does not recognise are listed, never removed.
+
+    Examples:
+
+        pixelvault admin cleanse --dry-run
+
+        pixelvault admin cleanse --older-than 0
+    """
+    from pixelvault.config import load_settings
+    from pixelvault.repository import LockMode
+    from pixelvault.services.cleanse import cleanse as run_cleanse
+    from pixelvault.services.vault import open_vault
+    from pixelvault.sizes import format_size
+
+    vault = open_vault(load_settings())
+    try:
+        with vault.lock(LockMode.SHARED, "admin cleanse"):
+            report = run_cleanse(vault, dry_run=dry_run, grace_seconds=older_than)
+    finally:
+        vault.close()
+    if output is Output.json:
+        print_json({"dry_run": dry_run, "bytes": report.bytes_freed,
+                    "removed": [{"path": p, "size": n, "reason": r} for p, n, r in report.removed],
+                    "kept": [{"path": p, "reason": r} for p, r in report.kept],
+                    "directories": report.directories})
+        return
+    verb = "would remove" if dry_run else "removed"
+    rows = [(verb, p, format_size(n), r) for p, n, r in report.removed]
+    rows += [("kept", p, "", r) for p, r in report.kept]
+    rows += [(verb, d + "/", "", "empty directory") for d in report.directories]
+    if rows:
+        print_table(["action", "path", "size", "reason"], rows)
+    console.print(f"{verb} {len(report.removed)} files ({format_size(report.bytes_freed)}) "
+                  f"and {len(report.directories)} empty directories", markup=False)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply catalog schema migrations (take a backup of the database first)."""

@@ -40,7 +40,6 @@ def _vault() -> Iterator[Vault]:
 
     vault = open_vault(load_settings())
     try:
-        vault.guard.check_identity()
         with vault.lock(LockMode.SHARED, "pixelvault files"):
             yield vault
     finally:

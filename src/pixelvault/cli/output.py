@@ -26,7 +26,7 @@ def print_json(data: Any) -> None:
 
 def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]],
                 title: str | None = None) -> None:
-    table = Table(title=title, header_style="bold")
+    table = Table(title=title, header_style="bold", show_header=any(columns))
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:

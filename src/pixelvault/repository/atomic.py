@@ -6,15 +6,17 @@ never a half-written file under a real name.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
-from pixelvault.errors import OutOfSpaceError, PixelvaultError
+from pixelvault.errors import (
+    OutOfSpaceError,
+    PixelvaultError,
+    RepositoryError,
+    RepositoryPermissionError,
+)
 
 TMP_SUFFIX = ".tmp"
 
@@ -43,53 +45,15 @@ def translate_os_error(exc: OSError, what: str) -> PixelvaultError:
             "filesystem or move the repository (`pixelvault admin move NEW_DIR`)"
         )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        from pixelvault.errors import RepositoryPermissionError
-
         return RepositoryPermissionError(
             f"cannot write {what}: {exc.strerror}; make the data dir writable by the "
             "user running pixelvault (see `pixelvault admin diagnostics`)"
         )
-    from pixelvault.errors import RepositoryError
-
     return RepositoryError(f"cannot write {what}: {exc.strerror or exc}")
 
 
-@contextlib.contextmanager
-def atomic_writer(final: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
-    """Yield a file to write; on clean exit it is fsynced and renamed to ``final``.
-
-    Refuses to replace an existing file: repository objects are written once.
-    """
-    tmp = temp_name(final)
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    except OSError as exc:
-        raise translate_os_error(exc, str(final)) from None
-    handle = os.fdopen(fd, "wb")
-    try:
-        yield handle
-        handle.flush()
-        os.fsync(handle.fileno())
-        handle.close()
-        if final.exists():
-            raise PixelvaultError(
-                f"{final} already exists; repository objects are never overwritten "
-                "(run `pixelvault admin cleanse --dry-run` to look for orphans)"
-            )
-        os.rename(tmp, final)
-        fsync_dir(final.parent)
-    except OSError as exc:
-        handle.close()
-        tmp.unlink(missing_ok=True)
-        raise translate_os_error(exc, str(final)) from None
-    except BaseException:
-        handle.close()
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_bytes_atomic(final: Path, data: bytes) -> None:
-    """Small files (markers, journals); unlike atomic_writer this may replace."""
+    """Small files (markers, journals, config): replaced whole, never half-written."""
     tmp = temp_name(final)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pixelvault.errors import InvalidInputError, NotFoundError
-from pixelvault.repository.atomic import fsync_dir, temp_name, translate_os_error
+from pixelvault.repository.atomic import fsync_dir, is_temp_name, temp_name, translate_os_error
 from pixelvault.repository.checksums import MultiHasher
 from pixelvault.repository.guard import WriteGuard
 from pixelvault.repository.layout import Store
@@ -116,6 +116,17 @@ class FileWriter:
             self.abort()
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One thing found on disk in the store, as cleanse sees it."""
+
+    path: Path
+    kind: str  # "object" (named by its id), "temp" (an unfinished write) or "unknown"
+    object_id: int | None
+    size: int
+    mtime: float
+
+
 class FilesStore:
     """Bytes of OriginalFiles by id, OMERO's Dir-NNN layout."""
 
@@ -173,6 +184,33 @@ class FilesStore:
                     break
                 position += len(data)
                 yield data
+
+    def scan(self) -> Iterator[Entry]:
+        """Every file below the store, classified; symlinks are never followed."""
+        for dirpath, _dirnames, filenames in os.walk(self.root):
+            for name in filenames:
+                path = Path(dirpath) / name
+                try:
+                    info = path.lstat()
+                except FileNotFoundError:
+                    continue  # a write finished or was removed while we looked
+                if is_temp_name(name):
+                    yield Entry(path, "temp", None, info.st_size, info.st_mtime)
+                elif name.isdigit() and self.path(int(name)) == path:
+                    yield Entry(path, "object", int(name), info.st_size, info.st_mtime)
+                else:
+                    yield Entry(path, "unknown", None, info.st_size, info.st_mtime)
+
+    def empty_directories(self) -> list[Path]:
+        """Dir-NNN levels with nothing below them, deepest first (never the root)."""
+        empty: list[Path] = []
+        for dirpath, dirnames, filenames in os.walk(self.root, topdown=False):
+            path = Path(dirpath)
+            if path == self.root or filenames:
+                continue
+            if all(path / d in empty for d in dirnames):
+                empty.append(path)
+        return empty
 
     def delete(self, object_id: int) -> bool:
         """Remove the bytes (after the catalog commit); False if already gone."""

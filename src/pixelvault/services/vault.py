@@ -67,6 +67,12 @@ class Vault:
         return actor
 
     def lock(self, mode: LockMode, purpose: str) -> RepositoryLock:
+        """The repository lock, after checking that the data dir is ours.
+
+        Opening the lock file of a vanished share would otherwise be the first
+        (and a confusing) error.
+        """
+        self.guard.check_identity()
         return RepositoryLock(self.layout.lock_file(self.uuid), mode, purpose)
 
     def close(self) -> None:
