@@ -33,6 +33,7 @@ def test_same_filesystem_move_is_a_rename(initialised: Env, tmp_path: Path) -> N
     result = initialised.cli("admin", "move", str(new), check=True)
     assert "renamed" in result.stdout
     assert not old.exists()
+    assert list(new.glob(".omero/repository/*/holders/*")) == []  # no stale lock notes
     assert initialised.cli("config", "get", "data.dir", check=True).stdout.strip() == str(new)
     assert initialised.cli("files", "get", str(stored["id"]), check=True).stdout == "alpha"
     assert initialised.cli("admin", "diagnostics").returncode == 0

@@ -85,6 +85,11 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def holder_name() -> str:
+    """This process's holder file name: host and pid, unique across an NFS export."""
+    return f"{socket.gethostname()}.{os.getpid()}"
+
+
 def read_holders(lock_file: Path) -> list[Holder]:
     """Holder files of live processes (stale local ones are skipped)."""
     holders: list[Holder] = []
@@ -175,7 +180,7 @@ class RepositoryLock:
             ) from None
 
     def _holder_file(self) -> Path:
-        return _holders_dir(self.lock_file) / f"{socket.gethostname()}.{os.getpid()}"
+        return _holders_dir(self.lock_file) / holder_name()
 
     def _write_holder(self, mode: LockMode) -> None:
         holder = Holder(os.getpid(), socket.gethostname(), mode.value, self.purpose, time.time())

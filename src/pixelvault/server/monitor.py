@@ -15,9 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-
 from pixelvault import __version__
+from pixelvault.catalog.engine import check_connection
 from pixelvault.errors import PixelvaultError
 from pixelvault.repository import RepositoryLock
 from pixelvault.services.vault import Vault
@@ -38,6 +37,7 @@ class RepositoryMonitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_problem: str | None = None
+        self._evaluating = threading.Lock()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="repository-monitor", daemon=True)
@@ -70,13 +70,17 @@ class RepositoryMonitor:
 
     def _catalog_problem(self) -> str | None:
         try:
-            with self.vault.catalog.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:
-            return f"catalog unreachable: {str(exc).splitlines()[0]}"
+            check_connection(self.vault.catalog.engine)
+        except PixelvaultError as exc:
+            return exc.message
         return None
 
     def evaluate(self) -> Health:
+        # One evaluation at a time: the loop and /health must not both re-take the lock.
+        with self._evaluating:
+            return self._evaluate()
+
+    def _evaluate(self) -> Health:
         problem = self._identity_problem()
         if problem != self._last_problem:
             if problem:

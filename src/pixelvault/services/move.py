@@ -28,6 +28,7 @@ from pixelvault.repository import identity as disk_identity
 from pixelvault.repository.atomic import fsync_dir, translate_os_error, write_bytes_atomic
 from pixelvault.repository.checksums import new_hasher
 from pixelvault.repository.layout import IDENTITY_DIR
+from pixelvault.repository.locking import holder_name
 
 log = logging.getLogger(__name__)
 PARTIAL = ".pixelvault-move-partial"
@@ -249,6 +250,9 @@ def _rename(settings: Settings, source: Path, destination: Path, uuid: str) -> M
         raise RepositoryError(f"cannot rename {source} to {destination}: {exc.strerror}") from None
     fsync_dir(destination.parent)
     fsync_dir(source.parent)
+    # Our holder note travelled with the directory; it would outlive our lock there.
+    stale = Layout(destination).identity_dir(uuid) / "holders" / holder_name()
+    stale.unlink(missing_ok=True)
     config.set_value("data.dir", str(destination), settings.env)
     journal.unlink(missing_ok=True)
     return MoveResult(source, destination, "rename", 0, 0, source_removed=True)
