@@ -5,6 +5,6 @@ root and handed to ``repository/`` by the services.
 """
 
 from pixelvault.catalog.engine import Catalog
-from pixelvault.catalog.principals import Actor
+from pixelvault.catalog.permissions import Actor, Right
 
-__all__ = ["Actor", "Catalog"]
+__all__ = ["Actor", "Catalog", "Right"]

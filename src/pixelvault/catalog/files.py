@@ -1,16 +1,12 @@
-"""OriginalFile rows: id allocation and permission-filtered queries.
-
-Visibility here is deliberately narrow until group permission levels are
-wired in: administrators see every file, others their own.
-"""
+"""OriginalFile rows: id allocation and permission-filtered queries."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, delete, func, select, true
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from pixelvault.catalog.models import OriginalFile, OriginalFileId
-from pixelvault.catalog.principals import Actor
+from pixelvault.catalog.permissions import Actor, Right, allowed
 
 
 def allocate_id(session: Session) -> int:
@@ -22,9 +18,7 @@ def allocate_id(session: Session) -> int:
 
 
 def visible_to(actor: Actor) -> ColumnElement[bool]:
-    if actor.is_admin:
-        return true()
-    return OriginalFile.owner_id == actor.user_id
+    return allowed(actor, Right.READ, OriginalFile)
 
 
 def get(session: Session, actor: Actor, file_id: int) -> OriginalFile | None:

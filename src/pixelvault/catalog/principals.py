@@ -1,12 +1,10 @@
-"""Who acts: the acting user of every query, and the built-in principals.
+"""The built-in principals, and finding the actor for a user name.
 
 OMERO starts with the ``system`` group and the ``root`` administrator; so do
 we. root has no password until the server bootstrap gives it one.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,21 +15,11 @@ from pixelvault.catalog.models import (
     GroupMembership,
     Permissions,
 )
+from pixelvault.catalog.permissions import Actor, load_actor
 
 SYSTEM_GROUP = "system"
 USER_GROUP = "user"
 ROOT_USER = "root"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The user a query runs for; every query returning user data takes one."""
-
-    user_id: int
-    username: str
-    is_admin: bool
-    group_id: int  # the group the user works in now; new objects go there
-    group_ids: frozenset[int]
 
 
 def ensure_builtin_principals(session: Session) -> Experimenter:
@@ -58,14 +46,5 @@ def ensure_builtin_principals(session: Session) -> Experimenter:
 
 
 def actor_for(session: Session, username: str) -> Actor | None:
-    user = session.scalar(select(Experimenter).where(Experimenter.username == username))
-    if user is None:
-        return None
-    group_ids = session.scalars(
-        select(GroupMembership.group_id).where(GroupMembership.experimenter_id == user.id)
-    ).all()
-    if user.default_group_id is not None and user.default_group_id in group_ids:
-        current = user.default_group_id
-    else:
-        current = min(group_ids, default=0)
-    return Actor(user.id, user.username, user.is_admin, current, frozenset(group_ids))
+    user_id = session.scalar(select(Experimenter.id).where(Experimenter.username == username))
+    return None if user_id is None else load_actor(session, user_id)

@@ -1,0 +1,42 @@
+"""SQLAlchemy models of the catalog, one module per family.
+
+Schema changes go through an Alembic migration (``catalog/migrations``). Names
+follow OMERO's model where a sysadmin would look for them (Experimenter,
+ExperimenterGroup, OriginalFile), in snake_case tables.
+"""
+
+from pixelvault.catalog.models.base import Base, utcnow
+from pixelvault.catalog.models.containers import (
+    Dataset,
+    DatasetImageLink,
+    Image,
+    Project,
+    ProjectDatasetLink,
+)
+from pixelvault.catalog.models.files import OriginalFile, OriginalFileId
+from pixelvault.catalog.models.principals import (
+    Experimenter,
+    ExperimenterGroup,
+    GroupMembership,
+    Permissions,
+)
+from pixelvault.catalog.models.repository import RepositoryRow
+from pixelvault.catalog.models.sessions import LoginSession
+
+__all__ = [
+    "Base",
+    "Dataset",
+    "DatasetImageLink",
+    "Experimenter",
+    "ExperimenterGroup",
+    "GroupMembership",
+    "Image",
+    "LoginSession",
+    "OriginalFile",
+    "OriginalFileId",
+    "Permissions",
+    "Project",
+    "ProjectDatasetLink",
+    "RepositoryRow",
+    "utcnow",
+]

@@ -1,0 +1,25 @@
+"""Login sessions. Only a hash of each token is stored: a leaked catalog opens nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pixelvault.catalog.models.base import Base, utcnow
+
+
+class LoginSession(Base):
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("experimenter.id", ondelete="CASCADE"),
+                                         index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("experimenter_group.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    client: Mapped[str] = mapped_column(String(255), default="")
