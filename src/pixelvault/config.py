@@ -43,14 +43,17 @@ def _parse_port(text: str) -> str:
     return str(port)
 
 
-def _parse_seconds(text: str) -> str:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number of seconds") from None
-    if not 0.1 <= seconds <= 3600:
-        raise ValueError(f"{seconds} is outside 0.1..3600 seconds")
-    return f"{seconds:g}"
+def _seconds(low: float, high: float) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        try:
+            seconds = float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number of seconds") from None
+        if not low <= seconds <= high:
+            raise ValueError(f"{seconds:g} is outside {low:g}..{high:g} seconds")
+        return f"{seconds:g}"
+
+    return parse
 
 
 def _parse_threshold(text: str) -> str:
@@ -99,8 +102,12 @@ KEYS: dict[str, Key] = {
             "free space below which diagnostics warn (bytes, 5GiB or 10%)"),
         Key("space.critical", _parse_threshold, lambda home: "1%",
             "free space below which new writes are refused (bytes, 500MB or 1%)"),
-        Key("repository.check_interval", _parse_seconds, lambda home: "5",
+        Key("repository.check_interval", _seconds(0.1, 3600), lambda home: "5",
             "seconds between the running server's identity and space checks"),
+        Key("session.idle_timeout", _seconds(10, 86400), lambda home: "1800",
+            "seconds of inactivity after which a login session ends"),
+        Key("session.max_age", _seconds(60, 30 * 86400), lambda home: "43200",
+            "seconds after login at which a session ends however busy"),
     )
 }
 
@@ -247,6 +254,14 @@ class Settings:
     @property
     def check_interval(self) -> float:
         return float(self.get("repository.check_interval"))
+
+    @property
+    def session_idle_timeout(self) -> float:
+        return float(self.get("session.idle_timeout"))
+
+    @property
+    def session_max_age(self) -> float:
+        return float(self.get("session.max_age"))
 
     @property
     def state_dir(self) -> Path:

@@ -111,3 +111,28 @@ class ServerNotRunningError(PixelvaultError):
 
     exit_code = EX_UNAVAILABLE
     http_status = 503
+
+
+class AuthenticationError(PixelvaultError):
+    """No valid session, or a wrong user name or password (never which of the two)."""
+
+    exit_code = EX_NOPERM
+    http_status = 401
+
+
+class ForbiddenError(PixelvaultError):
+    """Authenticated, but this action on this (visible) object is not allowed."""
+
+    exit_code = EX_NOPERM
+    http_status = 403
+
+
+class TooManyAttemptsError(PixelvaultError):
+    """Login attempts are being rate-limited."""
+
+    exit_code = EX_TEMPFAIL
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 
@@ -54,7 +55,7 @@ def serve(
     from pixelvault.config import load_settings
     from pixelvault.repository import LockMode
     from pixelvault.server.app import create_app
-    from pixelvault.services import diagnostics, process, setup
+    from pixelvault.services import diagnostics, principals, process, setup
     from pixelvault.services.vault import open_vault
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
@@ -64,6 +65,12 @@ def serve(
         errors.print(f"created repository {result.uuid} at {result.data_dir}", markup=False)
     vault = open_vault(settings)
     try:
+        generated = principals.bootstrap_root_password(
+            vault.catalog, os.environ.get("PIXELVAULT_ROOT_PASSWORD"))
+        if generated:
+            errors.print(f"the administrator is root, password: {generated} (shown once; "
+                         "set PIXELVAULT_ROOT_PASSWORD before the first start to choose it, "
+                         "or change it with PUT /api/v1/users/ID/password)", markup=False)
         checks = diagnostics.repository_checks(vault)
         for check in checks:
             if check.status is not diagnostics.Status.OK:

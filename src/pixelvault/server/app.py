@@ -11,7 +11,8 @@ from pixelvault import __version__
 from pixelvault.repository import RepositoryLock
 from pixelvault.server import errors
 from pixelvault.server.monitor import RepositoryMonitor
-from pixelvault.server.routes import health
+from pixelvault.server.routes import containers, health, principals, sessions
+from pixelvault.services.auth import LoginLimiter
 from pixelvault.services.vault import Vault
 
 
@@ -29,6 +30,10 @@ def create_app(vault: Vault, lock: RepositoryLock) -> FastAPI:
     app = FastAPI(title="pixelvault", version=__version__, lifespan=lifespan)
     app.state.vault = vault
     app.state.monitor = monitor
+    app.state.limiter = LoginLimiter()
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(sessions.router)
+    app.include_router(principals.router)
+    app.include_router(containers.router)
     return app

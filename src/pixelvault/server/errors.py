@@ -1,14 +1,41 @@
-"""PixelvaultError -> JSON ``{"message": ...}`` with its HTTP status; never a traceback."""
+"""Errors as JSON ``{"message": ...}`` with their HTTP status; never a traceback."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from pixelvault.errors import PixelvaultError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pixelvault.errors import AuthenticationError, PixelvaultError, TooManyAttemptsError
+
+
+def _where(error: Mapping[str, Any]) -> str:
+    location: Sequence[object] = error.get("loc") or ()
+    parts = [str(p) for p in location if p not in ("body", "query", "path")]
+    return ".".join(parts) or "request"
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(PixelvaultError)
     async def _pixelvault_error(_request: Request, exc: PixelvaultError) -> JSONResponse:
-        return JSONResponse({"message": exc.message}, status_code=exc.http_status)
+        headers = {}
+        if isinstance(exc, AuthenticationError):
+            headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, TooManyAttemptsError):
+            headers["Retry-After"] = str(exc.retry_after)
+        return JSONResponse({"message": exc.message}, status_code=exc.http_status,
+                            headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{_where(e)}: {e.get('msg', 'invalid')}" for e in exc.errors()[:5])
+        return JSONResponse({"message": f"invalid request: {problems}"}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))

@@ -1,0 +1,74 @@
+"""Who is calling: a session token from the Authorization header or a cookie.
+
+Sessions never travel in URLs (OMERO's CVE-2020-7932). Browsers get the token
+in an HttpOnly cookie; for them every unsafe request must also echo the
+``csrftoken`` cookie in the ``X-CSRFToken`` header (double submit), which a
+page on another site cannot read.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from pixelvault.catalog import Actor
+from pixelvault.errors import AuthenticationError, ForbiddenError
+from pixelvault.services import auth
+from pixelvault.services.vault import Vault
+
+SESSION_COOKIE = "pixelvault_session"
+CSRF_COOKIE = "csrftoken"
+CSRF_HEADER = "X-CSRFToken"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    actor: Actor
+    session_id: int
+    via_cookie: bool
+
+
+def vault_of(request: Request) -> Vault:
+    vault: Vault = request.app.state.vault
+    return vault
+
+
+def _check_csrf(request: Request) -> None:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    header = request.headers.get(CSRF_HEADER, "")
+    if not cookie or not header or not secrets.compare_digest(cookie, header):
+        raise ForbiddenError(
+            f"missing or wrong CSRF token: send the {CSRF_COOKIE} cookie's value in the "
+            f"{CSRF_HEADER} header"
+        )
+
+
+def current_caller(request: Request) -> Caller:
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("send the session token as `Authorization: Bearer TOKEN`")
+        via_cookie = False
+    else:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        if not token:
+            raise AuthenticationError(auth.NO_SESSION)
+        via_cookie = True
+        if request.method not in SAFE_METHODS:
+            _check_csrf(request)
+    vault = vault_of(request)
+    actor, session_id = auth.authenticate(vault.catalog, vault.settings, token.strip())
+    return Caller(actor, session_id, via_cookie)
+
+
+def current_actor(caller: Annotated[Caller, Depends(current_caller)]) -> Actor:
+    return caller.actor
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+ActorDep = Annotated[Actor, Depends(current_actor)]

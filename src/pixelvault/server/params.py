@@ -1,0 +1,19 @@
+"""Request parameter types shared by the routes.
+
+Catalog ids are 32-bit integers on both databases: anything outside that range
+is a malformed request (400), not a database error (500).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query
+from pydantic import Field
+
+MAX_ID = 2**31 - 1
+
+PathId = Annotated[int, Path(ge=0, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=0, le=MAX_ID)]
+BodyId = Annotated[int, Field(ge=0, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]

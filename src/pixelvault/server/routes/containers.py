@@ -1,0 +1,91 @@
+"""Projects and datasets: list with paging and filters, get, create, update, delete."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from pixelvault.server.auth import ActorDep, vault_of
+from pixelvault.server.params import BodyId, Offset, PathId, QueryId
+from pixelvault.services import containers
+
+router = APIRouter(prefix="/api/v1")
+
+MAX_LIMIT = 500
+
+
+class ContainerOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    owner_id: int
+    group_id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Listing(BaseModel):
+    data: list[ContainerOut]
+    offset: int
+    limit: int
+    total: int
+
+
+class NewContainer(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=containers.MAX_NAME)]
+    description: Annotated[str, Field(max_length=containers.MAX_DESCRIPTION)] = ""
+    group_id: BodyId | None = None
+
+
+class ContainerChange(BaseModel):
+    name: Annotated[str | None, Field(min_length=1, max_length=containers.MAX_NAME)] = None
+    description: Annotated[str | None, Field(max_length=containers.MAX_DESCRIPTION)] = None
+
+
+def _out(row: Any) -> ContainerOut:
+    return ContainerOut.model_validate(row, from_attributes=True)
+
+
+def _routes(kind: str, plural: str) -> None:
+    tag: list[str | Enum] = [plural]
+
+    @router.get(f"/{plural}", response_model=Listing, tags=tag, name=f"list_{plural}")
+    def list_(actor: ActorDep, request: Request,
+              offset: Offset = 0,
+              limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 200,
+              owner: QueryId = None, group: QueryId = None) -> Listing:
+        page = containers.listing(vault_of(request).catalog, actor, kind, offset=offset,
+                                  limit=limit, owner=owner, group=group)
+        return Listing(data=[_out(r) for r in page.rows], offset=offset, limit=limit,
+                       total=page.total)
+
+    @router.post(f"/{plural}", response_model=ContainerOut, status_code=201, tags=tag,
+                 name=f"create_{kind}")
+    def create(body: NewContainer, actor: ActorDep, request: Request) -> ContainerOut:
+        return _out(containers.create(vault_of(request).catalog, actor, kind, body.name,
+                                      body.description, body.group_id))
+
+    @router.get(f"/{plural}/{{object_id}}", response_model=ContainerOut, tags=tag,
+                name=f"get_{kind}")
+    def get(object_id: PathId, actor: ActorDep, request: Request) -> ContainerOut:
+        return _out(containers.get(vault_of(request).catalog, actor, kind, object_id))
+
+    @router.patch(f"/{plural}/{{object_id}}", response_model=ContainerOut, tags=tag,
+                  name=f"update_{kind}")
+    def update(object_id: PathId, body: ContainerChange, actor: ActorDep,
+               request: Request) -> ContainerOut:
+        return _out(containers.update(vault_of(request).catalog, actor, kind, object_id,
+                                      name=body.name, description=body.description))
+
+    @router.delete(f"/{plural}/{{object_id}}", status_code=204, tags=tag,
+                   name=f"delete_{kind}")
+    def delete(object_id: PathId, actor: ActorDep, request: Request) -> None:
+        containers.delete(vault_of(request).catalog, actor, kind, object_id)
+
+
+_routes("project", "projects")
+_routes("dataset", "datasets")

@@ -1,0 +1,92 @@
+"""Log in, log out, and who am I."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from pixelvault.catalog import Actor
+from pixelvault.server.auth import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    ActorDep,
+    CallerDep,
+    vault_of,
+)
+from pixelvault.server.params import PathId
+from pixelvault.services import auth, principals
+
+router = APIRouter(prefix="/api/v1", tags=["sessions"])
+
+
+class Credentials(BaseModel):
+    username: Annotated[str, Field(min_length=1, max_length=255)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class Me(BaseModel):
+    user_id: int
+    username: str
+    is_admin: bool
+    group_id: int
+    group_ids: list[int]
+    owned_group_ids: list[int]
+
+
+class LoginAnswer(Me):
+    token: str
+    expires_at: datetime
+
+
+def me(actor: Actor) -> Me:
+    return Me(user_id=actor.user_id, username=actor.username, is_admin=actor.is_admin,
+              group_id=actor.group_id, group_ids=sorted(actor.group_ids),
+              owned_group_ids=sorted(actor.owned_group_ids))
+
+
+@router.post("/login", response_model=LoginAnswer)
+async def login(credentials: Credentials, request: Request, response: Response) -> LoginAnswer:
+    """Returns a session token for `Authorization: Bearer`, and sets cookies for browsers."""
+    vault = vault_of(request)
+    result = await run_in_threadpool(
+        auth.login, vault.catalog, vault.settings, credentials.username, credentials.password,
+        client=request.headers.get("user-agent", ""), limiter=request.app.state.limiter,
+        address=request.client.host if request.client else "")
+    secure = request.url.scheme == "https"
+    max_age = int(vault.settings.session_max_age)
+    response.set_cookie(SESSION_COOKIE, result.token, max_age=max_age, httponly=True,
+                        samesite="strict", secure=secure, path="/")
+    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(32), max_age=max_age,
+                        httponly=False, samesite="strict", secure=secure, path="/")
+    return LoginAnswer(token=result.token, expires_at=result.expires_at,
+                       **me(result.actor).model_dump())
+
+
+@router.post("/logout", status_code=204)
+def logout(caller: CallerDep, request: Request, response: Response) -> None:
+    auth.logout(vault_of(request).catalog, caller.session_id)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+
+
+@router.get("/whoami", response_model=Me)
+def whoami(actor: ActorDep) -> Me:
+    return me(actor)
+
+
+class PasswordChange(BaseModel):
+    new_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    old_password: Annotated[str | None, Field(max_length=1024)] = None
+
+
+@router.put("/users/{user_id}/password", status_code=204, tags=["users"])
+def change_password(user_id: PathId, body: PasswordChange, actor: ActorDep,
+                    request: Request) -> None:
+    """Yourself (with the old password) or an administrator; ends the user's sessions."""
+    principals.set_password(vault_of(request).catalog, actor, user_id, body.new_password,
+                            body.old_password)

@@ -1,0 +1,181 @@
+"""Passwords and login sessions.
+
+Passwords are hashed with argon2id (memory-hard). Session tokens are 256 random
+bits handed to the client once; the catalog keeps only their SHA-256, so a
+copy of the database opens no session. A session ends on logout, after
+``session.idle_timeout`` without use, ``session.max_age`` after login, or when
+its user's password changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+
+from pixelvault.catalog import Actor, Catalog
+from pixelvault.catalog.models import Experimenter, LoginSession, utcnow
+from pixelvault.catalog.permissions import load_actor
+from pixelvault.config import Settings
+from pixelvault.errors import AuthenticationError, InvalidInputError, TooManyAttemptsError
+
+WRONG_LOGIN = "wrong user name or password"
+NO_SESSION = "no valid session: log in again (`pixelvault login`)"
+MIN_PASSWORD = 8
+# Writing last_used_at on every request would make each read a write; a
+# minute of slack on a 30-minute idle timeout costs nothing.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHasher:
+    return PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _hasher().hash(secrets.token_hex(16))
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInputError(f"passwords need at least {MIN_PASSWORD} characters")
+    return _hasher().hash(password)
+
+
+def check_password(stored: str | None, password: str) -> bool:
+    """Constant work whether or not the user exists, so timing tells nothing."""
+    try:
+        return _hasher().verify(stored or _dummy_hash(), password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class LoginLimiter:
+    """At most ``attempts`` failed logins per user name and per client address in
+    ``window`` seconds, in this process."""
+
+    def __init__(self, attempts: int = 5, window: float = 60.0) -> None:
+        self.attempts = attempts
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        failures = self._failures.setdefault(key, deque())
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        return failures
+
+    def check(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                failures = self._recent(key, now)
+                if len(failures) >= self.attempts:
+                    wait = int(failures[0] + self.window - now) + 1
+                    raise TooManyAttemptsError(
+                        f"too many failed logins; try again in {wait} s", retry_after=wait)
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                self._recent(key, now).append(now)
+
+    def succeeded(self, username_key: str) -> None:
+        with self._lock:
+            self._failures.pop(username_key, None)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    actor: Actor
+    expires_at: datetime
+
+
+def login(catalog: Catalog, settings: Settings, username: str, password: str, *,
+          client: str = "", limiter: LoginLimiter | None = None,
+          address: str = "") -> LoginResult:
+    user_key, address_key = f"user:{username.lower()}", f"addr:{address}"
+    if limiter:
+        limiter.check(user_key, address_key)
+    with catalog.session() as session:
+        user = session.scalar(select(Experimenter).where(Experimenter.username == username))
+        if not check_password(user.password_hash if user else None, password) or user is None:
+            if limiter:
+                limiter.failed(user_key, address_key)
+            raise AuthenticationError(WRONG_LOGIN)
+        actor = load_actor(session, user.id)
+        assert actor is not None
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        expires = now + timedelta(seconds=settings.session_max_age)
+        session.add(LoginSession(token_hash=token_hash(token), user_id=user.id,
+                                 group_id=actor.group_id, created_at=now, last_used_at=now,
+                                 expires_at=expires, client=client[:255]))
+    if limiter:
+        limiter.succeeded(user_key)
+    return LoginResult(token, actor, expires)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes for aware columns; they were written in UTC."""
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def authenticate(catalog: Catalog, settings: Settings, token: str) -> tuple[Actor, int]:
+    """The actor of a live session, and the session's id; AuthenticationError otherwise."""
+    if not token or len(token) > 256:
+        raise AuthenticationError(NO_SESSION)
+    now = utcnow()
+    with catalog.session() as session:
+        row = session.scalar(select(LoginSession).where(
+            LoginSession.token_hash == token_hash(token), LoginSession.closed_at.is_(None)))
+        if row is None:
+            raise AuthenticationError(NO_SESSION)
+        idle_deadline = _as_utc(row.last_used_at) + timedelta(
+            seconds=settings.session_idle_timeout)
+        if now >= _as_utc(row.expires_at) or now >= idle_deadline:
+            row.closed_at = now
+            raise_after_commit = True
+        else:
+            raise_after_commit = False
+            if now - _as_utc(row.last_used_at) >= TOUCH_EVERY:
+                row.last_used_at = now
+            actor = load_actor(session, row.user_id, row.group_id)
+            session_id = row.id
+    if raise_after_commit or actor is None:
+        raise AuthenticationError(NO_SESSION)
+    return actor, session_id
+
+
+def logout(catalog: Catalog, session_id: int) -> None:
+    with catalog.session() as session:
+        session.execute(update(LoginSession).where(LoginSession.id == session_id,
+                                                   LoginSession.closed_at.is_(None))
+                        .values(closed_at=utcnow()))
+
+
+def close_user_sessions(catalog: Catalog, user_id: int) -> int:
+    with catalog.session() as session:
+        result = session.execute(update(LoginSession).where(
+            LoginSession.user_id == user_id, LoginSession.closed_at.is_(None))
+            .values(closed_at=utcnow()))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,112 @@
+"""Projects and datasets: create, list, read, update, delete, each permission-checked.
+
+An object the actor may not read is reported exactly as one that does not
+exist (404), so ids reveal nothing. One the actor may read but not change
+answers 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from pixelvault.catalog import Actor, Catalog, Right
+from pixelvault.catalog.models import Dataset, Project
+from pixelvault.catalog.permissions import allowed
+from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
+
+KINDS: dict[str, type[Project] | type[Dataset]] = {"project": Project, "dataset": Dataset}
+MAX_NAME = 1024
+MAX_DESCRIPTION = 100_000
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Any]
+    total: int
+
+
+def _model(kind: str) -> Any:
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise InvalidInputError(f"unknown kind {kind!r}") from None
+
+
+def _check_text(name: str | None, description: str | None) -> None:
+    if name is not None and not 0 < len(name.strip()) <= MAX_NAME:
+        raise InvalidInputError(f"a name needs 1 to {MAX_NAME} characters")
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        raise InvalidInputError(f"a description holds at most {MAX_DESCRIPTION} characters")
+
+
+def listing(catalog: Catalog, actor: Actor, kind: str, *, offset: int = 0, limit: int = 200,
+            owner: int | None = None, group: int | None = None) -> Page:
+    model = _model(kind)
+    where = [allowed(actor, Right.READ, model)]
+    if owner is not None:
+        where.append(model.owner_id == owner)
+    if group is not None:
+        where.append(model.group_id == group)
+    with catalog.session() as session:
+        total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+        rows = session.scalars(select(model).where(*where).order_by(model.id)
+                               .offset(offset).limit(limit)).all()
+        return Page(list(rows), int(total))
+
+
+def get(catalog: Catalog, actor: Actor, kind: str, object_id: int) -> Any:
+    model = _model(kind)
+    with catalog.session() as session:
+        row = session.scalar(select(model).where(model.id == object_id,
+                                                 allowed(actor, Right.READ, model)))
+    if row is None:
+        raise NotFoundError(f"no {kind} with id {object_id}")
+    return row
+
+
+def create(catalog: Catalog, actor: Actor, kind: str, name: str, description: str = "",
+           group_id: int | None = None) -> Any:
+    _check_text(name, description)
+    group_id = actor.group_id if group_id is None else group_id
+    if group_id not in actor.group_ids and not actor.is_admin:
+        raise ForbiddenError(f"you are not a member of group {group_id}")
+    model = _model(kind)
+    with catalog.session() as session:
+        row = model(name=name, description=description, owner_id=actor.user_id,
+                    group_id=group_id)
+        session.add(row)
+        session.flush()
+        return row
+
+
+def _writable(session: Any, actor: Actor, kind: str, object_id: int, right: Right) -> Any:
+    model = _model(kind)
+    row = session.scalar(select(model).where(model.id == object_id,
+                                             allowed(actor, Right.READ, model)))
+    if row is None:
+        raise NotFoundError(f"no {kind} with id {object_id}")
+    if not actor.may(right, row.owner_id, row.group_id):
+        raise ForbiddenError(f"you may see this {kind} but not {right.value} it")
+    return row
+
+
+def update(catalog: Catalog, actor: Actor, kind: str, object_id: int, *,
+           name: str | None = None, description: str | None = None) -> Any:
+    _check_text(name, description)
+    with catalog.session() as session:
+        row = _writable(session, actor, kind, object_id, Right.EDIT)
+        if name is not None:
+            row.name = name
+        if description is not None:
+            row.description = description
+        session.flush()
+        return row
+
+
+def delete(catalog: Catalog, actor: Actor, kind: str, object_id: int) -> None:
+    with catalog.session() as session:
+        row = _writable(session, actor, kind, object_id, Right.DELETE)
+        session.delete(row)

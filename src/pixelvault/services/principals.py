@@ -1,0 +1,200 @@
+"""Users and groups: created by administrators, seen only by those who share a group.
+
+Everyone may see themselves and the members of their groups; only
+administrators see everyone (OMERO's CVE-2019-16245 let any user list all).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
+from sqlalchemy.orm import Session
+
+from pixelvault.catalog import Actor, Catalog
+from pixelvault.catalog.models import Experimenter, ExperimenterGroup, GroupMembership, Permissions
+from pixelvault.catalog.principals import ROOT_USER
+from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
+from pixelvault.services import auth
+
+LEVEL_NAMES = {
+    "private": Permissions.PRIVATE,
+    "read-only": Permissions.READ_ONLY,
+    "read-annotate": Permissions.READ_ANNOTATE,
+    "read-write": Permissions.READ_WRITE,
+}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,254}$")
+
+
+def parse_level(text: str) -> Permissions:
+    """OMERO's names (read-annotate) or strings (rwra--)."""
+    if text in LEVEL_NAMES:
+        return LEVEL_NAMES[text]
+    try:
+        return Permissions(text)
+    except ValueError:
+        raise InvalidInputError(
+            f"{text!r} is not a group type; use one of: {', '.join(LEVEL_NAMES)}"
+        ) from None
+
+
+def _check_name(kind: str, name: str) -> str:
+    if not _NAME.match(name):
+        raise InvalidInputError(
+            f"{kind} name {name!r} may hold letters, digits and . _ @ - (at most 255)"
+        )
+    return name
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise ForbiddenError("only administrators may do this")
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    username: str
+    first_name: str
+    last_name: str
+    email: str
+    is_admin: bool
+    group_ids: list[int]
+
+
+def _users_visible_to(actor: Actor) -> ColumnElement[bool]:
+    if actor.is_admin:
+        return true()
+    fellows = select(GroupMembership.experimenter_id).where(
+        GroupMembership.group_id.in_(sorted(actor.group_ids)))
+    return or_(Experimenter.id == actor.user_id, Experimenter.id.in_(fellows))
+
+
+def list_users(catalog: Catalog, actor: Actor) -> list[UserInfo]:
+    with catalog.session() as session:
+        users = session.scalars(select(Experimenter).where(_users_visible_to(actor))
+                                .order_by(Experimenter.id)).all()
+        memberships: dict[int, list[int]] = {}
+        for user_id, group_id in session.execute(
+                select(GroupMembership.experimenter_id, GroupMembership.group_id)
+                .where(GroupMembership.experimenter_id.in_([u.id for u in users]))):
+            memberships.setdefault(user_id, []).append(group_id)
+        return [UserInfo(u.id, u.username, u.first_name, u.last_name, u.email, u.is_admin,
+                         sorted(memberships.get(u.id, []))) for u in users]
+
+
+def get_user(catalog: Catalog, actor: Actor, user_id: int) -> UserInfo:
+    for user in list_users(catalog, actor):
+        if user.id == user_id:
+            return user
+    raise NotFoundError(f"no user with id {user_id}")
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    id: int
+    name: str
+    permissions: str
+    description: str
+
+
+def list_groups(catalog: Catalog, actor: Actor) -> list[GroupInfo]:
+    query = select(ExperimenterGroup).order_by(ExperimenterGroup.id)
+    if not actor.is_admin:
+        query = query.where(ExperimenterGroup.id.in_(sorted(actor.group_ids)))
+    with catalog.session() as session:
+        return [GroupInfo(g.id, g.name, g.permissions, g.description)
+                for g in session.scalars(query)]
+
+
+def _group_id(session: Session, name_or_id: str | int) -> int:
+    column = ExperimenterGroup.id if isinstance(name_or_id, int) else ExperimenterGroup.name
+    group_id = session.scalar(select(ExperimenterGroup.id).where(column == name_or_id))
+    if group_id is None:
+        raise NotFoundError(f"no group {name_or_id!r}; list them with `pixelvault group list`")
+    return int(group_id)
+
+
+def create_group(catalog: Catalog, actor: Actor, name: str, level: Permissions,
+                 description: str = "") -> int:
+    require_admin(actor)
+    _check_name("group", name)
+    try:
+        with catalog.session() as session:
+            group = ExperimenterGroup(name=name, permissions=level.value,
+                                      description=description)
+            session.add(group)
+            session.flush()
+            return group.id
+    except SqlIntegrityError:
+        raise InvalidInputError(f"a group named {name!r} exists already") from None
+
+
+def create_user(catalog: Catalog, actor: Actor, username: str, first_name: str,
+                last_name: str, groups: list[str | int], *, password: str | None = None,
+                email: str = "", admin: bool = False) -> int:
+    require_admin(actor)
+    _check_name("user", username)
+    if not groups:
+        raise InvalidInputError("a user needs at least one group (--group-name)")
+    password_hash = auth.hash_password(password) if password is not None else None
+    try:
+        with catalog.session() as session:
+            group_ids = [_group_id(session, g) for g in groups]
+            user = Experimenter(username=username, first_name=first_name, last_name=last_name,
+                                email=email, is_admin=admin, password_hash=password_hash,
+                                default_group_id=group_ids[0])
+            session.add(user)
+            session.flush()
+            for group_id in dict.fromkeys(group_ids):
+                session.add(GroupMembership(experimenter_id=user.id, group_id=group_id))
+            return user.id
+    except SqlIntegrityError:
+        raise InvalidInputError(f"a user named {username!r} exists already") from None
+
+
+def add_member(catalog: Catalog, actor: Actor, group: str | int, user_id: int, *,
+               owner: bool = False) -> None:
+    with catalog.session() as session:
+        group_id = _group_id(session, group)
+        if not (actor.is_admin or group_id in actor.owned_group_ids):
+            raise ForbiddenError("only administrators and the group's owners may add members")
+        if session.get(Experimenter, user_id) is None:
+            raise NotFoundError(f"no user with id {user_id}")
+        membership = session.get(GroupMembership, (user_id, group_id))
+        if membership is None:
+            session.add(GroupMembership(experimenter_id=user_id, group_id=group_id,
+                                        is_owner=owner))
+        else:
+            membership.is_owner = owner or membership.is_owner
+
+
+def set_password(catalog: Catalog, actor: Actor, user_id: int, new_password: str,
+                 old_password: str | None = None) -> int:
+    """Change a password (self with the old one, or an administrator); ends its sessions."""
+    new_hash = auth.hash_password(new_password)
+    with catalog.session() as session:
+        user = session.get(Experimenter, user_id)
+        if user is None or (user_id != actor.user_id and not actor.is_admin):
+            raise NotFoundError(f"no user with id {user_id}")
+        if user_id == actor.user_id and not actor.is_admin and not auth.check_password(
+                user.password_hash, old_password or ""):
+            raise ForbiddenError("the old password is wrong")
+        user.password_hash = new_hash
+    return auth.close_user_sessions(catalog, user_id)
+
+
+def bootstrap_root_password(catalog: Catalog, password: str | None) -> str | None:
+    """Give root a password on first start; returns a generated one to print once."""
+    with catalog.session() as session:
+        root = session.scalar(select(Experimenter).where(Experimenter.username == ROOT_USER))
+        if root is None or root.password_hash is not None:
+            return None
+        generated = None
+        if not password:
+            generated = password = secrets.token_urlsafe(12)
+        root.password_hash = auth.hash_password(password)
+        return generated

@@ -1,0 +1,49 @@
+"""Malformed requests get a 4xx with a JSON message; never a 500."""
+
+import pytest
+
+from tests.server.conftest import ROOT_PASSWORD, Api
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("post", "/api/v1/projects", b"{not json", 400),
+        ("post", "/api/v1/projects", b'{"name": 12}', 400),
+        ("post", "/api/v1/projects", b'{"name": ""}', 400),
+        ("post", "/api/v1/projects", b'{"name": "' + b"x" * 2000 + b'"}', 400),
+        ("post", "/api/v1/projects", b"[]", 400),
+        ("get", "/api/v1/projects?limit=100000", None, 400),
+        ("get", "/api/v1/projects?limit=0", None, 400),
+        ("get", "/api/v1/projects?offset=-1", None, 400),
+        ("get", "/api/v1/projects?offset=99999999999999999999", None, 400),
+        ("get", "/api/v1/projects/abc", None, 400),
+        ("get", "/api/v1/projects/99999999999999999999", None, 400),
+        ("get", "/api/v1/projects?owner=99999999999999999999", None, 400),
+        ("post", "/api/v1/projects", b'{"name": "p", "group_id": 99999999999999999999}', 400),
+        ("patch", "/api/v1/projects/1", b'{"name": null, "description": 5}', 400),
+        ("post", "/api/v1/groups", b'{"name": "g", "type": "everyone"}', 400),
+        ("post", "/api/v1/users", b'{"username": "../x", "groups": ["user"]}', 400),
+        ("post", "/api/v1/users", b'{"username": "u", "groups": []}', 400),
+        ("post", "/api/v1/users", b'{"username": "u", "groups": ["nope"]}', 404),
+    ],
+)
+def test_malformed_requests(api: Api, method: str, path: str, body: bytes | None,
+                            status: int) -> None:
+    headers = api.login("root", ROOT_PASSWORD)
+    headers["Content-Type"] = "application/json"
+    answer = api.client.request(method, path, headers=headers, content=body)
+    assert answer.status_code == status, answer.text
+    assert isinstance(answer.json()["message"], str)
+
+
+@pytest.mark.parametrize("header", ["Basic cm9vdDpyb290", "Bearer", "Bearer " + "x" * 5000,
+                                    "Bearer \x00"])
+def test_malformed_credentials(api: Api, header: str) -> None:
+    answer = api.client.get("/api/v1/whoami", headers={"Authorization": header})
+    assert answer.status_code == 401 and answer.json()["message"]
+
+
+def test_login_body_must_be_complete(api: Api) -> None:
+    assert api.client.post("/api/v1/login", json={"username": "root"}).status_code == 400
+    assert api.client.post("/api/v1/login", content=b"\xff\xfe").status_code == 400

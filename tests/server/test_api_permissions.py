@@ -1,0 +1,106 @@
+"""OMERO's permission table (§9) through every project and dataset route."""
+
+import pytest
+
+from pixelvault.catalog.models import Permissions
+from tests.server.conftest import Api, World
+
+LEVELS = list(Permissions)
+# Who may do what to alice's object in a group of each level (§9).
+READ = {"bob": {Permissions.READ_ONLY, Permissions.READ_ANNOTATE, Permissions.READ_WRITE},
+        "olga": set(LEVELS), "xavier": set(), "alice": set(LEVELS), "root": set(LEVELS)}
+EDIT = {"bob": {Permissions.READ_WRITE}, "olga": {Permissions.READ_WRITE}, "xavier": set(),
+        "alice": set(LEVELS), "root": set(LEVELS)}
+DELETE = {"bob": {Permissions.READ_WRITE}, "olga": set(LEVELS), "xavier": set(),
+          "alice": set(LEVELS), "root": set(LEVELS)}
+ACTORS = ["alice", "bob", "olga", "xavier", "root"]
+
+
+def _create(api: Api, world: World, kind: str) -> dict[Permissions, int]:
+    ids = {}
+    for level, group_id in world.groups.items():
+        answer = api.client.post(f"/api/v1/{kind}", headers=world.headers["alice"],
+                                 json={"name": f"alice {level.value}", "group_id": group_id})
+        assert answer.status_code == 201, answer.text
+        ids[level] = answer.json()["id"]
+    return ids
+
+
+@pytest.mark.parametrize("kind", ["projects", "datasets"])
+@pytest.mark.parametrize("who", ACTORS)
+def test_read_list_edit_delete_follow_the_table(api: Api, world: World, kind: str,
+                                                who: str) -> None:
+    ids = _create(api, world, kind)
+    headers = world.headers[who]
+    listed = api.client.get(f"/api/v1/{kind}", headers=headers).json()
+    assert {p["id"] for p in listed["data"]} == {ids[lv] for lv in READ[who]}
+    assert listed["total"] == len(READ[who])  # counts leak nothing either
+    for level, object_id in ids.items():
+        got = api.client.get(f"/api/v1/{kind}/{object_id}", headers=headers)
+        assert got.status_code == (200 if level in READ[who] else 404), (level, got.text)
+        patched = api.client.patch(f"/api/v1/{kind}/{object_id}", headers=headers,
+                                   json={"description": f"edited by {who}"})
+        expected = 200 if level in EDIT[who] else 403 if level in READ[who] else 404
+        assert patched.status_code == expected, (level, patched.text)
+        deleted = api.client.delete(f"/api/v1/{kind}/{object_id}", headers=headers)
+        expected = 204 if level in DELETE[who] else 403 if level in READ[who] else 404
+        assert deleted.status_code == expected, (level, deleted.text)
+
+
+def test_invisible_ids_answer_exactly_like_missing_ones(api: Api, world: World) -> None:
+    ids = _create(api, world, "projects")
+    hidden = api.client.get(f"/api/v1/projects/{ids[Permissions.PRIVATE]}",
+                            headers=world.headers["bob"])
+    missing = api.client.get("/api/v1/projects/999999", headers=world.headers["bob"])
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["message"].replace(str(ids[Permissions.PRIVATE]), "N") == \
+        missing.json()["message"].replace("999999", "N")
+
+
+def test_objects_can_only_be_created_in_ones_own_groups(api: Api, world: World) -> None:
+    private = world.groups[Permissions.PRIVATE]
+    answer = api.client.post("/api/v1/projects", headers=world.headers["xavier"],
+                             json={"name": "intruder", "group_id": private})
+    assert answer.status_code == 403
+
+
+def test_filters_and_paging(api: Api, world: World) -> None:
+    alice = world.headers["alice"]
+    for index in range(5):
+        api.client.post("/api/v1/datasets", headers=alice, json={"name": f"d{index}"})
+    page = api.client.get("/api/v1/datasets?offset=1&limit=2", headers=alice).json()
+    assert [d["name"] for d in page["data"]] == ["d1", "d2"] and page["total"] == 5
+    mine = api.client.get(f"/api/v1/datasets?owner={world.users['alice']}",
+                          headers=world.headers["root"]).json()
+    assert mine["total"] == 5
+    assert api.client.get(f"/api/v1/datasets?owner={world.users['bob']}",
+                          headers=alice).json()["total"] == 0
+
+
+def test_user_details_are_visible_only_to_fellow_members(api: Api, world: World) -> None:
+    """OMERO's CVE-2019-16245: every user could read everyone's details."""
+    seen_by_xavier = api.client.get("/api/v1/users", headers=world.headers["xavier"]).json()
+    assert [u["username"] for u in seen_by_xavier] == ["xavier"]
+    assert api.client.get(f"/api/v1/users/{world.users['alice']}",
+                          headers=world.headers["xavier"]).status_code == 404
+    seen_by_bob = {u["username"] for u in api.client.get(
+        "/api/v1/users", headers=world.headers["bob"]).json()}
+    assert seen_by_bob == {"alice", "bob", "olga"}
+    assert len(api.client.get("/api/v1/users", headers=world.headers["root"]).json()) == 5
+    groups = api.client.get("/api/v1/groups", headers=world.headers["xavier"]).json()
+    assert [g["name"] for g in groups] == ["elsewhere"]
+
+
+def test_only_administrators_create_users_and_groups(api: Api, world: World) -> None:
+    alice = world.headers["alice"]
+    assert api.client.post("/api/v1/groups", headers=alice,
+                           json={"name": "mine"}).status_code == 403
+    assert api.client.post("/api/v1/users", headers=alice, json={
+        "username": "eve", "groups": ["elsewhere"]}).status_code == 403
+    assert api.client.post(f"/api/v1/groups/{world.groups[Permissions.PRIVATE]}/members",
+                           headers=alice, json={"user_id": world.users["xavier"]}
+                           ).status_code == 403
+    # A group owner may add members to their own group.
+    assert api.client.post(f"/api/v1/groups/{world.groups[Permissions.PRIVATE]}/members",
+                           headers=world.headers["olga"], json={"user_id": world.users["xavier"]}
+                           ).status_code == 204

@@ -1,0 +1,100 @@
+"""Logging in and out, tokens, cookies and CSRF, timeouts, rate limits."""
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from pixelvault.catalog.models import LoginSession, utcnow
+from pixelvault.services.auth import token_hash
+from tests.server.conftest import PASSWORD, ROOT_PASSWORD, Api, World
+
+
+def test_login_whoami_logout(api: Api) -> None:
+    answer = api.client.post("/api/v1/login", json={"username": "root",
+                                                    "password": ROOT_PASSWORD})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["username"] == "root" and body["is_admin"] is True
+    assert len(body["token"]) >= 43  # 256 random bits
+    headers = {"Authorization": f"Bearer {body['token']}"}
+    api.client.cookies.clear()
+    assert api.client.get("/api/v1/whoami", headers=headers).json()["username"] == "root"
+    assert api.client.post("/api/v1/logout", headers=headers).status_code == 204
+    gone = api.client.get("/api/v1/whoami", headers=headers)
+    assert gone.status_code == 401 and gone.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_tokens_are_stored_hashed(api: Api) -> None:
+    token = api.login("root", ROOT_PASSWORD)["Authorization"].split()[1]
+    with api.vault.catalog.session() as session:
+        stored = session.scalars(select(LoginSession.token_hash)).all()
+    assert token not in stored and token_hash(token) in stored
+
+
+def test_wrong_password_and_unknown_user_look_the_same(api: Api) -> None:
+    wrong = api.client.post("/api/v1/login", json={"username": "root", "password": "nope"})
+    nobody = api.client.post("/api/v1/login", json={"username": "nobody", "password": "nope"})
+    assert wrong.status_code == nobody.status_code == 401
+    assert wrong.json() == nobody.json() == {"message": "wrong user name or password"}
+
+
+def test_failed_logins_are_rate_limited(api: Api) -> None:
+    for _ in range(5):
+        assert api.client.post("/api/v1/login", json={"username": "root",
+                                                      "password": "guess"}).status_code == 401
+    limited = api.client.post("/api/v1/login", json={"username": "root",
+                                                     "password": ROOT_PASSWORD})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+
+
+def test_a_token_in_the_url_is_never_accepted(api: Api) -> None:
+    token = api.login("root", ROOT_PASSWORD)["Authorization"].split()[1]
+    for param in ("token", "session", "bsession", "access_token"):
+        assert api.client.get(f"/api/v1/whoami?{param}={token}").status_code == 401
+
+
+def test_cookie_sessions_need_the_csrf_header_for_changes(api: Api) -> None:
+    answer = api.client.post("/api/v1/login", json={"username": "root",
+                                                    "password": ROOT_PASSWORD})
+    assert "httponly" in answer.headers["set-cookie"].lower()
+    assert api.client.get("/api/v1/whoami").status_code == 200  # reading needs no CSRF
+    refused = api.client.post("/api/v1/projects", json={"name": "p"})
+    assert refused.status_code == 403 and "CSRF" in refused.json()["message"]
+    wrong = api.client.post("/api/v1/projects", json={"name": "p"},
+                            headers={"X-CSRFToken": "forged"})
+    assert wrong.status_code == 403
+    csrf = api.client.cookies["csrftoken"]
+    ok = api.client.post("/api/v1/projects", json={"name": "p"}, headers={"X-CSRFToken": csrf})
+    assert ok.status_code == 201
+
+
+def test_idle_and_absolute_timeouts(api: Api) -> None:
+    idle = api.login("root", ROOT_PASSWORD)
+    old = api.login("root", ROOT_PASSWORD)
+    with api.vault.catalog.session() as session:
+        session.execute(update(LoginSession).where(
+            LoginSession.token_hash == token_hash(idle["Authorization"].split()[1]))
+            .values(last_used_at=utcnow() - timedelta(hours=1)))
+        session.execute(update(LoginSession).where(
+            LoginSession.token_hash == token_hash(old["Authorization"].split()[1]))
+            .values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert api.client.get("/api/v1/whoami", headers=idle).status_code == 401
+    assert api.client.get("/api/v1/whoami", headers=old).status_code == 401
+
+
+def test_password_change_ends_sessions(api: Api, world: World) -> None:
+    alice = world.headers["alice"]
+    other = api.login("alice")
+    user_id = world.users["alice"]
+    bad = api.client.put(f"/api/v1/users/{user_id}/password", headers=alice,
+                         json={"new_password": "a new secret", "old_password": "wrong"})
+    assert bad.status_code == 403
+    ok = api.client.put(f"/api/v1/users/{user_id}/password", headers=alice,
+                        json={"new_password": "a new secret", "old_password": PASSWORD})
+    assert ok.status_code == 204
+    assert api.client.get("/api/v1/whoami", headers=other).status_code == 401
+    api.login("alice", "a new secret")
+    # Nobody but an administrator changes someone else's password.
+    assert api.client.put(f"/api/v1/users/{world.users['bob']}/password",
+                          headers=api.login("alice", "a new secret"),
+                          json={"new_password": "hijacked!!"}).status_code == 404
