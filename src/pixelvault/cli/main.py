@@ -11,7 +11,7 @@ import sys
 import typer
 
 from pixelvault import __version__
-from pixelvault.cli import admin, config_cmd, files, serve
+from pixelvault.cli import admin, config_cmd, containers, files, login, principals, serve
 from pixelvault.errors import PixelvaultError
 
 app = typer.Typer(
@@ -28,6 +28,12 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(admin.app, name="admin")
 app.add_typer(files.app, name="files")
 app.command("serve")(serve.serve)
+app.command("login")(login.login)
+app.command("logout")(login.logout)
+app.add_typer(principals.users, name="user")
+app.add_typer(principals.groups, name="group")
+app.add_typer(containers.projects, name="project")
+app.add_typer(containers.datasets, name="dataset")
 
 
 def _version(value: bool) -> None:
