@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import mimetypes
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import PurePosixPath
+
+from sqlalchemy.orm import Session
 
 from pixelvault.catalog import Actor
 from pixelvault.catalog import files as file_rows
@@ -46,36 +48,75 @@ def guess_mimetype(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
+class PendingFile:
+    """A file being stored: bytes stream in, then commit() records the row.
+
+    The id is allocated and committed first, the bytes written and fsynced under
+    it, and the OriginalFile row committed last.
+    """
+
+    def __init__(self, vault: Vault, actor: Actor, *, name: str, mimetype: str | None,
+                 algorithm: str, group_id: int | None, expected_size: int) -> None:
+        self.vault = vault
+        self.actor = actor
+        self.name = safe_name(name)
+        self.mimetype = mimetype or guess_mimetype(self.name)
+        self.algorithm = canonical(algorithm)
+        self.group_id = actor.group_id if group_id is None else group_id
+        vault.guard.check(expected_size)
+        with vault.catalog.session() as session:
+            self.file_id = file_rows.allocate_id(session)
+        self.writer = vault.files.open_writer(self.file_id, [self.algorithm], expected_size)
+
+    def write(self, data: bytes) -> None:
+        self.writer.write(data)
+
+    def abort(self) -> None:
+        self.writer.abort()
+
+    def commit(self, session_hook: Callable[[Session, OriginalFile], None] | None = None
+               ) -> OriginalFile:
+        """Make the bytes visible, then record them (and, in the same transaction,
+        whatever ``session_hook`` adds, such as an attachment's annotation)."""
+        stored = self.writer.commit()
+        row = OriginalFile(
+            id=self.file_id, store=Store.FILES.value, path=str(stored.relpath), name=self.name,
+            size=stored.size, mimetype=self.mimetype, hasher=self.algorithm,
+            hash=stored.hashes[self.algorithm], owner_id=self.actor.user_id,
+            group_id=self.group_id,
+        )
+        try:
+            with self.vault.catalog.session() as session:
+                session.add(row)
+                session.flush()
+                if session_hook is not None:
+                    session_hook(session, row)
+        except BaseException:
+            # The row never existed: the bytes are an orphan, remove them now.
+            self.vault.files.delete(self.file_id)
+            raise
+        return row
+
+
 def put_file(vault: Vault, actor: Actor, chunks: Iterable[bytes], *, name: str,
              mimetype: str | None = None, algorithm: str = DEFAULT_ALGORITHM,
              group_id: int | None = None, expected_size: int = 0) -> OriginalFile:
-    algorithm = canonical(algorithm)
-    name = safe_name(name)
-    vault.guard.check(expected_size)
-    with vault.catalog.session() as session:
-        file_id = file_rows.allocate_id(session)
-    stored = vault.files.write(file_id, chunks, [algorithm], expected_size)
-    row = OriginalFile(
-        id=file_id, store=Store.FILES.value, path=str(stored.relpath), name=name,
-        size=stored.size, mimetype=mimetype or guess_mimetype(name), hasher=algorithm,
-        hash=stored.hashes[algorithm], owner_id=actor.user_id,
-        group_id=actor.group_id if group_id is None else group_id,
-    )
+    pending = PendingFile(vault, actor, name=name, mimetype=mimetype, algorithm=algorithm,
+                          group_id=group_id, expected_size=expected_size)
     try:
-        with vault.catalog.session() as session:
-            session.add(row)
+        for chunk in chunks:
+            pending.write(chunk)
     except BaseException:
-        # The row never existed: the bytes are an orphan, remove them now.
-        vault.files.delete(file_id)
+        pending.abort()
         raise
-    return row
+    return pending.commit()
 
 
 def get_file(vault: Vault, actor: Actor, file_id: int) -> OriginalFile:
     with vault.catalog.session() as session:
         row = file_rows.get(session, actor, file_id)
     if row is None:
-        raise NotFoundError(f"no file with id {file_id}; list files with `pixelvault files ls`")
+        raise NotFoundError(f"no file with id {file_id}")
     return row
 
 
@@ -95,7 +136,7 @@ def delete_file(vault: Vault, actor: Actor, file_id: int) -> OriginalFile:
     with vault.catalog.session() as session:
         row = file_rows.remove(session, actor, file_id)
     if row is None:
-        raise NotFoundError(f"no file with id {file_id}; list files with `pixelvault files ls`")
+        raise NotFoundError(f"no file with id {file_id}")
     try:
         vault.files.delete(file_id)
     except OSError as exc:

@@ -5,6 +5,12 @@ follow OMERO's model where a sysadmin would look for them (Experimenter,
 ExperimenterGroup, OriginalFile), in snake_case tables.
 """
 
+from pixelvault.catalog.models.annotations import (
+    Annotation,
+    AnnotationKind,
+    AnnotationLink,
+    MapEntry,
+)
 from pixelvault.catalog.models.base import Base, utcnow
 from pixelvault.catalog.models.containers import (
     Dataset,
@@ -24,6 +30,9 @@ from pixelvault.catalog.models.repository import RepositoryRow
 from pixelvault.catalog.models.sessions import LoginSession
 
 __all__ = [
+    "Annotation",
+    "AnnotationKind",
+    "AnnotationLink",
     "Base",
     "Dataset",
     "DatasetImageLink",
@@ -32,6 +41,7 @@ __all__ = [
     "GroupMembership",
     "Image",
     "LoginSession",
+    "MapEntry",
     "OriginalFile",
     "OriginalFileId",
     "Permissions",

@@ -1,0 +1,188 @@
+"""Comments, tags, key-value maps and file attachments on projects, datasets, images.
+
+Annotating needs the ANNOTATE right on the object (§9: not in read-only
+groups, unless it is yours); the annotation and its link belong to the
+object's group, so whoever may read the object may read its annotations.
+An attachment's bytes go to the Files store first; its OriginalFile row, the
+annotation and the link are committed together afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from pixelvault.catalog import Actor, Catalog, Right
+from pixelvault.catalog.models import (
+    Annotation,
+    AnnotationKind,
+    AnnotationLink,
+    Dataset,
+    Image,
+    MapEntry,
+    OriginalFile,
+    Project,
+)
+from pixelvault.catalog.permissions import allowed
+from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
+from pixelvault.repository.checksums import DEFAULT_ALGORITHM
+from pixelvault.services.files import PendingFile
+from pixelvault.services.vault import Vault
+
+PARENTS: dict[str, Any] = {"project": Project, "dataset": Dataset, "image": Image}
+MAX_TEXT = 100_000
+MAX_ENTRIES = 1000
+MAX_KEY = 1024
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    id: int
+    name: str
+    size: int
+    mimetype: str
+    hasher: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class AnnotationInfo:
+    id: int
+    type: str
+    text: str
+    namespace: str
+    owner_id: int
+    group_id: int
+    created_at: datetime
+    values: list[tuple[str, str]] = field(default_factory=list)
+    file: FileInfo | None = None
+
+
+def _parent(session: Session, actor: Actor, kind: str, object_id: int, right: Right) -> Any:
+    model = PARENTS.get(kind)
+    if model is None:
+        raise InvalidInputError(f"cannot annotate a {kind!r}; use project, dataset or image")
+    row = session.scalar(select(model).where(model.id == object_id,
+                                             allowed(actor, Right.READ, model)))
+    if row is None:
+        raise NotFoundError(f"no {kind} with id {object_id}")
+    if not actor.may(right, row.owner_id, row.group_id):
+        raise ForbiddenError(f"you may see this {kind} but not {right.value} it")
+    return row
+
+
+def _link(session: Session, actor: Actor, kind: str, parent: Any,
+          annotation: Annotation) -> None:
+    session.add(annotation)
+    session.flush()
+    session.add(AnnotationLink(parent_kind=kind, parent_id=parent.id,
+                               annotation_id=annotation.id, owner_id=actor.user_id,
+                               group_id=parent.group_id))
+
+
+def annotate(catalog: Catalog, actor: Actor, kind: str, object_id: int, *, type: str,
+             text: str = "", values: list[tuple[str, str]] | None = None,
+             namespace: str = "") -> AnnotationInfo:
+    try:
+        annotation_kind = AnnotationKind(type)
+    except ValueError:
+        raise InvalidInputError("type is one of comment, tag, map (attach files with "
+                                "the attachments route)") from None
+    if annotation_kind is AnnotationKind.FILE:
+        raise InvalidInputError("attach files with the attachments route")
+    values = values or []
+    if annotation_kind in (AnnotationKind.COMMENT, AnnotationKind.TAG) and not text.strip():
+        raise InvalidInputError(f"a {type} needs text")
+    if annotation_kind is AnnotationKind.MAP and not values:
+        raise InvalidInputError("a map needs at least one key-value pair")
+    if len(text) > MAX_TEXT or len(values) > MAX_ENTRIES or any(
+            len(k) > MAX_KEY or len(v) > MAX_TEXT or not k for k, v in values):
+        raise InvalidInputError(f"annotations hold at most {MAX_ENTRIES} entries, keys of 1 to "
+                                f"{MAX_KEY} characters and texts of {MAX_TEXT}")
+    with catalog.session() as session:
+        parent = _parent(session, actor, kind, object_id, Right.ANNOTATE)
+        annotation = Annotation(kind=annotation_kind.value, text_value=text, namespace=namespace,
+                                owner_id=actor.user_id, group_id=parent.group_id)
+        _link(session, actor, kind, parent, annotation)
+        for position, (key, value) in enumerate(values):
+            session.add(MapEntry(annotation_id=annotation.id, position=position, key=key,
+                                 value=value))
+        session.flush()
+        return _info(session, annotation)
+
+
+def _info(session: Session, annotation: Annotation) -> AnnotationInfo:
+    values = [(e.key, e.value) for e in session.scalars(
+        select(MapEntry).where(MapEntry.annotation_id == annotation.id)
+        .order_by(MapEntry.position))]
+    file_info = None
+    if annotation.file_id is not None:
+        row = session.get(OriginalFile, annotation.file_id)
+        if row is not None:
+            file_info = FileInfo(row.id, row.name, row.size, row.mimetype, row.hasher, row.hash)
+    return AnnotationInfo(annotation.id, annotation.kind, annotation.text_value,
+                          annotation.namespace, annotation.owner_id, annotation.group_id,
+                          annotation.created_at, values, file_info)
+
+
+def list_annotations(catalog: Catalog, actor: Actor, kind: str,
+                     object_id: int) -> list[AnnotationInfo]:
+    with catalog.session() as session:
+        _parent(session, actor, kind, object_id, Right.READ)
+        rows = session.scalars(
+            select(Annotation).join(AnnotationLink, AnnotationLink.annotation_id == Annotation.id)
+            .where(AnnotationLink.parent_kind == kind, AnnotationLink.parent_id == object_id,
+                   allowed(actor, Right.READ, Annotation))
+            .order_by(Annotation.id)).all()
+        return [_info(session, row) for row in rows]
+
+
+def begin_attachment(vault: Vault, actor: Actor, kind: str, object_id: int, *, name: str,
+                     mimetype: str | None, expected_size: int = 0,
+                     algorithm: str = DEFAULT_ALGORITHM) -> PendingFile:
+    """Check the right to annotate, then open the file in the object's group."""
+    with vault.catalog.session() as session:
+        parent = _parent(session, actor, kind, object_id, Right.ANNOTATE)
+        group_id = parent.group_id
+    return PendingFile(vault, actor, name=name, mimetype=mimetype, algorithm=algorithm,
+                       group_id=group_id, expected_size=expected_size)
+
+
+def finish_attachment(pending: PendingFile, actor: Actor, kind: str,
+                      object_id: int) -> AnnotationInfo:
+    made: list[AnnotationInfo] = []
+
+    def record(session: Session, row: OriginalFile) -> None:
+        # Checked again in the transaction: the object may have gone meanwhile.
+        parent = _parent(session, actor, kind, object_id, Right.ANNOTATE)
+        annotation = Annotation(kind=AnnotationKind.FILE.value, text_value="", file_id=row.id,
+                                owner_id=actor.user_id, group_id=parent.group_id)
+        _link(session, actor, kind, parent, annotation)
+        session.flush()
+        made.append(_info(session, annotation))
+
+    pending.commit(record)
+    return made[0]
+
+
+def remove_annotation(vault: Vault, actor: Actor, annotation_id: int) -> None:
+    """Delete an annotation (DELETE right on it); an attachment's bytes go after the commit."""
+    with vault.catalog.session() as session:
+        row = session.scalar(select(Annotation).where(
+            Annotation.id == annotation_id, allowed(actor, Right.READ, Annotation)))
+        if row is None:
+            raise NotFoundError(f"no annotation with id {annotation_id}")
+        if not actor.may(Right.DELETE, row.owner_id, row.group_id):
+            raise ForbiddenError("you may see this annotation but not delete it")
+        file_id = row.file_id
+        session.execute(delete(AnnotationLink).where(AnnotationLink.annotation_id == row.id))
+        session.delete(row)
+        session.flush()
+        if file_id is not None:
+            session.execute(delete(OriginalFile).where(OriginalFile.id == file_id))
+    if file_id is not None:
+        vault.files.delete(file_id)
