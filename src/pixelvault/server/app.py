@@ -11,7 +11,14 @@ from pixelvault import __version__
 from pixelvault.repository import RepositoryLock
 from pixelvault.server import errors
 from pixelvault.server.monitor import RepositoryMonitor
-from pixelvault.server.routes import annotation, containers, health, principals, sessions
+from pixelvault.server.routes import (
+    annotation,
+    containers,
+    health,
+    omero_web,
+    principals,
+    sessions,
+)
 from pixelvault.services.auth import LoginLimiter
 from pixelvault.services.vault import Vault
 
@@ -37,4 +44,5 @@ def create_app(vault: Vault, lock: RepositoryLock) -> FastAPI:
     app.include_router(principals.router)
     app.include_router(containers.router)
     app.include_router(annotation.router)
+    app.include_router(omero_web.router)
     return app

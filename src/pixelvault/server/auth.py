@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from pixelvault.catalog import Actor
 from pixelvault.errors import AuthenticationError, ForbiddenError
@@ -72,3 +72,18 @@ def current_actor(caller: Annotated[Caller, Depends(current_caller)]) -> Actor:
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def start_browser_session(request: Request, response: Response, token: str) -> None:
+    """Hand a session to a browser: HttpOnly session cookie, readable CSRF cookie."""
+    secure = request.url.scheme == "https"
+    max_age = int(vault_of(request).settings.session_max_age)
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True,
+                        samesite="strict", secure=secure, path="/")
+    if not request.cookies.get(CSRF_COOKIE):
+        response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(32), max_age=max_age,
+                            httponly=False, samesite="strict", secure=secure, path="/")
+
+
+def check_csrf(request: Request) -> None:
+    _check_csrf(request)

@@ -13,11 +13,15 @@ from typing import Any
 from sqlalchemy import func, select
 
 from pixelvault.catalog import Actor, Catalog, Right
-from pixelvault.catalog.models import Dataset, Project
+from pixelvault.catalog.models import Dataset, DatasetImageLink, Image, Project, ProjectDatasetLink
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
 
-KINDS: dict[str, type[Project] | type[Dataset]] = {"project": Project, "dataset": Dataset}
+KINDS: dict[str, Any] = {"project": Project, "dataset": Dataset, "image": Image}
+# parent kind -> (link model, child kind)
+LINKS: dict[str, tuple[Any, str]] = {"project": (ProjectDatasetLink, "dataset"),
+                                     "dataset": (DatasetImageLink, "image")}
+CREATABLE = {"project", "dataset"}  # images come from import
 MAX_NAME = 1024
 MAX_DESCRIPTION = 100_000
 
@@ -43,13 +47,22 @@ def _check_text(name: str | None, description: str | None) -> None:
 
 
 def listing(catalog: Catalog, actor: Actor, kind: str, *, offset: int = 0, limit: int = 200,
-            owner: int | None = None, group: int | None = None) -> Page:
+            owner: int | None = None, group: int | None = None,
+            parent: tuple[str, int] | None = None) -> Page:
+    """Objects the actor may read, optionally only the children of ``parent``."""
     model = _model(kind)
     where = [allowed(actor, Right.READ, model)]
     if owner is not None:
         where.append(model.owner_id == owner)
     if group is not None:
         where.append(model.group_id == group)
+    if parent is not None:
+        parent_kind, parent_id = parent
+        link, child_kind = LINKS.get(parent_kind, (None, ""))
+        if link is None or child_kind != kind:
+            raise InvalidInputError(f"a {parent_kind} does not hold {kind}s")
+        get(catalog, actor, parent_kind, parent_id)  # 404 unless readable
+        where.append(model.id.in_(select(link.child_id).where(link.parent_id == parent_id)))
     with catalog.session() as session:
         total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
         rows = session.scalars(select(model).where(*where).order_by(model.id)
@@ -69,6 +82,8 @@ def get(catalog: Catalog, actor: Actor, kind: str, object_id: int) -> Any:
 
 def create(catalog: Catalog, actor: Actor, kind: str, name: str, description: str = "",
            group_id: int | None = None) -> Any:
+    if kind not in CREATABLE:
+        raise InvalidInputError(f"{kind}s are not created here; images come from import")
     _check_text(name, description)
     group_id = actor.group_id if group_id is None else group_id
     if group_id not in actor.group_ids and not actor.is_admin:
@@ -109,4 +124,37 @@ def update(catalog: Catalog, actor: Actor, kind: str, object_id: int, *,
 def delete(catalog: Catalog, actor: Actor, kind: str, object_id: int) -> None:
     with catalog.session() as session:
         row = _writable(session, actor, kind, object_id, Right.DELETE)
+        session.delete(row)
+
+
+def link(catalog: Catalog, actor: Actor, parent_kind: str, parent_id: int,
+         child_id: int) -> None:
+    """Put a dataset in a project, or an image in a dataset (same group only, as OMERO)."""
+    link_model, child_kind = LINKS.get(parent_kind, (None, ""))
+    if link_model is None:
+        raise InvalidInputError(f"a {parent_kind} holds nothing")
+    with catalog.session() as session:
+        parent = _writable(session, actor, parent_kind, parent_id, Right.EDIT)
+        child = _writable(session, actor, child_kind, child_id, Right.READ)
+        if child.group_id != parent.group_id:
+            raise InvalidInputError(f"the {child_kind} is in another group than the "
+                                    f"{parent_kind}; move it first")
+        exists = session.scalar(select(link_model.id).where(
+            link_model.parent_id == parent_id, link_model.child_id == child_id))
+        if exists is None:
+            session.add(link_model(parent_id=parent_id, child_id=child_id,
+                                   owner_id=actor.user_id, group_id=parent.group_id))
+
+
+def unlink(catalog: Catalog, actor: Actor, parent_kind: str, parent_id: int,
+           child_id: int) -> None:
+    link_model, _ = LINKS.get(parent_kind, (None, ""))
+    if link_model is None:
+        raise InvalidInputError(f"a {parent_kind} holds nothing")
+    with catalog.session() as session:
+        _writable(session, actor, parent_kind, parent_id, Right.EDIT)
+        row = session.scalar(select(link_model).where(
+            link_model.parent_id == parent_id, link_model.child_id == child_id))
+        if row is None:
+            raise NotFoundError(f"that is not in {parent_kind} {parent_id}")
         session.delete(row)

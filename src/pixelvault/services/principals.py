@@ -198,3 +198,14 @@ def bootstrap_root_password(catalog: Catalog, password: str | None) -> str | Non
             generated = password = secrets.token_urlsafe(12)
         root.password_hash = auth.hash_password(password)
         return generated
+
+
+def names(catalog: Catalog, user_ids: set[int],
+          group_ids: set[int]) -> tuple[dict[int, Experimenter], dict[int, ExperimenterGroup]]:
+    """Owners and groups of objects the caller has already been allowed to read."""
+    with catalog.session() as session:
+        users = {u.id: u for u in session.scalars(
+            select(Experimenter).where(Experimenter.id.in_(sorted(user_ids))))}
+        groups = {g.id: g for g in session.scalars(
+            select(ExperimenterGroup).where(ExperimenterGroup.id.in_(sorted(group_ids))))}
+        return users, groups

@@ -50,7 +50,7 @@ def _out(row: Any) -> ContainerOut:
     return ContainerOut.model_validate(row, from_attributes=True)
 
 
-def _routes(kind: str, plural: str) -> None:
+def _routes(kind: str, plural: str, *, creatable: bool = True) -> None:
     tag: list[str | Enum] = [plural]
 
     @router.get(f"/{plural}", response_model=Listing, tags=tag, name=f"list_{plural}")
@@ -63,11 +63,12 @@ def _routes(kind: str, plural: str) -> None:
         return Listing(data=[_out(r) for r in page.rows], offset=offset, limit=limit,
                        total=page.total)
 
-    @router.post(f"/{plural}", response_model=ContainerOut, status_code=201, tags=tag,
-                 name=f"create_{kind}")
-    def create(body: NewContainer, actor: ActorDep, request: Request) -> ContainerOut:
-        return _out(containers.create(vault_of(request).catalog, actor, kind, body.name,
-                                      body.description, body.group_id))
+    if creatable:
+        @router.post(f"/{plural}", response_model=ContainerOut, status_code=201, tags=tag,
+                     name=f"create_{kind}")
+        def create(body: NewContainer, actor: ActorDep, request: Request) -> ContainerOut:
+            return _out(containers.create(vault_of(request).catalog, actor, kind, body.name,
+                                          body.description, body.group_id))
 
     @router.get(f"/{plural}/{{object_id}}", response_model=ContainerOut, tags=tag,
                 name=f"get_{kind}")
@@ -87,5 +88,35 @@ def _routes(kind: str, plural: str) -> None:
         containers.delete(vault_of(request).catalog, actor, kind, object_id)
 
 
+class NewLink(BaseModel):
+    child_id: BodyId
+
+
+def _children(kind: str, plural: str, child_plural: str) -> None:
+    tag: list[str | Enum] = [plural]
+
+    @router.get(f"/{plural}/{{object_id}}/{child_plural}", response_model=Listing, tags=tag,
+                name=f"list_{kind}_{child_plural}")
+    def children(object_id: PathId, actor: ActorDep, request: Request, offset: Offset = 0,
+                 limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 200) -> Listing:
+        page = containers.listing(vault_of(request).catalog, actor, child_plural[:-1],
+                                  offset=offset, limit=limit, parent=(kind, object_id))
+        return Listing(data=[_out(r) for r in page.rows], offset=offset, limit=limit,
+                       total=page.total)
+
+    @router.post(f"/{plural}/{{object_id}}/{child_plural}", status_code=204, tags=tag,
+                 name=f"link_{kind}_{child_plural}")
+    def add(object_id: PathId, body: NewLink, actor: ActorDep, request: Request) -> None:
+        containers.link(vault_of(request).catalog, actor, kind, object_id, body.child_id)
+
+    @router.delete(f"/{plural}/{{object_id}}/{child_plural}/{{child_id}}", status_code=204,
+                   tags=tag, name=f"unlink_{kind}_{child_plural}")
+    def remove(object_id: PathId, child_id: PathId, actor: ActorDep, request: Request) -> None:
+        containers.unlink(vault_of(request).catalog, actor, kind, object_id, child_id)
+
+
 _routes("project", "projects")
 _routes("dataset", "datasets")
+_routes("image", "images", creatable=False)  # images come from import
+_children("project", "projects", "datasets")
+_children("dataset", "datasets", "images")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Annotated
 
@@ -16,6 +15,7 @@ from pixelvault.server.auth import (
     SESSION_COOKIE,
     ActorDep,
     CallerDep,
+    start_browser_session,
     vault_of,
 )
 from pixelvault.server.params import PathId
@@ -57,12 +57,7 @@ async def login(credentials: Credentials, request: Request, response: Response) 
         auth.login, vault.catalog, vault.settings, credentials.username, credentials.password,
         client=request.headers.get("user-agent", ""), limiter=request.app.state.limiter,
         address=request.client.host if request.client else "")
-    secure = request.url.scheme == "https"
-    max_age = int(vault.settings.session_max_age)
-    response.set_cookie(SESSION_COOKIE, result.token, max_age=max_age, httponly=True,
-                        samesite="strict", secure=secure, path="/")
-    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(32), max_age=max_age,
-                        httponly=False, samesite="strict", secure=secure, path="/")
+    start_browser_session(request, response, result.token)
     return LoginAnswer(token=result.token, expires_at=result.expires_at,
                        **me(result.actor).model_dump())
 

@@ -1,0 +1,274 @@
+"""OMERO.web's JSON API (`/api/v0/`), so scripts and clients written for it work unchanged.
+
+Same paths, paging (``offset``, ``limit`` up to 500), filters (``owner``,
+``group``) and JSON shapes (``@id``, ``@type``, ``omero:details`` with
+permission flags, a ``meta`` block) as OMERO-REFERENCE §10. Sessions are
+browser sessions: ``token/`` sets the CSRF cookie, ``login/`` takes a form and
+the ``X-CSRFToken`` header and sets the session cookie, as in OMERO.web.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from pixelvault import __version__
+from pixelvault.catalog import Actor, Right
+from pixelvault.errors import AuthenticationError, InvalidInputError, NotFoundError
+from pixelvault.server.auth import (
+    CSRF_COOKIE,
+    ActorDep,
+    check_csrf,
+    start_browser_session,
+    vault_of,
+)
+from pixelvault.server.params import MAX_ID, Offset, PathId, QueryId
+from pixelvault.services import auth, containers, principals
+
+router = APIRouter(prefix="/api", tags=["OMERO.web JSON API (v0)"])
+OME = "http://www.openmicroscopy.org/Schemas/OME/2016-06#"
+TYPES = {"project": "Project", "dataset": "Dataset", "image": "Image"}
+PLURAL = {"project": "projects", "dataset": "datasets", "image": "images"}
+MAX_LIMIT = 500
+MAX_BODY = 1 << 20
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/api/v0/"
+
+
+def _details(actor: Actor, owner: Any, group: Any) -> dict[str, Any]:
+    owner_id, group_id = owner.id, group.id
+    return {
+        "owner": {"@id": owner_id, "@type": OME + "Experimenter", "UserName": owner.username,
+                  "FirstName": owner.first_name, "LastName": owner.last_name},
+        "group": {"@id": group_id, "@type": OME + "ExperimenterGroup", "Name": group.name},
+        "permissions": {
+            "@type": "TBD#Permissions", "perm": group.permissions,
+            "canAnnotate": actor.may(Right.ANNOTATE, owner_id, group_id),
+            "canDelete": actor.may(Right.DELETE, owner_id, group_id),
+            "canEdit": actor.may(Right.EDIT, owner_id, group_id),
+            "canLink": actor.may(Right.EDIT, owner_id, group_id),
+        },
+    }
+
+
+def _objects(request: Request, actor: Actor, kind: str, rows: list[Any]) -> list[dict[str, Any]]:
+    users, groups = principals.names(vault_of(request).catalog,
+                                     {r.owner_id for r in rows}, {r.group_id for r in rows})
+    base = _base(request)
+    out = []
+    for row in rows:
+        obj: dict[str, Any] = {
+            "@id": row.id, "@type": OME + TYPES[kind], "Name": row.name,
+            "Description": row.description,
+            "omero:details": _details(actor, users[row.owner_id], groups[row.group_id]),
+            f"url:{kind}": f"{base}m/{PLURAL[kind]}/{row.id}/",
+        }
+        if kind == "project":
+            obj["url:datasets"] = f"{base}m/projects/{row.id}/datasets/"
+        elif kind == "dataset":
+            obj["url:images"] = f"{base}m/datasets/{row.id}/images/"
+            obj["url:projects"] = f"{base}m/datasets/{row.id}/projects/"
+        out.append(obj)
+    return out
+
+
+def _page(request: Request, actor: Actor, kind: str, offset: int, limit: int,
+          owner: int | None, group: int | None,
+          parent: tuple[str, int] | None = None) -> dict[str, Any]:
+    limit = min(limit, MAX_LIMIT)
+    page = containers.listing(vault_of(request).catalog, actor, kind, offset=offset,
+                              limit=limit, owner=owner, group=group, parent=parent)
+    return {"data": _objects(request, actor, kind, page.rows),
+            "meta": {"offset": offset, "limit": limit, "maxLimit": MAX_LIMIT,
+                     "totalCount": page.total}}
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_ID)]
+
+
+@router.get("/")
+def versions(request: Request) -> dict[str, Any]:
+    return {"data": [{"version": "0", "url:base": _base(request)}]}
+
+
+@router.get("/v0/")
+def discovery(request: Request) -> dict[str, str]:
+    base = _base(request)
+    return {f"url:{name}": f"{base}{path}" for name, path in (
+        ("experimenters", "m/experimenters/"), ("experimentergroups", "m/experimentergroups/"),
+        ("projects", "m/projects/"), ("datasets", "m/datasets/"), ("images", "m/images/"),
+        ("token", "token/"), ("servers", "servers/"), ("login", "login/"), ("save", "m/save/"),
+    )}
+
+
+@router.get("/v0/token/")
+def token(request: Request, response: Response) -> dict[str, str]:
+    """The CSRF token to send back as `X-CSRFToken` (also set as the csrftoken cookie)."""
+    value = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response.set_cookie(CSRF_COOKIE, value, httponly=False, samesite="strict",
+                        secure=request.url.scheme == "https", path="/")
+    return {"data": value}
+
+
+@router.get("/v0/servers/")
+def servers(request: Request) -> dict[str, Any]:
+    settings = vault_of(request).settings
+    return {"data": [{"id": 1, "host": settings.host, "port": settings.port,
+                      "server": f"pixelvault {__version__}"}]}
+
+
+@router.post("/v0/login/")
+async def login(request: Request) -> JSONResponse:
+    """Form fields `username`, `password` (and `server`, ignored: there is one)."""
+    check_csrf(request)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise InvalidInputError("login form too large")
+    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    if not form.get("username") or not form.get("password"):
+        raise InvalidInputError("send the form fields username and password "
+                                "(application/x-www-form-urlencoded)")
+    vault = vault_of(request)
+    try:
+        result = await run_in_threadpool(
+            auth.login, vault.catalog, vault.settings, form["username"], form["password"],
+            client=request.headers.get("user-agent", ""), limiter=request.app.state.limiter,
+            address=request.client.host if request.client else "")
+    except AuthenticationError:
+        return JSONResponse({"message": "Login failed: wrong user name or password"},
+                            status_code=403)
+    actor = result.actor
+    response = JSONResponse({"success": True, "eventContext": {
+        "userId": actor.user_id, "userName": actor.username, "groupId": actor.group_id,
+        "groupName": _group_name(request, actor.group_id), "isAdmin": actor.is_admin,
+        "memberOfGroups": sorted(actor.group_ids), "leaderOfGroups": sorted(actor.owned_group_ids),
+    }})
+    start_browser_session(request, response, result.token)
+    return response
+
+
+def _group_name(request: Request, group_id: int) -> str:
+    _, groups = principals.names(vault_of(request).catalog, set(), {group_id})
+    return groups[group_id].name if group_id in groups else ""
+
+
+def _lists(kind: str) -> None:
+    plural = PLURAL[kind]
+
+    @router.get(f"/v0/m/{plural}/", name=f"v0_list_{plural}")
+    def list_(request: Request, actor: ActorDep, offset: Offset = 0, limit: Limit = 200,
+              owner: QueryId = None, group: QueryId = None) -> dict[str, Any]:
+        return _page(request, actor, kind, offset, limit, owner, group)
+
+    @router.get(f"/v0/m/{plural}/{{object_id}}/", name=f"v0_get_{kind}")
+    def get(object_id: PathId, request: Request, actor: ActorDep) -> dict[str, Any]:
+        row = containers.get(vault_of(request).catalog, actor, kind, object_id)
+        return {"data": _objects(request, actor, kind, [row])[0]}
+
+
+def _children(kind: str, child: str) -> None:
+    @router.get(f"/v0/m/{PLURAL[kind]}/{{object_id}}/{PLURAL[child]}/",
+                name=f"v0_{kind}_{PLURAL[child]}")
+    def children(object_id: PathId, request: Request, actor: ActorDep, offset: Offset = 0,
+                 limit: Limit = 200, owner: QueryId = None,
+                 group: QueryId = None) -> dict[str, Any]:
+        return _page(request, actor, child, offset, limit, owner, group,
+                     parent=(kind, object_id))
+
+
+for _kind in TYPES:
+    _lists(_kind)
+_children("project", "dataset")
+_children("dataset", "image")
+
+
+@router.api_route("/v0/m/save/", methods=["POST", "PUT"])
+async def save(request: Request, actor: ActorDep,
+               group: QueryId = None) -> JSONResponse:
+    """POST creates, PUT updates a Project or Dataset from its JSON (`@type`, `Name`…)."""
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise InvalidInputError("object JSON too large")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise InvalidInputError("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError("send one object as JSON")
+    kind = next((k for k, name in TYPES.items()
+                 if str(data.get("@type", "")).endswith("#" + name) and k != "image"), None)
+    if kind is None:
+        raise InvalidInputError("@type must be a Project or a Dataset")
+    name, description = data.get("Name"), data.get("Description")
+    if (name is not None and not isinstance(name, str)) or (
+            description is not None and not isinstance(description, str)):
+        raise InvalidInputError("Name and Description are strings")
+    catalog = vault_of(request).catalog
+    if request.method == "POST":
+        row = await run_in_threadpool(containers.create, catalog, actor, kind, name or "",
+                                      description or "", group)
+        status = 201
+    else:
+        object_id = data.get("@id")
+        if not isinstance(object_id, int) or not 0 <= object_id <= MAX_ID:
+            raise InvalidInputError("PUT needs the object's @id")
+        row = await run_in_threadpool(lambda: containers.update(
+            catalog, actor, kind, object_id, name=name, description=description))
+        status = 200
+    obj = await run_in_threadpool(_objects, request, actor, kind, [row])
+    return JSONResponse({"data": obj[0]}, status_code=status)
+
+
+def _experimenter(user: principals.UserInfo) -> dict[str, Any]:
+    return {"@id": user.id, "@type": OME + "Experimenter", "UserName": user.username,
+            "FirstName": user.first_name, "LastName": user.last_name, "Email": user.email}
+
+
+def _experimenter_group(group: principals.GroupInfo) -> dict[str, Any]:
+    return {"@id": group.id, "@type": OME + "ExperimenterGroup", "Name": group.name,
+            "Description": group.description,
+            "omero:details": {"permissions": {"@type": "TBD#Permissions",
+                                              "perm": group.permissions}}}
+
+
+def _meta(items: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:
+    limit = min(limit, MAX_LIMIT)
+    return {"data": items[offset:offset + limit],
+            "meta": {"offset": offset, "limit": limit, "maxLimit": MAX_LIMIT,
+                     "totalCount": len(items)}}
+
+
+@router.get("/v0/m/experimenters/")
+def experimenters(request: Request, actor: ActorDep, offset: Offset = 0,
+                  limit: Limit = 200) -> dict[str, Any]:
+    users = principals.list_users(vault_of(request).catalog, actor)
+    return _meta([_experimenter(u) for u in users], offset, limit)
+
+
+@router.get("/v0/m/experimenters/{user_id}/")
+def experimenter(user_id: PathId, request: Request, actor: ActorDep) -> dict[str, Any]:
+    return {"data": _experimenter(principals.get_user(vault_of(request).catalog, actor,
+                                                      user_id))}
+
+
+@router.get("/v0/m/experimentergroups/")
+def experimenter_groups(request: Request, actor: ActorDep, offset: Offset = 0,
+                        limit: Limit = 200) -> dict[str, Any]:
+    groups = principals.list_groups(vault_of(request).catalog, actor)
+    return _meta([_experimenter_group(g) for g in groups], offset, limit)
+
+
+@router.get("/v0/m/experimentergroups/{group_id}/")
+def experimenter_group(group_id: PathId, request: Request, actor: ActorDep) -> dict[str, Any]:
+    for group in principals.list_groups(vault_of(request).catalog, actor):
+        if group.id == group_id:
+            return {"data": _experimenter_group(group)}
+    raise NotFoundError(f"no group with id {group_id}")
