@@ -83,3 +83,24 @@ def test_first_start_prints_a_generated_root_password_once(initialised: Env) -> 
 def test_login_to_a_server_that_is_not_running(sqlite_env: Env) -> None:
     result = sqlite_env.cli("login", "-p", str(free_port()), "-u", "root", "-w", "x")
     assert result.returncode == 69 and "pixelvault admin start" in result.stderr
+
+
+def test_sessions_commands(running: Env) -> None:
+    running.cli("login", "-u", "root", "-w", "root-secret-1", check=True)
+    running.cli("group", "add", "lab", check=True)
+    listed = json.loads(running.cli("sessions", "list", "--output", "json", check=True).stdout)
+    assert len(listed) == 1 and listed[0]["current"] is True
+    running.cli("user", "add", "carol", "Carol", "Lab", "-g", "lab", "-P", "carol-secret-1",
+                check=True)
+    url = f"http://127.0.0.1:{running.vars['PIXELVAULT_SERVER_PORT']}"
+    carol = connect(url, "carol", "carol-secret-1")
+    carols = next(s for s in json.loads(running.cli("sessions", "list", "--output", "json",
+                                                    check=True).stdout)
+                  if s["username"] == "carol")
+    running.cli("sessions", "logout", str(carols["id"]), check=True)
+    with pytest.raises(AuthenticationError):
+        carol.whoami()
+    carol.close()
+    switched = running.cli("sessions", "group", "lab")
+    assert switched.returncode == 66  # root is not a member of lab
+    assert running.cli("sessions", "group", "system", check=True).returncode == 0

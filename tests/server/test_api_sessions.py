@@ -98,3 +98,34 @@ def test_password_change_ends_sessions(api: Api, world: World) -> None:
     assert api.client.put(f"/api/v1/users/{world.users['bob']}/password",
                           headers=api.login("alice", "a new secret"),
                           json={"new_password": "hijacked!!"}).status_code == 404
+
+
+def test_list_and_end_sessions(api: Api, world: World) -> None:
+    alice, other = world.headers["alice"], api.login("alice")
+    mine = api.client.get("/api/v1/sessions", headers=alice).json()
+    assert {s["username"] for s in mine} == {"alice"} and len(mine) == 2
+    assert [s["current"] for s in mine].count(True) == 1
+    everyone = api.client.get("/api/v1/sessions", headers=world.headers["root"]).json()
+    assert {"alice", "bob", "olga", "xavier", "root"} <= {s["username"] for s in everyone}
+    other_id = next(s["id"] for s in mine if not s["current"])
+    # Nobody ends another user's session but an administrator.
+    assert api.client.delete(f"/api/v1/sessions/{other_id}",
+                             headers=world.headers["bob"]).status_code == 404
+    assert api.client.delete(f"/api/v1/sessions/{other_id}", headers=alice).status_code == 204
+    assert api.client.get("/api/v1/whoami", headers=other).status_code == 401
+    assert api.client.get("/api/v1/whoami", headers=alice).status_code == 200
+
+
+def test_switching_the_current_group(api: Api, world: World) -> None:
+    from pixelvault.catalog.models import Permissions
+
+    alice = world.headers["alice"]
+    target = world.groups[Permissions.READ_WRITE]
+    switched = api.client.put("/api/v1/whoami/group", headers=alice, json={"group_id": target})
+    assert switched.status_code == 200 and switched.json()["group_id"] == target
+    made = api.client.post("/api/v1/projects", headers=alice, json={"name": "here"})
+    assert made.json()["group_id"] == target
+    assert api.client.get("/api/v1/whoami", headers=alice).json()["group_id"] == target
+    outside = api.client.put("/api/v1/whoami/group", headers=world.headers["xavier"],
+                             json={"group_id": target})
+    assert outside.status_code == 404

@@ -11,7 +11,16 @@ import sys
 import typer
 
 from pixelvault import __version__
-from pixelvault.cli import admin, config_cmd, containers, files, login, principals, serve
+from pixelvault.cli import (
+    admin,
+    config_cmd,
+    containers,
+    files,
+    login,
+    principals,
+    serve,
+    sessions,
+)
 from pixelvault.errors import PixelvaultError
 
 app = typer.Typer(
@@ -34,6 +43,7 @@ app.add_typer(principals.users, name="user")
 app.add_typer(principals.groups, name="group")
 app.add_typer(containers.projects, name="project")
 app.add_typer(containers.datasets, name="dataset")
+app.add_typer(sessions.app, name="sessions")
 
 
 def _version(value: bool) -> None:

@@ -88,6 +88,18 @@ class Connection:
         answer: dict[str, Any] = self.request("GET", "/api/v1/whoami")
         return answer
 
+    def sessions(self) -> list[dict[str, Any]]:
+        answer: list[dict[str, Any]] = self.request("GET", "/api/v1/sessions")
+        return answer
+
+    def end_session(self, session_id: int) -> None:
+        self.request("DELETE", f"/api/v1/sessions/{session_id}")
+
+    def switch_group(self, group_id: int) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request("PUT", "/api/v1/whoami/group",
+                                              json={"group_id": group_id})
+        return answer
+
     def close(self) -> None:
         self._http.close()
 

@@ -26,7 +26,12 @@ from pixelvault.catalog import Actor, Catalog
 from pixelvault.catalog.models import Experimenter, LoginSession, utcnow
 from pixelvault.catalog.permissions import load_actor
 from pixelvault.config import Settings
-from pixelvault.errors import AuthenticationError, InvalidInputError, TooManyAttemptsError
+from pixelvault.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    NotFoundError,
+    TooManyAttemptsError,
+)
 
 WRONG_LOGIN = "wrong user name or password"
 NO_SESSION = "no valid session: log in again (`pixelvault login`)"
@@ -179,3 +184,55 @@ def close_user_sessions(catalog: Catalog, user_id: int) -> int:
             LoginSession.user_id == user_id, LoginSession.closed_at.is_(None))
             .values(closed_at=utcnow()))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: int
+    user_id: int
+    username: str
+    group_id: int
+    client: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+
+
+def list_sessions(catalog: Catalog, actor: Actor) -> list[SessionInfo]:
+    """Open sessions: your own (administrators: everyone's)."""
+    now = utcnow()
+    query = (select(LoginSession, Experimenter.username)
+             .join(Experimenter, Experimenter.id == LoginSession.user_id)
+             .where(LoginSession.closed_at.is_(None), LoginSession.expires_at > now)
+             .order_by(LoginSession.id))
+    if not actor.is_admin:
+        query = query.where(LoginSession.user_id == actor.user_id)
+    with catalog.session() as session:
+        return [SessionInfo(row.id, row.user_id, username, row.group_id, row.client,
+                            _as_utc(row.created_at), _as_utc(row.last_used_at),
+                            _as_utc(row.expires_at))
+                for row, username in session.execute(query)]
+
+
+def end_session(catalog: Catalog, actor: Actor, session_id: int) -> None:
+    """End one of your sessions (administrators: anyone's); unknown ids answer 404."""
+    with catalog.session() as session:
+        row = session.get(LoginSession, session_id)
+        if row is None or row.closed_at is not None or (
+                row.user_id != actor.user_id and not actor.is_admin):
+            raise NotFoundError(f"no open session with id {session_id}")
+        row.closed_at = utcnow()
+
+
+def switch_group(catalog: Catalog, actor: Actor, session_id: int, group_id: int) -> Actor:
+    """Work in another of your groups from now on (new objects go there)."""
+    if group_id not in actor.group_ids:
+        raise NotFoundError(f"you are not a member of a group with id {group_id}")
+    with catalog.session() as session:
+        row = session.get(LoginSession, session_id)
+        if row is None:
+            raise AuthenticationError(NO_SESSION)
+        row.group_id = group_id
+        switched = load_actor(session, actor.user_id, group_id)
+    assert switched is not None
+    return switched

@@ -18,7 +18,7 @@ from pixelvault.server.auth import (
     start_browser_session,
     vault_of,
 )
-from pixelvault.server.params import PathId
+from pixelvault.server.params import BodyId, PathId
 from pixelvault.services import auth, principals
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
@@ -85,3 +85,38 @@ def change_password(user_id: PathId, body: PasswordChange, actor: ActorDep,
     """Yourself (with the old password) or an administrator; ends the user's sessions."""
     principals.set_password(vault_of(request).catalog, actor, user_id, body.new_password,
                             body.old_password)
+
+
+class SessionOut(BaseModel):
+    id: int
+    user_id: int
+    username: str
+    group_id: int
+    client: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    current: bool
+
+
+class GroupChoice(BaseModel):
+    group_id: BodyId
+
+
+@router.get("/sessions", response_model=list[SessionOut])
+def list_sessions(caller: CallerDep, request: Request) -> list[SessionOut]:
+    """Your open sessions (administrators: everyone's)."""
+    return [SessionOut(**s.__dict__, current=s.id == caller.session_id)
+            for s in auth.list_sessions(vault_of(request).catalog, caller.actor)]
+
+
+@router.delete("/sessions/{session_id}", status_code=204)
+def end_session(session_id: PathId, caller: CallerDep, request: Request) -> None:
+    auth.end_session(vault_of(request).catalog, caller.actor, session_id)
+
+
+@router.put("/whoami/group", response_model=Me)
+def switch_group(body: GroupChoice, caller: CallerDep, request: Request) -> Me:
+    """Work in another of your groups; objects you create go there."""
+    return me(auth.switch_group(vault_of(request).catalog, caller.actor, caller.session_id,
+                                body.group_id))
