@@ -21,19 +21,16 @@ from pixelvault.catalog.models import (
     Annotation,
     AnnotationKind,
     AnnotationLink,
-    Dataset,
-    Image,
     MapEntry,
     OriginalFile,
-    Project,
 )
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
 from pixelvault.repository.checksums import DEFAULT_ALGORITHM
+from pixelvault.services import containers
 from pixelvault.services.files import PendingFile
 from pixelvault.services.vault import Vault
 
-PARENTS: dict[str, Any] = {"project": Project, "dataset": Dataset, "image": Image}
 MAX_TEXT = 100_000
 MAX_ENTRIES = 1000
 MAX_KEY = 1024
@@ -60,19 +57,6 @@ class AnnotationInfo:
     created_at: datetime
     values: list[tuple[str, str]] = field(default_factory=list)
     file: FileInfo | None = None
-
-
-def _parent(session: Session, actor: Actor, kind: str, object_id: int, right: Right) -> Any:
-    model = PARENTS.get(kind)
-    if model is None:
-        raise InvalidInputError(f"cannot annotate a {kind!r}; use project, dataset or image")
-    row = session.scalar(select(model).where(model.id == object_id,
-                                             allowed(actor, Right.READ, model)))
-    if row is None:
-        raise NotFoundError(f"no {kind} with id {object_id}")
-    if not actor.may(right, row.owner_id, row.group_id):
-        raise ForbiddenError(f"you may see this {kind} but not {right.value} it")
-    return row
 
 
 def _link(session: Session, actor: Actor, kind: str, parent: Any,
@@ -104,7 +88,7 @@ def annotate(catalog: Catalog, actor: Actor, kind: str, object_id: int, *, type:
         raise InvalidInputError(f"annotations hold at most {MAX_ENTRIES} entries, keys of 1 to "
                                 f"{MAX_KEY} characters and texts of {MAX_TEXT}")
     with catalog.session() as session:
-        parent = _parent(session, actor, kind, object_id, Right.ANNOTATE)
+        parent = containers.checked(session, actor, kind, object_id, Right.ANNOTATE)
         annotation = Annotation(kind=annotation_kind.value, text_value=text, namespace=namespace,
                                 owner_id=actor.user_id, group_id=parent.group_id)
         _link(session, actor, kind, parent, annotation)
@@ -132,7 +116,7 @@ def _info(session: Session, annotation: Annotation) -> AnnotationInfo:
 def list_annotations(catalog: Catalog, actor: Actor, kind: str,
                      object_id: int) -> list[AnnotationInfo]:
     with catalog.session() as session:
-        _parent(session, actor, kind, object_id, Right.READ)
+        containers.checked(session, actor, kind, object_id, Right.READ)
         rows = session.scalars(
             select(Annotation).join(AnnotationLink, AnnotationLink.annotation_id == Annotation.id)
             .where(AnnotationLink.parent_kind == kind, AnnotationLink.parent_id == object_id,
@@ -146,7 +130,7 @@ def begin_attachment(vault: Vault, actor: Actor, kind: str, object_id: int, *, n
                      algorithm: str = DEFAULT_ALGORITHM) -> PendingFile:
     """Check the right to annotate, then open the file in the object's group."""
     with vault.catalog.session() as session:
-        parent = _parent(session, actor, kind, object_id, Right.ANNOTATE)
+        parent = containers.checked(session, actor, kind, object_id, Right.ANNOTATE)
         group_id = parent.group_id
     return PendingFile(vault, actor, name=name, mimetype=mimetype, algorithm=algorithm,
                        group_id=group_id, expected_size=expected_size)
@@ -158,7 +142,7 @@ def finish_attachment(pending: PendingFile, actor: Actor, kind: str,
 
     def record(session: Session, row: OriginalFile) -> None:
         # Checked again in the transaction: the object may have gone meanwhile.
-        parent = _parent(session, actor, kind, object_id, Right.ANNOTATE)
+        parent = containers.checked(session, actor, kind, object_id, Right.ANNOTATE)
         annotation = Annotation(kind=AnnotationKind.FILE.value, text_value="", file_id=row.id,
                                 owner_id=actor.user_id, group_id=parent.group_id)
         _link(session, actor, kind, parent, annotation)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from pixelvault.catalog import Actor, Catalog, Right
 from pixelvault.catalog.models import Dataset, DatasetImageLink, Image, Project, ProjectDatasetLink
@@ -36,7 +37,8 @@ def _model(kind: str) -> Any:
     try:
         return KINDS[kind]
     except KeyError:
-        raise InvalidInputError(f"unknown kind {kind!r}") from None
+        raise InvalidInputError(
+            f"unknown kind {kind!r}; use one of {', '.join(KINDS)}") from None
 
 
 def _check_text(name: str | None, description: str | None) -> None:
@@ -97,7 +99,9 @@ def create(catalog: Catalog, actor: Actor, kind: str, name: str, description: st
         return row
 
 
-def _writable(session: Any, actor: Actor, kind: str, object_id: int, right: Right) -> Any:
+def checked(session: Session, actor: Actor, kind: str, object_id: int, right: Right) -> Any:
+    """The object if the actor may read it (else 404, like a missing one) and holds
+    ``right`` on it (else 403)."""
     model = _model(kind)
     row = session.scalar(select(model).where(model.id == object_id,
                                              allowed(actor, Right.READ, model)))
@@ -112,7 +116,7 @@ def update(catalog: Catalog, actor: Actor, kind: str, object_id: int, *,
            name: str | None = None, description: str | None = None) -> Any:
     _check_text(name, description)
     with catalog.session() as session:
-        row = _writable(session, actor, kind, object_id, Right.EDIT)
+        row = checked(session, actor, kind, object_id, Right.EDIT)
         if name is not None:
             row.name = name
         if description is not None:
@@ -123,7 +127,7 @@ def update(catalog: Catalog, actor: Actor, kind: str, object_id: int, *,
 
 def delete(catalog: Catalog, actor: Actor, kind: str, object_id: int) -> None:
     with catalog.session() as session:
-        row = _writable(session, actor, kind, object_id, Right.DELETE)
+        row = checked(session, actor, kind, object_id, Right.DELETE)
         session.delete(row)
 
 
@@ -134,8 +138,8 @@ def link(catalog: Catalog, actor: Actor, parent_kind: str, parent_id: int,
     if link_model is None:
         raise InvalidInputError(f"a {parent_kind} holds nothing")
     with catalog.session() as session:
-        parent = _writable(session, actor, parent_kind, parent_id, Right.EDIT)
-        child = _writable(session, actor, child_kind, child_id, Right.READ)
+        parent = checked(session, actor, parent_kind, parent_id, Right.EDIT)
+        child = checked(session, actor, child_kind, child_id, Right.READ)
         if child.group_id != parent.group_id:
             raise InvalidInputError(f"the {child_kind} is in another group than the "
                                     f"{parent_kind}; move it first")
@@ -152,7 +156,7 @@ def unlink(catalog: Catalog, actor: Actor, parent_kind: str, parent_id: int,
     if link_model is None:
         raise InvalidInputError(f"a {parent_kind} holds nothing")
     with catalog.session() as session:
-        _writable(session, actor, parent_kind, parent_id, Right.EDIT)
+        checked(session, actor, parent_kind, parent_id, Right.EDIT)
         row = session.scalar(select(link_model).where(
             link_model.parent_id == parent_id, link_model.child_id == child_id))
         if row is None:
