@@ -129,3 +129,25 @@ def test_switching_the_current_group(api: Api, world: World) -> None:
     outside = api.client.put("/api/v1/whoami/group", headers=world.headers["xavier"],
                              json={"group_id": target})
     assert outside.status_code == 404
+
+
+def test_an_open_admin_session_cannot_change_the_admins_password(api: Api) -> None:
+    root = api.login("root", ROOT_PASSWORD)
+    me = api.client.get("/api/v1/whoami", headers=root).json()["user_id"]
+    without_old = api.client.put(f"/api/v1/users/{me}/password", headers=root,
+                                 json={"new_password": "taken over!!"})
+    assert without_old.status_code == 403
+    with_old = api.client.put(f"/api/v1/users/{me}/password", headers=root, json={
+        "new_password": "a fresh secret", "old_password": ROOT_PASSWORD})
+    assert with_old.status_code == 204
+
+
+def test_one_address_may_fail_for_several_users_before_it_is_limited(api: Api,
+                                                                     world: World) -> None:
+    """Users behind one proxy share an address; one user's typos must not lock them all."""
+    for _ in range(5):
+        api.client.post("/api/v1/login", json={"username": "alice", "password": "typo"})
+    assert api.client.post("/api/v1/login", json={"username": "alice", "password": PASSWORD}
+                           ).status_code == 429
+    assert api.client.post("/api/v1/login", json={"username": "bob", "password": PASSWORD}
+                           ).status_code == 200

@@ -76,7 +76,7 @@ def user_passwd(username: str | None = typer.Argument(
         else:
             target_id = int(_find(conn.users.list(), "username", username or "", "user")["id"])
         old = None
-        if target_id == me["user_id"] and not me["is_admin"]:
+        if target_id == me["user_id"]:
             old = typer.prompt("Current password", hide_input=True)
         new = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
         conn.users.set_password(target_id, new, old)

@@ -70,11 +70,13 @@ def token_hash(token: str) -> str:
 
 
 class LoginLimiter:
-    """At most ``attempts`` failed logins per user name and per client address in
-    ``window`` seconds, in this process."""
+    """Failed logins allowed per ``window`` seconds, in this process: few per user
+    name (guessing one password), more per client address (many users may share
+    one, behind a proxy or a facility's NAT)."""
 
-    def __init__(self, attempts: int = 5, window: float = 60.0) -> None:
-        self.attempts = attempts
+    def __init__(self, per_user: int = 5, per_address: int = 30,
+                 window: float = 60.0) -> None:
+        self.limits = {"user": per_user, "addr": per_address}
         self.window = window
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
@@ -90,7 +92,7 @@ class LoginLimiter:
         with self._lock:
             for key in keys:
                 failures = self._recent(key, now)
-                if len(failures) >= self.attempts:
+                if len(failures) >= self.limits[key.split(":", 1)[0]]:
                     wait = int(failures[0] + self.window - now) + 1
                     raise TooManyAttemptsError(
                         f"too many failed logins; try again in {wait} s", retry_after=wait)

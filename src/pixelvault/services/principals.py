@@ -174,13 +174,16 @@ def add_member(catalog: Catalog, actor: Actor, group: str | int, user_id: int, *
 
 def set_password(catalog: Catalog, actor: Actor, user_id: int, new_password: str,
                  old_password: str | None = None) -> int:
-    """Change a password (self with the old one, or an administrator); ends its sessions."""
+    """Change a password (your own with the old one; others' as an administrator);
+    ends that user's sessions."""
     new_hash = auth.hash_password(new_password)
     with catalog.session() as session:
         user = session.get(Experimenter, user_id)
         if user is None or (user_id != actor.user_id and not actor.is_admin):
             raise NotFoundError(f"no user with id {user_id}")
-        if user_id == actor.user_id and not actor.is_admin and not auth.check_password(
+        # Your own password always needs the old one, administrators included: a
+        # session left open must not be enough to take the account over.
+        if user_id == actor.user_id and not auth.check_password(
                 user.password_hash, old_password or ""):
             raise ForbiddenError("the old password is wrong")
         user.password_hash = new_hash
