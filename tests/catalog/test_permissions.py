@@ -104,3 +104,23 @@ def test_actor_works_in_one_group_at_a_time(catalog: Catalog) -> None:
         # A group the user is not a member of is not taken.
         assert load_actor(s, ids["xavier"], groups["g-rwra--"]).group_id == 0  # type: ignore[union-attr]
         assert load_actor(s, 10_000) is None
+
+
+def test_removing_a_file_needs_the_delete_right_not_just_read(catalog: Catalog) -> None:
+    from pixelvault.catalog import files as file_rows
+    from pixelvault.catalog.models import OriginalFile
+
+    ids = _world(catalog)
+    with catalog.session() as s:
+        group = s.scalar(select(ExperimenterGroup.id).where(
+            ExperimenterGroup.name == "g-rwr---"))
+        s.add(OriginalFile(id=1, store="Files", path="Files/1", name="a", size=1,
+                           hasher="SHA1-160", hash="x", owner_id=ids["alice"], group_id=group))
+    with catalog.session() as s:
+        bob = load_actor(s, ids["bob"])
+        assert bob is not None
+        assert file_rows.get(s, bob, 1) is not None  # bob may read it...
+        assert file_rows.remove(s, bob, 1) is None  # ...but not delete it
+    with catalog.session() as s:
+        alice = load_actor(s, ids["alice"])
+        assert alice is not None and file_rows.remove(s, alice, 1) is not None

@@ -38,7 +38,9 @@ def listing(session: Session, actor: Actor, *, offset: int = 0,
 
 
 def remove(session: Session, actor: Actor, file_id: int) -> OriginalFile | None:
-    row = get(session, actor, file_id)
+    """Delete the row if the actor holds the DELETE right on it (reading is not enough)."""
+    row = session.scalar(select(OriginalFile).where(
+        OriginalFile.id == file_id, allowed(actor, Right.DELETE, OriginalFile)))
     if row is None:
         return None
     session.execute(delete(OriginalFile).where(OriginalFile.id == file_id))
