@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from pixelvault.catalog.models import Permissions
+from pixelvault.catalog.models import Image, Permissions
 from pixelvault.repository import LockMode
 from pixelvault.server.app import create_app
 from pixelvault.services import principals
@@ -80,3 +80,12 @@ def world(api: Api) -> World:
     headers = {name: api.login(name) for name in ("alice", "bob", "olga", "xavier")}
     headers["root"] = root
     return World(groups, users, headers)
+
+
+def add_image(api: Api, owner_id: int, group_id: int, name: str = "cells.tif") -> int:
+    """An Image row as import will make it (import itself is not in the API yet)."""
+    with api.vault.catalog.session() as session:
+        image = Image(name=name, owner_id=owner_id, group_id=group_id)
+        session.add(image)
+        session.flush()
+        return image.id

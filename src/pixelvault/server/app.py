@@ -14,6 +14,7 @@ from pixelvault.server.monitor import RepositoryMonitor
 from pixelvault.server.routes import (
     annotation,
     containers,
+    graph,
     health,
     omero_web,
     principals,
@@ -44,5 +45,6 @@ def create_app(vault: Vault, lock: RepositoryLock) -> FastAPI:
     app.include_router(principals.router)
     app.include_router(containers.router)
     app.include_router(annotation.router)
+    app.include_router(graph.router)
     app.include_router(omero_web.router)
     return app
