@@ -8,12 +8,13 @@ from pixelvault.cli.login import connection
 from pixelvault.cli.output import Output, console, print_json, print_table
 
 
-def _group(kind: str, plural: str) -> typer.Typer:
+def _group(kind: str, plural: str, *, creatable: bool = True) -> typer.Typer:
+    example = (f"    pixelvault {kind} create 'Mitosis 2026' --description 'HeLa, H2B-GFP'\n\n"
+               if creatable else "")
     app = typer.Typer(
         help=f"{kind.title()}s you can see on the server you are logged in to.\n\n"
-             "Examples:\n\n"
-             f"    pixelvault {kind} create 'Mitosis 2026' --description 'HeLa, H2B-GFP'\n\n"
-             f"    pixelvault {kind} list --output json",
+             f"Examples:\n\n{example}"
+             f"    pixelvault {kind} list --owner 3 --output json",
         no_args_is_help=True, rich_markup_mode="markdown")
 
     @app.command("list")
@@ -35,6 +36,9 @@ def _group(kind: str, plural: str) -> typer.Typer:
                      for r in page["data"]],
                     title=f"{len(page['data'])} of {page['total']} {plural}")
 
+    if not creatable:
+        return app
+
     @app.command("create")
     def create(
         name: str,
@@ -51,3 +55,4 @@ def _group(kind: str, plural: str) -> typer.Typer:
 
 projects = _group("project", "projects")
 datasets = _group("dataset", "datasets")
+images = _group("image", "images", creatable=False)  # images come from import

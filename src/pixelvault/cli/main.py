@@ -13,9 +13,11 @@ import typer
 from pixelvault import __version__
 from pixelvault.cli import (
     admin,
+    annotate,
     config_cmd,
     containers,
     files,
+    graph,
     login,
     principals,
     serve,
@@ -43,7 +45,13 @@ app.add_typer(principals.users, name="user")
 app.add_typer(principals.groups, name="group")
 app.add_typer(containers.projects, name="project")
 app.add_typer(containers.datasets, name="dataset")
+app.add_typer(containers.images, name="image")
 app.add_typer(sessions.app, name="sessions")
+app.command("annotate")(annotate.annotate)
+app.command("annotations")(annotate.list_annotations)
+app.command("download")(annotate.download)
+app.command("chgrp")(graph.chgrp)
+app.command("chown")(graph.chown)
 
 
 def _version(value: bool) -> None:

@@ -26,7 +26,11 @@ groups = typer.Typer(
     no_args_is_help=True, rich_markup_mode="markdown")
 
 
-def _find(items: list[dict[str, Any]], key: str, wanted: str, kind: str) -> dict[str, Any]:
+def find_principal(items: list[dict[str, Any]], key: str, wanted: str,
+                   kind: str) -> dict[str, Any]:
+    """A user or group by name, id, or OMERO's ``Experimenter:ID`` / ``Group:ID``."""
+    wanted = wanted.split(":", 1)[1] if wanted.startswith(("Experimenter:", "Group:")) \
+        else wanted
     for item in items:
         if item[key] == wanted or str(item["id"]) == wanted:
             return item
@@ -74,7 +78,8 @@ def user_passwd(username: str | None = typer.Argument(
         if username in (None, me["username"]):
             target_id = int(me["user_id"])
         else:
-            target_id = int(_find(conn.users.list(), "username", username or "", "user")["id"])
+            found = find_principal(conn.users.list(), "username", username or "", "user")
+            target_id = int(found["id"])
         old = None
         if target_id == me["user_id"]:
             old = typer.prompt("Current password", hide_input=True)
@@ -117,10 +122,10 @@ def group_adduser(
 ) -> None:
     """Add users to a group (administrators and the group's owners)."""
     with connection() as conn:
-        found = _find(conn.groups.list(), "name", group, "group")
+        found = find_principal(conn.groups.list(), "name", group, "group")
         known = conn.users.list()
         for username in usernames:
-            user = _find(known, "username", username, "user")
+            user = find_principal(known, "username", username, "user")
             conn.groups.add_user(found["id"], user["id"], owner=as_owner)
             console.print(f"added {user['username']} to {found['name']}", markup=False)
     if not usernames:

@@ -9,13 +9,16 @@ Errors come back as pixelvault's own exceptions with the server's message.
 
 from __future__ import annotations
 
-import builtins
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
 
 import httpx
 
 from pixelvault import errors
+from pixelvault.client import transfer
+from pixelvault.client.objects import Containers, Groups, Users
 
 _BY_STATUS: dict[int, type[errors.PixelvaultError]] = {
     400: errors.InvalidInputError,
@@ -51,27 +54,46 @@ class Connection:
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
         self.projects = Containers(self, "projects")
         self.datasets = Containers(self, "datasets")
+        self.images = Containers(self, "images")
         self.users = Users(self)
         self.groups = Groups(self)
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = dict(kwargs.pop("headers", None) or {})
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        headers = dict(extra or {})
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
+    def _unreachable(self, exc: httpx.HTTPError) -> errors.PixelvaultError:
+        if isinstance(exc, httpx.ConnectError):
+            return errors.ServerNotRunningError(
+                f"no pixelvault server answers at {self.base_url}; start it with "
+                "`pixelvault admin start` or check the address")
+        return errors.ServerNotRunningError(f"talking to {self.base_url} failed: {exc}")
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = self._headers(kwargs.pop("headers", None))
         try:
             response = self._http.request(method, path, headers=headers, **kwargs)
-        except httpx.ConnectError:
-            raise errors.ServerNotRunningError(
-                f"no pixelvault server answers at {self.base_url}; start it with "
-                "`pixelvault admin start` or check the address"
-            ) from None
         except httpx.HTTPError as exc:
-            raise errors.ServerNotRunningError(f"talking to {self.base_url} failed: {exc}") \
-                from None
+            raise self._unreachable(exc) from None
         _raise_for(response)
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    @contextmanager
+    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """A response whose body is read in chunks (downloads of any size)."""
+        headers = self._headers(kwargs.pop("headers", None))
+        try:
+            with self._http.stream(method, path, headers=headers, **kwargs) as response:
+                if not response.is_success:
+                    response.read()
+                    _raise_for(response)
+                yield response
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from None
 
     def login(self, username: str, password: str) -> dict[str, Any]:
         answer: dict[str, Any] = self.request(
@@ -100,6 +122,33 @@ class Connection:
                                               json={"group_id": group_id})
         return answer
 
+    def annotation(self, annotation_id: int) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request("GET", f"/api/v1/annotations/{annotation_id}")
+        return answer
+
+    def delete_annotation(self, annotation_id: int) -> None:
+        self.request("DELETE", f"/api/v1/annotations/{annotation_id}")
+
+    def download(self, file_id: int, target: str | Path | IO[bytes],
+                 progress: transfer.Progress | None = None) -> dict[str, str]:
+        """Save an original file (an attachment's bytes) to ``target``, a path or a
+        binary stream, checking the server's checksum; returns name, path and hash."""
+        return transfer.download(self, file_id, target, progress)
+
+    def chgrp(self, targets: list[str], group_id: int, *,
+              dry_run: bool = False) -> dict[str, Any]:
+        """Move objects (``["Project:51", "Image:3"]``) and what they contain to a group."""
+        answer: dict[str, Any] = self.request("POST", "/api/v1/chgrp", json={
+            "targets": targets, "group_id": group_id, "dry_run": dry_run})
+        return answer
+
+    def chown(self, targets: list[str], user_id: int, *,
+              dry_run: bool = False) -> dict[str, Any]:
+        """Give objects and what their owners own inside them to another user."""
+        answer: dict[str, Any] = self.request("POST", "/api/v1/chown", json={
+            "targets": targets, "user_id": user_id, "dry_run": dry_run})
+        return answer
+
     def close(self) -> None:
         self._http.close()
 
@@ -108,87 +157,6 @@ class Connection:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-@dataclass
-class Containers:
-    """Projects or datasets of one server."""
-
-    conn: Connection
-    plural: str
-
-    def list(self, *, offset: int = 0, limit: int = 200, owner: int | None = None,
-             group: int | None = None) -> dict[str, Any]:
-        params = {k: v for k, v in {"offset": offset, "limit": limit, "owner": owner,
-                                    "group": group}.items() if v is not None}
-        answer: dict[str, Any] = self.conn.request("GET", f"/api/v1/{self.plural}",
-                                                   params=params)
-        return answer
-
-    def get(self, object_id: int) -> dict[str, Any]:
-        answer: dict[str, Any] = self.conn.request("GET", f"/api/v1/{self.plural}/{object_id}")
-        return answer
-
-    def create(self, name: str, description: str = "",
-               group_id: int | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"name": name, "description": description}
-        if group_id is not None:
-            body["group_id"] = group_id
-        answer: dict[str, Any] = self.conn.request("POST", f"/api/v1/{self.plural}", json=body)
-        return answer
-
-    def update(self, object_id: int, *, name: str | None = None,
-               description: str | None = None) -> dict[str, Any]:
-        body = {k: v for k, v in {"name": name, "description": description}.items()
-                if v is not None}
-        answer: dict[str, Any] = self.conn.request(
-            "PATCH", f"/api/v1/{self.plural}/{object_id}", json=body)
-        return answer
-
-    def delete(self, object_id: int) -> None:
-        self.conn.request("DELETE", f"/api/v1/{self.plural}/{object_id}")
-
-
-@dataclass
-class Users:
-    conn: Connection
-
-    def list(self) -> builtins.list[dict[str, Any]]:
-        answer: builtins.list[dict[str, Any]] = self.conn.request("GET", "/api/v1/users")
-        return answer
-
-    def create(self, username: str, first_name: str, last_name: str,
-               groups: builtins.list[str],
-               *, password: str | None = None, admin: bool = False) -> dict[str, Any]:
-        answer: dict[str, Any] = self.conn.request("POST", "/api/v1/users", json={
-            "username": username, "first_name": first_name, "last_name": last_name,
-            "groups": groups, "password": password, "admin": admin})
-        return answer
-
-    def set_password(self, user_id: int, new_password: str,
-                     old_password: str | None = None) -> None:
-        self.conn.request("PUT", f"/api/v1/users/{user_id}/password",
-                          json={"new_password": new_password, "old_password": old_password})
-
-
-@dataclass
-class Groups:
-    conn: Connection
-
-    def list(self) -> builtins.list[dict[str, Any]]:
-        answer: builtins.list[dict[str, Any]] = self.conn.request("GET", "/api/v1/groups")
-        return answer
-
-    def create(self, name: str, type: str = "private",
-               description: str = "") -> dict[str, Any]:
-        answer: dict[str, Any] = self.conn.request(
-            "POST", "/api/v1/groups", json={"name": name, "type": type,
-                                            "description": description})
-        return answer
-
-    def add_user(self, group_id: int, user_id: int, *, owner: bool = False) -> None:
-        self.conn.request("POST", f"/api/v1/groups/{group_id}/members",
-                          json={"user_id": user_id, "owner": owner})
 
 
 def connect(base_url: str, username: str, password: str) -> Connection:

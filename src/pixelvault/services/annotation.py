@@ -125,6 +125,15 @@ def list_annotations(catalog: Catalog, actor: Actor, kind: str,
         return [_info(session, row) for row in rows]
 
 
+def get_annotation(catalog: Catalog, actor: Actor, annotation_id: int) -> AnnotationInfo:
+    with catalog.session() as session:
+        row = session.scalar(select(Annotation).where(
+            Annotation.id == annotation_id, allowed(actor, Right.READ, Annotation)))
+        if row is None:
+            raise NotFoundError(f"no annotation with id {annotation_id}")
+        return _info(session, row)
+
+
 def begin_attachment(vault: Vault, actor: Actor, kind: str, object_id: int, *, name: str,
                      mimetype: str | None, expected_size: int = 0,
                      algorithm: str = DEFAULT_ALGORITHM) -> PendingFile:

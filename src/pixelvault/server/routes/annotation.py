@@ -116,6 +116,11 @@ for _plural in PLURALS:
     _routes(_plural)
 
 
+@router.get("/annotations/{annotation_id}", response_model=AnnotationOut)
+def get(annotation_id: PathId, actor: ActorDep, request: Request) -> AnnotationOut:
+    return _out(annotation.get_annotation(vault_of(request).catalog, actor, annotation_id))
+
+
 @router.delete("/annotations/{annotation_id}", status_code=204)
 def remove(annotation_id: PathId, actor: ActorDep, request: Request) -> None:
     annotation.remove_annotation(vault_of(request), actor, annotation_id)
