@@ -1,11 +1,13 @@
 """Logging in and out, tokens, cookies and CSRF, timeouts, rate limits."""
 
+import time
 from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from pixelvault.catalog.models import LoginSession, utcnow
+from pixelvault.catalog.models import LoginSession, Permissions, utcnow
 from pixelvault.services.auth import token_hash
+from pixelvault.services.session_cache import SESSIONS
 from tests.server.conftest import PASSWORD, ROOT_PASSWORD, Api, World
 
 
@@ -80,6 +82,25 @@ def test_idle_and_absolute_timeouts(api: Api) -> None:
             .values(expires_at=utcnow() - timedelta(seconds=1)))
     assert api.client.get("/api/v1/whoami", headers=idle).status_code == 401
     assert api.client.get("/api/v1/whoami", headers=old).status_code == 401
+
+
+def test_checked_sessions_are_remembered_only_briefly(api: Api, world: World) -> None:
+    xavier = world.headers["xavier"]
+    group = world.groups[Permissions.READ_ONLY]
+    api.client.post("/api/v1/projects", headers=world.headers["alice"],
+                    json={"name": "p", "group_id": group})
+    assert api.client.get("/api/v1/projects", headers=xavier).json()["total"] == 0
+    # A new membership counts on the next request, although the session was just checked.
+    assert api.client.post(f"/api/v1/groups/{group}/members", headers=world.headers["root"],
+                           json={"user_id": world.users["xavier"]}).status_code == 204
+    assert api.client.get("/api/v1/projects", headers=xavier).json()["total"] == 1
+    # A session closed by another process on the same catalog ends within the cache's TTL.
+    with api.vault.catalog.session() as session:
+        session.execute(update(LoginSession).where(
+            LoginSession.token_hash == token_hash(xavier["Authorization"].split()[1]))
+            .values(closed_at=utcnow()))
+    time.sleep(SESSIONS.ttl + 0.1)
+    assert api.client.get("/api/v1/projects", headers=xavier).status_code == 401
 
 
 def test_password_change_ends_sessions(api: Api, world: World) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from pixelvault.catalog.models import Experimenter, ExperimenterGroup, GroupMembership
@@ -78,6 +78,29 @@ def allowed(actor: Actor, right: Right, model: Any) -> ColumnElement[bool]:
     if not groups:
         return or_(mine, false())
     return or_(mine, model.group_id.in_(sorted(groups)))
+
+
+def permission_shape(actor: Actor, right: Right) -> str:
+    """Which form :func:`allowed` takes for this actor: part of a cached statement's key."""
+    if actor.is_admin:
+        return "admin"
+    return "own+groups" if actor.groups_with.get(right) else "own"
+
+
+def allowed_template(shape: str, model: Any) -> ColumnElement[bool]:
+    """:func:`allowed` with the actor's ids as bound parameters, for statements built
+    once and run many times; :func:`permission_params` gives the values."""
+    if shape == "admin":
+        return true()
+    mine: ColumnElement[bool] = model.owner_id == bindparam("pv_me")
+    if shape == "own":
+        return mine
+    return or_(mine, model.group_id.in_(bindparam("pv_groups", expanding=True)))
+
+
+def permission_params(actor: Actor, right: Right) -> dict[str, Any]:
+    return {"pv_me": actor.user_id,
+            "pv_groups": sorted(actor.groups_with.get(right, frozenset()))}
 
 
 def load_actor(session: Session, user_id: int, group_id: int | None = None) -> Actor | None:

@@ -32,6 +32,7 @@ from pixelvault.errors import (
     NotFoundError,
     TooManyAttemptsError,
 )
+from pixelvault.services.session_cache import SESSIONS, CachedSession
 
 WRONG_LOGIN = "wrong user name or password"
 NO_SESSION = "no valid session: log in again (`pixelvault login`)"
@@ -152,9 +153,13 @@ def authenticate(catalog: Catalog, settings: Settings, token: str) -> tuple[Acto
     if not token or len(token) > 256:
         raise AuthenticationError(NO_SESSION)
     now = utcnow()
+    hashed = token_hash(token)
+    cached = SESSIONS.get(catalog.url, hashed, now)
+    if cached is not None:
+        return cached.actor, cached.session_id
     with catalog.session() as session:
         row = session.scalar(select(LoginSession).where(
-            LoginSession.token_hash == token_hash(token), LoginSession.closed_at.is_(None)))
+            LoginSession.token_hash == hashed, LoginSession.closed_at.is_(None)))
         if row is None:
             raise AuthenticationError(NO_SESSION)
         idle_deadline = _as_utc(row.last_used_at) + timedelta(
@@ -166,14 +171,24 @@ def authenticate(catalog: Catalog, settings: Settings, token: str) -> tuple[Acto
             raise_after_commit = False
             if now - _as_utc(row.last_used_at) >= TOUCH_EVERY:
                 row.last_used_at = now
+                idle_deadline = now + timedelta(seconds=settings.session_idle_timeout)
             actor = load_actor(session, row.user_id, row.group_id)
             session_id = row.id
+            expires_at = _as_utc(row.expires_at)
     if raise_after_commit or actor is None:
         raise AuthenticationError(NO_SESSION)
+    SESSIONS.put(catalog.url, hashed, CachedSession(actor, session_id, expires_at,
+                                                     idle_deadline, time.monotonic()))
     return actor, session_id
 
 
+def forget_checked_sessions() -> None:
+    """Call after any change to sessions, users, groups or memberships."""
+    SESSIONS.clear()
+
+
 def logout(catalog: Catalog, session_id: int) -> None:
+    forget_checked_sessions()
     with catalog.session() as session:
         session.execute(update(LoginSession).where(LoginSession.id == session_id,
                                                    LoginSession.closed_at.is_(None))
@@ -181,6 +196,7 @@ def logout(catalog: Catalog, session_id: int) -> None:
 
 
 def close_user_sessions(catalog: Catalog, user_id: int) -> int:
+    forget_checked_sessions()
     with catalog.session() as session:
         result = session.execute(update(LoginSession).where(
             LoginSession.user_id == user_id, LoginSession.closed_at.is_(None))
@@ -224,6 +240,7 @@ def end_session(catalog: Catalog, actor: Actor, session_id: int) -> None:
                 row.user_id != actor.user_id and not actor.is_admin):
             raise NotFoundError(f"no open session with id {session_id}")
         row.closed_at = utcnow()
+    forget_checked_sessions()
 
 
 def switch_group(catalog: Catalog, actor: Actor, session_id: int, group_id: int) -> Actor:
@@ -236,5 +253,6 @@ def switch_group(catalog: Catalog, actor: Actor, session_id: int, group_id: int)
             raise AuthenticationError(NO_SESSION)
         row.group_id = group_id
         switched = load_actor(session, actor.user_id, group_id)
+    forget_checked_sessions()
     assert switched is not None
     return switched

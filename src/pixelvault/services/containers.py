@@ -8,14 +8,21 @@ answers 403.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from pixelvault.catalog import Actor, Catalog, Right
+from pixelvault.catalog.json_rows import json_page_statement
 from pixelvault.catalog.models import Dataset, DatasetImageLink, Image, Project, ProjectDatasetLink
-from pixelvault.catalog.permissions import allowed
+from pixelvault.catalog.permissions import (
+    allowed,
+    allowed_template,
+    permission_params,
+    permission_shape,
+)
 from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
 
 KINDS: dict[str, Any] = {"project": Project, "dataset": Dataset, "image": Image}
@@ -48,28 +55,89 @@ def _check_text(name: str | None, description: str | None) -> None:
         raise InvalidInputError(f"a description holds at most {MAX_DESCRIPTION} characters")
 
 
+@dataclass(frozen=True)
+class JsonPage:
+    data: str  # a JSON array of objects with FIELDS as keys
+    total: int
+
+
+FIELDS = ("id", "name", "description", "owner_id", "group_id", "created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What varies between listing statements; the values go in as bound parameters."""
+
+    kind: str
+    permission: str
+    owner: bool
+    group: bool
+    parent: str | None
+
+
+@lru_cache(maxsize=256)
+def _statements(shape: _Shape, dialect: str) -> tuple[Any, Any, Any]:
+    """Count, rows and JSON statements for one shape, built once: building a statement
+    costs more than SQLite takes to run it."""
+    model = _model(shape.kind)
+    where = [allowed_template(shape.permission, model)]
+    if shape.owner:
+        where.append(model.owner_id == bindparam("pv_owner"))
+    if shape.group:
+        where.append(model.group_id == bindparam("pv_group"))
+    if shape.parent is not None:
+        link, _ = LINKS[shape.parent]
+        where.append(model.id.in_(select(link.child_id)
+                                  .where(link.parent_id == bindparam("pv_parent"))))
+    columns = {name: getattr(model, name) for name in FIELDS}
+    count = select(func.count()).select_from(model).where(*where)
+    rows = (select(*columns.values()).where(*where).order_by(model.id)
+            .offset(bindparam("pv_offset")).limit(bindparam("pv_limit")))
+    return count, rows, json_page_statement(columns, where, "id", dialect)
+
+
+def _prepare(catalog: Catalog, actor: Actor, kind: str, offset: int, limit: int,
+             owner: int | None, group: int | None,
+             parent: tuple[str, int] | None) -> tuple[tuple[Any, Any, Any], dict[str, Any]]:
+    _model(kind)
+    params = {**permission_params(actor, Right.READ), "pv_owner": owner, "pv_group": group,
+              "pv_offset": offset, "pv_limit": limit}
+    parent_kind = None
+    if parent is not None:
+        parent_kind, params["pv_parent"] = parent
+        _, child_kind = LINKS.get(parent_kind, (None, ""))
+        if child_kind != kind:
+            raise InvalidInputError(f"a {parent_kind} does not hold {kind}s")
+        get(catalog, actor, parent_kind, parent[1])  # 404 unless readable
+    shape = _Shape(kind, permission_shape(actor, Right.READ), owner is not None,
+                   group is not None, parent_kind)
+    return _statements(shape, catalog.engine.dialect.name), params
+
+
 def listing(catalog: Catalog, actor: Actor, kind: str, *, offset: int = 0, limit: int = 200,
             owner: int | None = None, group: int | None = None,
             parent: tuple[str, int] | None = None) -> Page:
-    """Objects the actor may read, optionally only the children of ``parent``."""
-    model = _model(kind)
-    where = [allowed(actor, Right.READ, model)]
-    if owner is not None:
-        where.append(model.owner_id == owner)
-    if group is not None:
-        where.append(model.group_id == group)
-    if parent is not None:
-        parent_kind, parent_id = parent
-        link, child_kind = LINKS.get(parent_kind, (None, ""))
-        if link is None or child_kind != kind:
-            raise InvalidInputError(f"a {parent_kind} does not hold {kind}s")
-        get(catalog, actor, parent_kind, parent_id)  # 404 unless readable
-        where.append(model.id.in_(select(link.child_id).where(link.parent_id == parent_id)))
+    """Objects the actor may read, optionally only the children of ``parent``.
+
+    Rows carry the columns as attributes (``row.name``), not ORM objects,
+    which load several times faster.
+    """
+    (count, rows, _), params = _prepare(catalog, actor, kind, offset, limit, owner, group,
+                                        parent)
     with catalog.session() as session:
-        total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-        rows = session.scalars(select(model).where(*where).order_by(model.id)
-                               .offset(offset).limit(limit)).all()
-        return Page(list(rows), int(total))
+        total = session.scalar(count, params) or 0
+        return Page(list(session.execute(rows, params).all()), int(total))
+
+
+def listing_json(catalog: Catalog, actor: Actor, kind: str, *, offset: int = 0,
+                 limit: int = 200, owner: int | None = None, group: int | None = None,
+                 parent: tuple[str, int] | None = None) -> JsonPage:
+    """:func:`listing` as JSON written by the database (the API's hot path)."""
+    (count, _, as_json), params = _prepare(catalog, actor, kind, offset, limit, owner, group,
+                                           parent)
+    with catalog.session() as session:
+        total = session.scalar(count, params) or 0
+        return JsonPage(session.scalar(as_json, params) or "[]", int(total))
 
 
 def get(catalog: Catalog, actor: Actor, kind: str, object_id: int) -> Any:

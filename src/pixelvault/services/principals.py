@@ -170,6 +170,7 @@ def add_member(catalog: Catalog, actor: Actor, group: str | int, user_id: int, *
                                         is_owner=owner))
         else:
             membership.is_owner = owner or membership.is_owner
+    auth.forget_checked_sessions()  # the member's rights changed
 
 
 def set_password(catalog: Catalog, actor: Actor, user_id: int, new_password: str,

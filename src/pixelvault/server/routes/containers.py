@@ -6,10 +6,11 @@ from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field, field_serializer
 
 from pixelvault.server.auth import ActorDep, vault_of
+from pixelvault.server.encoding import utc_iso
 from pixelvault.server.params import BodyId, Offset, PathId, QueryId
 from pixelvault.services import containers
 
@@ -26,6 +27,10 @@ class ContainerOut(BaseModel):
     group_id: int
     created_at: datetime
     updated_at: datetime
+
+    @field_serializer("created_at", "updated_at")
+    def _utc(self, moment: datetime) -> str:
+        return utc_iso(moment)
 
 
 class Listing(BaseModel):
@@ -50,6 +55,12 @@ def _out(row: Any) -> ContainerOut:
     return ContainerOut.model_validate(row, from_attributes=True)
 
 
+def _page(page: containers.JsonPage, offset: int, limit: int) -> Response:
+    """The Listing JSON around the array the database wrote."""
+    body = f'{{"data":{page.data},"offset":{offset},"limit":{limit},"total":{page.total}}}'
+    return Response(body.encode("utf-8"), media_type="application/json")
+
+
 def _routes(kind: str, plural: str, *, creatable: bool = True) -> None:
     tag: list[str | Enum] = [plural]
 
@@ -57,11 +68,10 @@ def _routes(kind: str, plural: str, *, creatable: bool = True) -> None:
     def list_(actor: ActorDep, request: Request,
               offset: Offset = 0,
               limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 200,
-              owner: QueryId = None, group: QueryId = None) -> Listing:
-        page = containers.listing(vault_of(request).catalog, actor, kind, offset=offset,
+              owner: QueryId = None, group: QueryId = None) -> Response:
+        page = containers.listing_json(vault_of(request).catalog, actor, kind, offset=offset,
                                   limit=limit, owner=owner, group=group)
-        return Listing(data=[_out(r) for r in page.rows], offset=offset, limit=limit,
-                       total=page.total)
+        return _page(page, offset, limit)
 
     if creatable:
         @router.post(f"/{plural}", response_model=ContainerOut, status_code=201, tags=tag,
@@ -98,11 +108,10 @@ def _children(kind: str, plural: str, child_plural: str) -> None:
     @router.get(f"/{plural}/{{object_id}}/{child_plural}", response_model=Listing, tags=tag,
                 name=f"list_{kind}_{child_plural}")
     def children(object_id: PathId, actor: ActorDep, request: Request, offset: Offset = 0,
-                 limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 200) -> Listing:
-        page = containers.listing(vault_of(request).catalog, actor, child_plural[:-1],
+                 limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 200) -> Response:
+        page = containers.listing_json(vault_of(request).catalog, actor, child_plural[:-1],
                                   offset=offset, limit=limit, parent=(kind, object_id))
-        return Listing(data=[_out(r) for r in page.rows], offset=offset, limit=limit,
-                       total=page.total)
+        return _page(page, offset, limit)
 
     @router.post(f"/{plural}/{{object_id}}/{child_plural}", status_code=204, tags=tag,
                  name=f"link_{kind}_{child_plural}")
