@@ -11,6 +11,7 @@ the database), the server's pid and log files.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -75,6 +76,13 @@ def _parse_host(text: str) -> str:
     return text
 
 
+def _parse_public_user(text: str) -> str:
+    text = text.strip()
+    if text and not re.fullmatch(r"[A-Za-z0-9._@-]{1,255}", text):
+        raise ValueError(f"{text!r} is not a user name (or leave it empty to turn it off)")
+    return text
+
+
 @dataclass(frozen=True)
 class Key:
     """One configuration key: how to validate it and where its default comes from."""
@@ -108,6 +116,8 @@ KEYS: dict[str, Key] = {
             "seconds of inactivity after which a login session ends"),
         Key("session.max_age", _seconds(60, 30 * 86400), lambda home: "43200",
             "seconds after login at which a session ends however busy"),
+        Key("server.public_user", _parse_public_user, lambda home: "",
+            "user whose data visitors without a session may read (empty: off)"),
     )
 }
 
@@ -262,6 +272,10 @@ class Settings:
     @property
     def session_max_age(self) -> float:
         return float(self.get("session.max_age"))
+
+    @property
+    def public_user(self) -> str:
+        return self.get("server.public_user")
 
     @property
     def state_dir(self) -> Path:

@@ -1,5 +1,7 @@
 """Malformed requests get a 4xx with a JSON message; never a 500."""
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.server.conftest import ROOT_PASSWORD, Api
@@ -47,3 +49,32 @@ def test_malformed_credentials(api: Api, header: str) -> None:
 def test_login_body_must_be_complete(api: Api) -> None:
     assert api.client.post("/api/v1/login", json={"username": "root"}).status_code == 400
     assert api.client.post("/api/v1/login", content=b"\xff\xfe").status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/api/v1/projects", "/api/v1/chgrp", "/api/v0/m/save/",
+                                  "/api/v1/login"])
+def test_oversized_bodies_are_refused_without_reading_them_whole(api: Api, path: str) -> None:
+    headers = api.login("root", ROOT_PASSWORD)
+    headers["Content-Type"] = "application/json"
+
+    def body() -> Iterator[bytes]:  # streamed: no Content-Length to refuse early by
+        yield b'{"name": "'
+        for _ in range(64):
+            yield b"x" * (1 << 20)
+        yield b'"}'
+
+    answer = api.client.post(path, headers=headers, content=body())
+    assert answer.status_code == 413, answer.text
+    assert "too large" in answer.json()["message"]
+    declared = api.client.post(path, headers={**headers, "Content-Length": str(1 << 30)},
+                               content=b"{}")
+    assert declared.status_code in (400, 413)
+
+
+def test_attachments_may_exceed_the_json_body_cap(api: Api) -> None:
+    headers = api.login("root", ROOT_PASSWORD)
+    project = api.client.post("/api/v1/projects", headers=headers, json={"name": "p"}).json()
+    big = b"\x00" * (5 << 20)
+    made = api.client.post(f"/api/v1/projects/{project['id']}/attachments?name=big.bin",
+                           headers=headers, content=big)
+    assert made.status_code == 201 and made.json()["file"]["size"] == len(big)

@@ -11,6 +11,7 @@ from pixelvault import __version__
 from pixelvault.repository import RepositoryLock
 from pixelvault.server import errors
 from pixelvault.server.monitor import RepositoryMonitor
+from pixelvault.server.params import MAX_BODY
 from pixelvault.server.routes import (
     annotation,
     containers,
@@ -35,7 +36,8 @@ def create_app(vault: Vault, lock: RepositoryLock) -> FastAPI:
         finally:
             monitor.stop()
 
-    app = FastAPI(title="pixelvault", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="pixelvault", version=__version__, lifespan=lifespan,
+                  max_body_size=MAX_BODY)
     app.state.vault = vault
     app.state.monitor = monitor
     app.state.limiter = LoginLimiter()

@@ -1,6 +1,8 @@
 """Who is calling: a session token from the Authorization header or a cookie.
 
-Sessions never travel in URLs (OMERO's CVE-2020-7932). Browsers get the token
+Sessions never travel in URLs (OMERO's CVE-2020-7932). With
+``server.public_user`` set, a request without any session reads as that user
+(OMERO.web's public user); it can never write. Browsers get the token
 in an HttpOnly cookie; for them every unsafe request must also echo the
 ``csrftoken`` cookie in the ``X-CSRFToken`` header (double submit), which a
 page on another site cannot read.
@@ -57,6 +59,9 @@ def current_caller(request: Request) -> Caller:
     else:
         token = request.cookies.get(SESSION_COOKIE, "")
         if not token:
+            public = vault_of(request).settings.public_user
+            if public and request.method in SAFE_METHODS:
+                return Caller(auth.public_actor(vault_of(request).catalog, public), 0, False)
             raise AuthenticationError(auth.NO_SESSION)
         via_cookie = True
         if request.method not in SAFE_METHODS:

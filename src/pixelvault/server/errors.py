@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pixelvault.errors import AuthenticationError, PixelvaultError, TooManyAttemptsError
+from pixelvault.server.params import MAX_BODY
 
 
 def _where(error: Mapping[str, Any]) -> str:
@@ -37,5 +38,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code,
+        message = str(exc.detail)
+        if exc.status_code == 413:
+            message = (f"request body too large: JSON and forms hold at most "
+                       f"{MAX_BODY >> 20} MiB; send files as the body of an attachments route")
+        return JSONResponse({"message": message}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))

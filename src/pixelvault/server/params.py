@@ -17,3 +17,6 @@ PathId = Annotated[int, Path(ge=0, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=0, le=MAX_ID)]
 BodyId = Annotated[int, Field(ge=0, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+
+# Every JSON or form body fits in this; routes that stream files set their own.
+MAX_BODY = 4 << 20

@@ -10,6 +10,7 @@ its user's password changes.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import threading
 import time
@@ -34,6 +35,7 @@ from pixelvault.errors import (
 )
 from pixelvault.services.session_cache import SESSIONS, CachedSession
 
+log = logging.getLogger(__name__)
 WRONG_LOGIN = "wrong user name or password"
 NO_SESSION = "no valid session: log in again (`pixelvault login`)"
 MIN_PASSWORD = 8
@@ -180,6 +182,29 @@ def authenticate(catalog: Catalog, settings: Settings, token: str) -> tuple[Acto
     SESSIONS.put(catalog.url, hashed, CachedSession(actor, session_id, expires_at,
                                                      idle_deadline, time.monotonic()))
     return actor, session_id
+
+
+def public_actor(catalog: Catalog, username: str) -> Actor:
+    """The actor visitors without a session browse as (``server.public_user``).
+
+    It can only ever read: the server lets it through on safe methods only, and
+    an administrator is refused as public user, since they read everything.
+    """
+    now = utcnow()
+    key = "public:" + username
+    cached = SESSIONS.get(catalog.url, key, now)
+    if cached is not None:
+        return cached.actor
+    with catalog.session() as session:
+        user_id = session.scalar(select(Experimenter.id).where(Experimenter.username == username))
+        actor = None if user_id is None else load_actor(session, user_id)
+    if actor is None or actor.is_admin:
+        log.warning("server.public_user %r %s; visitors need to log in", username,
+                    "is an administrator" if actor else "does not exist")
+        raise AuthenticationError(NO_SESSION)
+    forever = now + timedelta(days=1)
+    SESSIONS.put(catalog.url, key, CachedSession(actor, 0, forever, forever, time.monotonic()))
+    return actor
 
 
 def forget_checked_sessions() -> None:

@@ -19,6 +19,9 @@ from pixelvault.services import annotation, files
 
 router = APIRouter(prefix="/api/v1", tags=["annotations"])
 SPOOL = 1 << 20  # hand the disk 1 MiB at a time, not each network packet
+# Attachments stream to disk, so their size is bounded by the space checks, not
+# by memory; this only lifts the server's 4 MiB cap on request bodies.
+MAX_ATTACHMENT = 1 << 40
 PLURALS = {"projects": "project", "datasets": "dataset", "images": "image"}
 
 
@@ -75,7 +78,7 @@ def _routes(plural: str) -> None:
                                          namespace=body.namespace))
 
     @router.post(f"/{plural}/{{object_id}}/attachments", response_model=AnnotationOut,
-                 status_code=201, name=f"attach_to_{kind}")
+                 status_code=201, name=f"attach_to_{kind}", max_body_size=MAX_ATTACHMENT)
     async def attach(object_id: PathId, request: Request, actor: ActorDep,
                      name: Annotated[str, Query(min_length=1, max_length=1024)]
                      ) -> AnnotationOut:

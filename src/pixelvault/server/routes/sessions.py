@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from pixelvault.catalog import Actor
+from pixelvault.errors import AuthenticationError
 from pixelvault.server.auth import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -106,6 +107,8 @@ class GroupChoice(BaseModel):
 @router.get("/sessions", response_model=list[SessionOut])
 def list_sessions(caller: CallerDep, request: Request) -> list[SessionOut]:
     """Your open sessions (administrators: everyone's)."""
+    if caller.session_id == 0:  # a visitor reading as the public user has no session
+        raise AuthenticationError(auth.NO_SESSION)
     return [SessionOut(**s.__dict__, current=s.id == caller.session_id)
             for s in auth.list_sessions(vault_of(request).catalog, caller.actor)]
 
