@@ -103,6 +103,9 @@ def _base_env(home: Path) -> dict[str, str]:
             if not k.startswith("PIXELVAULT_") and k not in {"XDG_DATA_HOME"}}
     keep["PIXELVAULT_HOME"] = str(home)
     keep["COLUMNS"] = "200"
+    # OWASP's argon2id minimum: a third of the default's time per hash, and tests
+    # hash hundreds of passwords. tests/services/test_passwords.py covers the default.
+    keep["PIXELVAULT_AUTH_PASSWORD_PROFILE"] = "owasp"
     return keep
 
 

@@ -83,6 +83,16 @@ def _parse_public_user(text: str) -> str:
     return text
 
 
+PASSWORD_PROFILES = ("rfc9106-low-memory", "owasp")
+
+
+def _parse_password_profile(text: str) -> str:
+    if text not in PASSWORD_PROFILES:
+        raise ValueError(f"{text!r} is not a password profile; use one of "
+                         f"{', '.join(PASSWORD_PROFILES)}")
+    return text
+
+
 @dataclass(frozen=True)
 class Key:
     """One configuration key: how to validate it and where its default comes from."""
@@ -116,6 +126,10 @@ KEYS: dict[str, Key] = {
             "seconds of inactivity after which a login session ends"),
         Key("session.max_age", _seconds(60, 30 * 86400), lambda home: "43200",
             "seconds after login at which a session ends however busy"),
+        Key("auth.password_profile", _parse_password_profile,
+            lambda home: PASSWORD_PROFILES[0],
+            "argon2id cost for new password hashes: rfc9106-low-memory (64 MiB) or owasp "
+            "(19 MiB)"),
         Key("server.public_user", _parse_public_user, lambda home: "",
             "user whose data visitors without a session may read (empty: off)"),
     )
@@ -272,6 +286,10 @@ class Settings:
     @property
     def session_max_age(self) -> float:
         return float(self.get("session.max_age"))
+
+    @property
+    def password_profile(self) -> str:
+        return self.get("auth.password_profile")
 
     @property
     def public_user(self) -> str:

@@ -17,10 +17,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
 from pixelvault.catalog import Actor, Catalog
@@ -29,43 +26,18 @@ from pixelvault.catalog.permissions import load_actor
 from pixelvault.config import Settings
 from pixelvault.errors import (
     AuthenticationError,
-    InvalidInputError,
     NotFoundError,
     TooManyAttemptsError,
 )
+from pixelvault.services.passwords import check_password, hash_password, needs_rehash
 from pixelvault.services.session_cache import SESSIONS, CachedSession
 
 log = logging.getLogger(__name__)
 WRONG_LOGIN = "wrong user name or password"
 NO_SESSION = "no valid session: log in again (`pixelvault login`)"
-MIN_PASSWORD = 8
 # Writing last_used_at on every request would make each read a write; a
 # minute of slack on a 30-minute idle timeout costs nothing.
 TOUCH_EVERY = timedelta(seconds=60)
-
-
-@lru_cache(maxsize=1)
-def _hasher() -> PasswordHasher:
-    return PasswordHasher()  # argon2id, RFC 9106 low-memory profile
-
-
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return _hasher().hash(secrets.token_hex(16))
-
-
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInputError(f"passwords need at least {MIN_PASSWORD} characters")
-    return _hasher().hash(password)
-
-
-def check_password(stored: str | None, password: str) -> bool:
-    """Constant work whether or not the user exists, so timing tells nothing."""
-    try:
-        return _hasher().verify(stored or _dummy_hash(), password) and stored is not None
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def token_hash(token: str) -> str:
@@ -130,6 +102,8 @@ def login(catalog: Catalog, settings: Settings, username: str, password: str, *,
             if limiter:
                 limiter.failed(user_key, address_key)
             raise AuthenticationError(WRONG_LOGIN)
+        if user.password_hash and needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)  # auth.password_profile changed
         actor = load_actor(session, user.id)
         assert actor is not None
         token = secrets.token_urlsafe(32)

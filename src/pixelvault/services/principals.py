@@ -18,7 +18,7 @@ from pixelvault.catalog import Actor, Catalog
 from pixelvault.catalog.models import Experimenter, ExperimenterGroup, GroupMembership, Permissions
 from pixelvault.catalog.principals import ROOT_USER
 from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
-from pixelvault.services import auth
+from pixelvault.services import auth, passwords
 
 LEVEL_NAMES = {
     "private": Permissions.PRIVATE,
@@ -140,7 +140,7 @@ def create_user(catalog: Catalog, actor: Actor, username: str, first_name: str,
     _check_name("user", username)
     if not groups:
         raise InvalidInputError("a user needs at least one group (--group-name)")
-    password_hash = auth.hash_password(password) if password is not None else None
+    password_hash = passwords.hash_password(password) if password is not None else None
     try:
         with catalog.session() as session:
             group_ids = [_group_id(session, g) for g in groups]
@@ -177,14 +177,14 @@ def set_password(catalog: Catalog, actor: Actor, user_id: int, new_password: str
                  old_password: str | None = None) -> int:
     """Change a password (your own with the old one; others' as an administrator);
     ends that user's sessions."""
-    new_hash = auth.hash_password(new_password)
+    new_hash = passwords.hash_password(new_password)
     with catalog.session() as session:
         user = session.get(Experimenter, user_id)
         if user is None or (user_id != actor.user_id and not actor.is_admin):
             raise NotFoundError(f"no user with id {user_id}")
         # Your own password always needs the old one, administrators included: a
         # session left open must not be enough to take the account over.
-        if user_id == actor.user_id and not auth.check_password(
+        if user_id == actor.user_id and not passwords.check_password(
                 user.password_hash, old_password or ""):
             raise ForbiddenError("the old password is wrong")
         user.password_hash = new_hash
@@ -200,7 +200,7 @@ def bootstrap_root_password(catalog: Catalog, password: str | None) -> str | Non
         generated = None
         if not password:
             generated = password = secrets.token_urlsafe(12)
-        root.password_hash = auth.hash_password(password)
+        root.password_hash = passwords.hash_password(password)
         return generated
 
 

@@ -12,6 +12,7 @@ from pixelvault.catalog.principals import ROOT_USER, actor_for
 from pixelvault.config import Settings
 from pixelvault.errors import RepositoryError
 from pixelvault.repository import FilesStore, Layout, LockMode, RepositoryLock, WriteGuard
+from pixelvault.services import passwords
 
 
 def open_catalog(settings: Settings, *, create_empty: bool = False) -> Catalog:
@@ -94,4 +95,5 @@ def open_vault(settings: Settings) -> Vault:
             f"{catalog.engine.url.render_as_string(hide_password=True)}; "
             "run `pixelvault admin init`"
         )
+    passwords.use_profile(settings.password_profile)
     return Vault(settings, catalog, uuid)
