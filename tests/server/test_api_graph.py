@@ -168,3 +168,18 @@ def test_chown_gives_what_the_owner_owned_and_leaves_others_annotations(
     assert refused.status_code == 400 and "xavier is not a member" in refused.json()["message"]
     assert post(api, root, "chown", user_id=99999,
                 targets=[f"Project:{project}"]).status_code == 404
+
+
+def test_chown_leaves_contained_data_of_other_owners_alone(api: Api, world: World) -> None:
+    alice, bob, root = (world.headers[n] for n in ("alice", "bob", "root"))
+    shared = world.groups[READ_WRITE]
+    project = make(api, alice, "project", shared)
+    hers, his = make(api, alice, "dataset", shared), make(api, bob, "dataset", shared)
+    link(api, alice, "project", project, hers)
+    link(api, alice, "project", project, his)
+    given = post(api, root, "chown", user_id=world.users["olga"],
+                 targets=[f"Project:{project}"]).json()
+    assert given["moved"]["dataset"] == [hers]
+    owners = {d["id"]: d["owner_id"] for d in api.client.get(
+        f"/api/v1/projects/{project}/datasets", headers=root).json()["data"]}
+    assert owners == {hers: world.users["olga"], his: world.users["bob"]}

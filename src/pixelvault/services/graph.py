@@ -50,6 +50,7 @@ class Graph:
         "project": set(), "dataset": set(), "image": set(), "annotation": set()})
     cut: dict[str, int] = field(default_factory=lambda: {
         "project_dataset": 0, "dataset_image": 0, "annotation": 0})
+    targets: list[tuple[str, int]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {"moved": {kind: sorted(ids) for kind, ids in self.ids.items()},
@@ -109,6 +110,7 @@ def _graph(session: Session, actor: Actor, targets: Iterable[tuple[str, int]]) -
                                     "or image")
         containers.checked(session, actor, kind, object_id, Right.READ)
         graph.ids[kind].add(object_id)
+        graph.targets.append((kind, object_id))
     graph.ids["dataset"] |= _contained(session, ProjectDatasetLink, graph.ids["project"])
     graph.ids["image"] |= _contained(session, DatasetImageLink, graph.ids["dataset"])
     graph.ids["annotation"] = _annotations(session, graph.ids)
@@ -228,7 +230,7 @@ def chgrp(catalog: Catalog, actor: Actor, targets: Iterable[tuple[str, int]], gr
 
 def chown(catalog: Catalog, actor: Actor, targets: Iterable[tuple[str, int]], user_id: int,
           *, dry_run: bool = False) -> Graph:
-    """Give the targets, and what they contain that their owners own, to ``user_id``.
+    """Give the targets, and what they contain that the targets' owners own, to ``user_id``.
 
     Administrators give anything; a group owner gives data in the groups they
     own. The new owner must be a member of the data's group. Annotations other
@@ -238,16 +240,17 @@ def chown(catalog: Catalog, actor: Actor, targets: Iterable[tuple[str, int]], us
         if session.get(Experimenter, user_id) is None:
             raise NotFoundError(f"no user with id {user_id}")
         graph = _graph(session, actor, targets)
-        root_owners: set[int] = set()
+        owners = _owners(session, graph)
+        # Only what the targets' owners own changes hands; the answer lists just that.
+        root_owners = {owners[target] for target in graph.targets}
+        for (kind, object_id), owner_id in owners.items():
+            if owner_id not in root_owners:
+                graph.ids[kind].discard(object_id)
         groups: set[int] = set()
         for kind, ids in graph.ids.items():
             if ids:
                 model = _MODELS[kind]
-                for owner_id, group_id in session.execute(
-                        select(model.owner_id, model.group_id).where(model.id.in_(ids))):
-                    groups.add(group_id)
-                    if kind != "annotation":
-                        root_owners.add(owner_id)
+                groups |= set(session.scalars(select(model.group_id).where(model.id.in_(ids))))
         if not actor.is_admin:
             for group_id in sorted(groups - actor.owned_group_ids):
                 raise ForbiddenError(
@@ -258,11 +261,6 @@ def chown(catalog: Catalog, actor: Actor, targets: Iterable[tuple[str, int]], us
                 raise InvalidInputError(
                     f"{_name(session, user_id)} is not a member of group {group_id}, where "
                     "the data is; add them to it first (`pixelvault group adduser`)")
-        # Only what the previous owners own changes hands; say so in the answer.
-        owners = _owners(session, graph)
-        for key, owner_id in owners.items():
-            if owner_id not in root_owners:
-                graph.ids[key[0]].discard(key[1])
         if not dry_run:
             _set_column(session, graph, "owner_id", user_id, only_owner=root_owners)
         else:
