@@ -136,3 +136,17 @@ class TooManyAttemptsError(PixelvaultError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class UnsupportedFormatError(PixelvaultError):
+    """No reader knows the file's format; the message names what it looked like."""
+
+    exit_code = EX_DATAERR
+    http_status = 415
+
+
+class CorruptFileError(PixelvaultError):
+    """A reader knows the format, but the file is truncated, damaged or contradicts itself."""
+
+    exit_code = EX_DATAERR
+    http_status = 422

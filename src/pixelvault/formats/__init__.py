@@ -1,0 +1,14 @@
+"""Image file readers: one protocol (``base.Reader``), one module per format family."""
+
+from pixelvault.formats.base import (
+    PIXEL_TYPES,
+    Annotation,
+    Channel,
+    Metadata,
+    Reader,
+    Series,
+)
+from pixelvault.formats.registry import READERS, detect, open_reader
+
+__all__ = ["PIXEL_TYPES", "READERS", "Annotation", "Channel", "Metadata", "Reader", "Series",
+           "detect", "open_reader"]

@@ -1,0 +1,214 @@
+"""TIFF and everything tifffile reads: OME-TIFF (single and multi-file, pyramidal),
+BigTIFF, tiled and striped, compressed, SubIFD pyramids, ImageJ hyperstacks, LSM,
+STK, NDPI, SVS, QPTIFF, MicroManager.
+
+Regions are read through tifffile's zarr view of each series and level, so a
+tile of a huge slide decodes only the tiles it touches.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from pixelvault.errors import CorruptFileError
+from pixelvault.formats import omexml
+from pixelvault.formats.base import (
+    AxisMap,
+    Channel,
+    Metadata,
+    Series,
+    check_region,
+    pixel_type_of,
+)
+
+MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+SUFFIXES = (".tif", ".tiff", ".btf", ".tf2", ".tf8", ".lsm", ".stk", ".ndpi", ".svs",
+            ".qptiff", ".scn", ".bif", ".gel")
+# Tags whose values are offsets, tables or blobs: not metadata a person reads.
+_SKIPPED_TAGS = {"StripOffsets", "StripByteCounts", "TileOffsets", "TileByteCounts",
+                 "JPEGTables", "ColorMap", "SubIFDs", "ImageDescription", "ICCProfile",
+                 "XMP", "IJMetadata", "IJMetadataByteCounts", "LSMScanInfo", "MM_Header"}
+_IMAGEJ_UNITS = {"micron": 1.0, "µm": 1.0, "um": 1.0, "\\u00B5m": 1.0, "nm": 1e-3,
+                 "mm": 1e3, "cm": 1e4, "m": 1e6}
+
+
+def _tifffile() -> Any:
+    import tifffile
+
+    return tifffile
+
+
+def _level_size(axes: str, shape: tuple[int, ...]) -> tuple[int, int]:
+    return int(shape[axes.index("X")]), int(shape[axes.index("Y")])
+
+
+class TiffReader:
+    format_name: ClassVar[str] = "TIFF"
+    version: ClassVar[str] = "1"
+
+    @classmethod
+    def claims(cls, path: Path, head: bytes) -> int:
+        if head[:4] in MAGIC:
+            return 2
+        return 1 if path.name.lower().endswith(SUFFIXES) else 0
+
+    def __init__(self, path: Path) -> None:
+        tifffile = _tifffile()
+        self.path = path
+        try:
+            self._tif = tifffile.TiffFile(path)
+            self._series = list(self._tif.series)
+            if not self._series:
+                raise ValueError("no images in it")
+            for series in self._series:
+                for axis in "XY":
+                    if axis not in series.axes:
+                        raise ValueError(f"a series without a {axis} axis ({series.axes})")
+        except (OSError, ValueError, IndexError, KeyError, EOFError, RuntimeError,
+                _tifffile().TiffFileError) as exc:
+            self._close_quietly()
+            raise CorruptFileError(f"{path.name}: not a readable TIFF ({exc})") from None
+        self._arrays: dict[tuple[int, int], Any] = {}
+        self._metadata: Metadata | None = None
+
+    def _close_quietly(self) -> None:
+        tif = getattr(self, "_tif", None)
+        if tif is not None:
+            tif.close()
+
+    @property
+    def kind(self) -> str:
+        """The TIFF flavour tifffile recognised (ome, imagej, lsm, svs, ...)."""
+        flavour = self._tif.series[0].kind if self._series else ""
+        return str(flavour or "generic")
+
+    def used_files(self) -> list[Path]:
+        files = [self.path]
+        if self._tif.is_ome:
+            ome = self._ome()
+            for image in ome.images:
+                for block in image.pixels.tiff_data_blocks:
+                    name = block.uuid.file_name if block.uuid is not None else None
+                    if name:
+                        other = (self.path.parent / Path(name).name).absolute()
+                        if other not in files and other != self.path.absolute():
+                            files.append(other)
+        return files
+
+    def _ome(self) -> Any:
+        if not hasattr(self, "_ome_model"):
+            self._ome_model = omexml.parse(self._tif.ome_metadata or "", self.path.name)
+        return self._ome_model
+
+    def metadata(self) -> Metadata:
+        if self._metadata is None:
+            self._metadata = self._build_metadata()
+        return self._metadata
+
+    def _build_metadata(self) -> Metadata:
+        ome = self._ome() if self._tif.is_ome else None
+        if ome is not None and len(ome.images) != len(self._series):
+            raise CorruptFileError(
+                f"{self.path.name}: its OME-XML describes {len(ome.images)} images but the "
+                f"file holds {len(self._series)}")
+        found = []
+        for index, tiff_series in enumerate(self._series):
+            axes_map = AxisMap(tiff_series.axes, tuple(tiff_series.shape))
+            levels = tuple(_level_size(level.axes, tuple(level.shape))
+                           for level in tiff_series.levels)
+            what = f"{self.path.name} series {index}"
+            missing = sum(page is None for page in tiff_series.pages)
+            if missing:
+                raise CorruptFileError(
+                    f"{what}: {missing} of the {len(tiff_series.pages)} planes its metadata "
+                    "describes are not in the file (or in the other files of its set); the "
+                    "metadata disagrees with the pixel data or a file is missing")
+            pixel_type = pixel_type_of(tiff_series.dtype, what)
+            bits = int(np.dtype(tiff_series.dtype).itemsize * 8) if pixel_type != "bit" else 1
+            size_x, size_y = levels[0]
+            if ome is not None:
+                series = omexml.describe(ome, index, levels, pixel_type, bits)
+                found_sizes = (size_x, size_y, axes_map.size_z, axes_map.size_c,
+                               axes_map.size_t)
+                said = (series.size_x, series.size_y, series.size_z, series.size_c,
+                        series.size_t)
+                if found_sizes != said:
+                    raise CorruptFileError(
+                        f"{what}: the OME-XML says XYZCT {said} but the pixel data is "
+                        f"{found_sizes}; the file is damaged or was edited")
+            else:
+                series = Series(
+                    index=index, name=tiff_series.name or self.path.name, size_x=size_x,
+                    size_y=size_y, size_z=axes_map.size_z, size_c=axes_map.size_c,
+                    size_t=axes_map.size_t, pixel_type=pixel_type, significant_bits=bits,
+                    levels=levels, channels=tuple(Channel() for _ in range(axes_map.size_c)),
+                    **self._calibration(tiff_series))
+            found.append(series)
+        return Metadata(series=found, original=self._original(),
+                        annotations=omexml.annotations_of(ome) if ome is not None else [],
+                        ome_xml=self._tif.ome_metadata if ome is not None else None)
+
+    def _calibration(self, tiff_series: Any) -> dict[str, Any]:
+        """Pixel sizes from ImageJ's metadata and the resolution tags, when in a known unit."""
+        found: dict[str, Any] = {}
+        imagej = self._tif.imagej_metadata or {}
+        unit = _IMAGEJ_UNITS.get(str(imagej.get("unit", "")))
+        page = tiff_series.pages[0] if tiff_series.pages else None
+        if unit is not None and page is not None:
+            for axis, tag in (("x", "XResolution"), ("y", "YResolution")):
+                value = page.tags.get(tag)
+                if value is not None:
+                    numerator, denominator = value.value
+                    if numerator:
+                        found[f"physical_size_{axis}"] = denominator / numerator * unit
+            if imagej.get("spacing"):
+                found["physical_size_z"] = float(imagej["spacing"]) * unit
+        if imagej.get("finterval"):
+            found["time_increment"] = float(imagej["finterval"])
+        return found
+
+    def _original(self) -> dict[str, str]:
+        original: dict[str, str] = {"TIFF flavour": self.kind}
+        page = self._tif.pages.first if hasattr(self._tif.pages, "first") else self._tif.pages[0]
+        for tag in page.tags.values():
+            if tag.name in _SKIPPED_TAGS:
+                continue
+            text = str(tag.value)
+            if len(text) <= 1024:
+                original[tag.name] = text
+        for key, value in (self._tif.imagej_metadata or {}).items():
+            text = str(value)
+            if len(text) <= 1024:
+                original[f"ImageJ {key}"] = text
+        return original
+
+    def _array(self, series: int, level: int) -> Any:
+        key = (series, level)
+        if key not in self._arrays:
+            import zarr
+
+            self._arrays[key] = zarr.open(self._tif.aszarr(series=series, level=level),
+                                          mode="r")
+        return self._arrays[key]
+
+    def read(self, series: int, level: int, z: int, c: int, t: int,
+             x: int, y: int, width: int, height: int) -> np.ndarray[Any, Any]:
+        described = self.metadata().series[series]
+        check_region(described, level, z, c, t, x, y, width, height)
+        level_series = self._series[series].levels[level]
+        axes = AxisMap(level_series.axes, tuple(level_series.shape))
+        try:
+            region = self._array(series, level)[
+                axes.index(z, c, t, slice(y, y + height), slice(x, x + width))]
+        except (ValueError, OSError, RuntimeError, IndexError, KeyError) as exc:
+            raise CorruptFileError(f"{self.path.name}: pixels cannot be decoded ({exc}); "
+                                   "the file is truncated or damaged") from None
+        return np.asarray(region, dtype=described.dtype)
+
+    def close(self) -> None:
+        self._arrays.clear()
+        self._tif.close()
+

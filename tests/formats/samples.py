@@ -1,0 +1,156 @@
+"""Image files written with tifffile and Pillow, with the pixels each must read back as.
+
+``truth`` is indexed [t, c, z, y, x] for level 0; pyramid levels are exact 2x
+subsamples of it, written that way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tifffile
+from PIL import Image
+
+RNG = np.random.default_rng(7)
+
+
+@dataclass
+class Sample:
+    name: str
+    path: Path
+    truth: list[np.ndarray[Any, Any]]  # one [t, c, z, y, x] array per series
+    pixel_type: str
+    levels: int = 1
+    exact: bool = True
+    channel_names: list[str] = field(default_factory=list)
+    physical_size_x: float | None = None
+    physical_size_z: float | None = None
+
+
+def _random(shape: tuple[int, ...], dtype: Any) -> np.ndarray[Any, Any]:
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return RNG.integers(0, 2, shape).astype(bool)
+    if dtype.kind == "f":
+        return RNG.standard_normal(shape).astype(dtype)
+    info = np.iinfo(dtype)
+    return RNG.integers(max(info.min, -30000), min(info.max, 60000), shape,
+                        endpoint=True).astype(dtype)
+
+
+def plain_tiff(d: Path) -> Sample:
+    data = _random((48, 64), np.uint8)
+    tifffile.imwrite(d / "plain.tif", data)
+    return Sample("plain TIFF", d / "plain.tif", [data[None, None, None]], "uint8")
+
+
+def multipage_tiff(d: Path) -> Sample:
+    data = _random((5, 40, 30), np.uint16)
+    with tifffile.TiffWriter(d / "pages.tif") as tif:
+        for page in data:
+            tif.write(page, contiguous=False, metadata=None)
+    # Unlabelled pages are time points, as in Bio-Formats.
+    return Sample("multi-page TIFF", d / "pages.tif", [data[:, None, None]], "uint16")
+
+
+def bigtiff_tiled(d: Path) -> Sample:
+    data = _random((3, 100, 130), np.float32)
+    tifffile.imwrite(d / "big.tif", data, bigtiff=True, tile=(32, 48), compression="zlib",
+                     photometric="minisblack",
+                     metadata={"axes": "ZYX"})
+    return Sample("BigTIFF tiled zlib float", d / "big.tif", [data[None, None]], "float")
+
+
+def typed_tiff(dtype: Any, name: str) -> Callable[[Path], Sample]:
+    def make(d: Path) -> Sample:
+        data = _random((2, 20, 24), dtype)
+        path = d / f"typed-{name}.tif"
+        tifffile.imwrite(path, data, metadata={"axes": "CYX"}, photometric="minisblack")
+        return Sample(f"TIFF {name}", path, [data[None, :, None]], name)
+    return make
+
+
+def ome_tiff(d: Path) -> Sample:
+    data = _random((2, 3, 4, 50, 60), np.uint16)  # T C Z Y X
+    tifffile.imwrite(d / "cells.ome.tif", data, ome=True, tile=(32, 32), compression="zlib",
+                     metadata={"axes": "TCZYX", "PhysicalSizeX": 0.65, "PhysicalSizeY": 0.65,
+                               "PhysicalSizeZ": 2.0,
+                               "Channel": {"Name": ["DAPI", "GFP", "mCherry"]}})
+    return Sample("OME-TIFF TCZYX", d / "cells.ome.tif", [data], "uint16",
+                  channel_names=["DAPI", "GFP", "mCherry"], physical_size_x=0.65,
+                  physical_size_z=2.0)
+
+
+def ome_pyramid(d: Path) -> Sample:
+    full = _random((256, 320, 3), np.uint8)
+    path = d / "slide.ome.tif"
+    with tifffile.TiffWriter(path, bigtiff=True, ome=True) as tif:
+        tif.write(full, subifds=2, tile=(64, 64), photometric="rgb", metadata={"axes": "YXS"})
+        tif.write(full[::2, ::2], subfiletype=1, tile=(64, 64), photometric="rgb")
+        tif.write(full[::4, ::4], subfiletype=1, tile=(64, 64), photometric="rgb")
+    truth = np.moveaxis(full, 2, 0)[None, :, None]  # samples become channels
+    return Sample("pyramidal OME-TIFF RGB", path, [truth], "uint8", levels=3)
+
+
+def ome_multiseries(d: Path) -> Sample:
+    first, second = _random((2, 30, 40), np.int16), _random((3, 20, 25), np.int16)
+    path = d / "two.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as tif:
+        tif.write(first, metadata={"axes": "ZYX", "Name": "first"})
+        tif.write(second, metadata={"axes": "CYX", "Name": "second"})
+    return Sample("OME-TIFF two series", path,
+                  [first[None, None], second[None, :, None]], "int16")
+
+
+def imagej_hyperstack(d: Path) -> Sample:
+    data = _random((2, 3, 2, 24, 32), np.uint16)  # T Z C Y X
+    path = d / "stack.tif"
+    tifffile.imwrite(path, data, imagej=True, resolution=(1 / 0.25, 1 / 0.25),
+                     metadata={"axes": "TZCYX", "spacing": 1.5, "unit": "um"})
+    return Sample("ImageJ hyperstack", path, [np.transpose(data, (0, 2, 1, 3, 4))], "uint16",
+                  physical_size_x=0.25, physical_size_z=1.5)
+
+
+def png_rgb(d: Path) -> Sample:
+    data = _random((30, 40, 3), np.uint8)
+    Image.fromarray(data).save(d / "photo.png")
+    return Sample("PNG RGB", d / "photo.png", [np.moveaxis(data, 2, 0)[None, :, None]],
+                  "uint8")
+
+
+def png_16bit(d: Path) -> Sample:
+    data = _random((25, 35), np.uint16)
+    Image.fromarray(data).save(d / "grey16.png")
+    return Sample("PNG 16-bit", d / "grey16.png", [data[None, None, None]], "uint16")
+
+
+def bmp(d: Path) -> Sample:
+    data = _random((17, 23), np.uint8)
+    Image.fromarray(data).save(d / "grey.bmp")
+    return Sample("BMP", d / "grey.bmp", [data[None, None, None]], "uint8")
+
+
+def jpeg(d: Path) -> Sample:
+    data = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (48, 1))
+    Image.fromarray(data).save(d / "ramp.jpg", quality=95)
+    return Sample("JPEG", d / "ramp.jpg", [data[None, None, None]], "uint8", exact=False)
+
+
+def gif_frames(d: Path) -> Sample:
+    frames = [np.full((10, 12), value, np.uint8) for value in (0, 128, 255)]
+    images = [Image.fromarray(f).convert("P") for f in frames]
+    images[0].save(d / "blink.gif", save_all=True, append_images=images[1:], duration=100)
+    truth = np.stack([np.stack([f, f, f]) for f in frames])[:, :, None]
+    return Sample("GIF frames", d / "blink.gif", [truth], "uint8")
+
+
+MAKERS: list[Callable[[Path], Sample]] = [
+    plain_tiff, multipage_tiff, bigtiff_tiled, ome_tiff, ome_pyramid, ome_multiseries,
+    imagej_hyperstack, png_rgb, png_16bit, bmp, jpeg, gif_frames,
+    typed_tiff(np.int8, "int8"), typed_tiff(np.int32, "int32"),
+    typed_tiff(np.uint32, "uint32"), typed_tiff(np.float64, "double"),
+]

@@ -1,0 +1,112 @@
+"""Damaged, hostile and unknown files: one clear error each, never a crash or a stub."""
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from pixelvault.errors import CorruptFileError, InvalidInputError, UnsupportedFormatError
+from pixelvault.formats import open_reader
+from tests.formats.samples import Sample, ome_tiff, png_rgb
+
+
+def read_everything(path: Path) -> None:
+    reader = open_reader(path)
+    try:
+        for index, series in enumerate(reader.metadata().series):
+            for t in range(series.size_t):
+                for c in range(series.size_c):
+                    for z in range(series.size_z):
+                        reader.read(index, 0, z, c, t, 0, 0, series.size_x, series.size_y)
+    finally:
+        reader.close()
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "empty.tif").write_bytes(b"")
+    with pytest.raises(CorruptFileError, match="empty"):
+        open_reader(tmp_path / "empty.tif")
+
+
+@pytest.mark.parametrize("make", [ome_tiff, png_rgb])
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.95])
+def test_truncated_files(tmp_path: Path, make: Callable[[Path], Sample], keep: float) -> None:
+    sample = make(tmp_path)
+    data = sample.path.read_bytes()
+    sample.path.write_bytes(data[:int(len(data) * keep)])
+    with pytest.raises(CorruptFileError, match=re.escape(sample.path.name)):
+        read_everything(sample.path)
+
+
+def test_garbage_with_an_image_name(tmp_path: Path) -> None:
+    path = tmp_path / "noise.tif"
+    path.write_bytes(os.urandom(4096))
+    with pytest.raises(CorruptFileError, match=r"noise\.tif"):
+        open_reader(path)
+
+
+@pytest.mark.parametrize(("content", "name", "says"), [
+    (b"%PDF-1.7\n...", "paper.pdf", "PDF"),
+    (b"ZISRAWFILE" + bytes(100), "scan.czi", "Zeiss CZI"),
+    (b"PK\x03\x04" + bytes(100), "images.zip", "ZIP"),
+    (b"hello, world\n", "notes.txt", ".txt"),
+])
+def test_unknown_formats_are_named(tmp_path: Path, content: bytes, name: str, says: str) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(UnsupportedFormatError, match=says):
+        open_reader(tmp_path / name)
+
+
+def test_unreadable_file_and_directory(tmp_path: Path) -> None:
+    sample = png_rgb(tmp_path)
+    with pytest.raises(UnsupportedFormatError, match="directory"):
+        open_reader(tmp_path)
+    sample.path.chmod(0)
+    try:
+        if os.geteuid() != 0:  # root reads anything
+            with pytest.raises(InvalidInputError, match="permission denied"):
+                open_reader(sample.path)
+    finally:
+        sample.path.chmod(0o644)
+    with pytest.raises(InvalidInputError, match="cannot be read"):
+        open_reader(tmp_path / "missing.png")
+
+
+def test_64_bit_integers_have_no_omero_type(tmp_path: Path) -> None:
+    tifffile.imwrite(tmp_path / "wide.tif", np.zeros((4, 4), np.int64))
+    with pytest.raises(UnsupportedFormatError, match="int64"):
+        open_reader(tmp_path / "wide.tif").metadata()
+
+
+def _with_xml(path: Path, edit: Callable[[str], str]) -> None:
+    with tifffile.TiffFile(path) as tif:
+        xml = tif.ome_metadata or ""
+        data = tif.series[0].asarray()
+    tifffile.imwrite(path, data, description=edit(xml), metadata=None, photometric="minisblack")
+
+
+def test_ome_xml_that_disagrees_with_the_pixels(tmp_path: Path) -> None:
+    sample = ome_tiff(tmp_path)
+    _with_xml(sample.path, lambda xml: xml.replace('SizeZ="4"', 'SizeZ="5"'))
+    with pytest.raises(CorruptFileError, match="metadata disagrees with the pixel data"):
+        open_reader(sample.path).metadata()
+
+
+def test_ome_xml_with_external_entities_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0")
+    sample = ome_tiff(tmp_path)
+    doctype = f'<!DOCTYPE OME [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+
+    def inject(xml: str) -> str:
+        head, _, rest = xml.partition("?>")
+        rest = rest.replace('Name="DAPI"', 'Name="&xxe;"')
+        return f"{head}?>{doctype}{rest}"
+
+    _with_xml(sample.path, inject)
+    with pytest.raises(CorruptFileError, match="DOCTYPE"):
+        open_reader(sample.path).metadata()
