@@ -20,6 +20,8 @@ from pixelvault.catalog.models.containers import (
     ProjectDatasetLink,
 )
 from pixelvault.catalog.models.files import OriginalFile, OriginalFileId
+from pixelvault.catalog.models.filesets import Fileset, FilesetEntry, FilesetState
+from pixelvault.catalog.models.pixels import Channel, Pixels
 from pixelvault.catalog.models.principals import (
     Experimenter,
     ExperimenterGroup,
@@ -34,10 +36,14 @@ __all__ = [
     "AnnotationKind",
     "AnnotationLink",
     "Base",
+    "Channel",
     "Dataset",
     "DatasetImageLink",
     "Experimenter",
     "ExperimenterGroup",
+    "Fileset",
+    "FilesetEntry",
+    "FilesetState",
     "GroupMembership",
     "Image",
     "LoginSession",
@@ -45,6 +51,7 @@ __all__ = [
     "OriginalFile",
     "OriginalFileId",
     "Permissions",
+    "Pixels",
     "Project",
     "ProjectDatasetLink",
     "RepositoryRow",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pixelvault.catalog.models.base import Base
@@ -26,13 +28,18 @@ class Dataset(Owned, Base):
 
 
 class Image(Owned, Base):
-    """An image; its pixels, fileset and channels arrive with the import."""
+    """An image: one series of an imported fileset, with its Pixels."""
 
     __tablename__ = "image"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(1024))
     description: Mapped[str] = mapped_column(Text, default="")
+    fileset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("fileset.id", ondelete="CASCADE"), nullable=True, index=True)
+    series: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    acquisition_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                              nullable=True)
 
 
 class ProjectDatasetLink(Owned, Base):
