@@ -83,6 +83,28 @@ def _parse_public_user(text: str) -> str:
     return text
 
 
+# OMERO's omero.fs.repo.path: where each import goes in ManagedRepository.
+DEFAULT_TEMPLATE = "%user%_%userId%//%year%-%month%/%day%/%time%"
+TEMPLATE_TOKENS = ("user", "userId", "group", "groupId", "year", "month", "monthname", "day",
+                   "time", "session", "perms", "institution", "hash", "increment")
+TEMPLATE_TOKEN = re.compile(r"%([A-Za-z]+)%")
+
+
+def check_template(template: str) -> str:
+    """A path template's syntax: known tokens, relative, no ``..``."""
+    unknown = [t for t in TEMPLATE_TOKEN.findall(template) if t not in TEMPLATE_TOKENS]
+    if unknown:
+        raise ValueError(f"unknown token %{unknown[0]}% (known: "
+                         + ", ".join(f"%{t}%" for t in TEMPLATE_TOKENS) + ")")
+    if template.startswith("/") or ".." in template.split("/") or not template.strip("/"):
+        raise ValueError(f"{template!r} must be a relative path without '..'")
+    if "%time%" not in template and "%hash%" not in template \
+            and "%increment%" not in template:
+        raise ValueError(f"{template!r} needs %time%, %hash% or %increment% so that "
+                         "imports get directories of their own")
+    return template
+
+
 PASSWORD_PROFILES = ("rfc9106-low-memory", "owasp")
 
 
@@ -126,6 +148,8 @@ KEYS: dict[str, Key] = {
             "seconds of inactivity after which a login session ends"),
         Key("session.max_age", _seconds(60, 30 * 86400), lambda home: "43200",
             "seconds after login at which a session ends however busy"),
+        Key("fs.repo.path", check_template, lambda home: DEFAULT_TEMPLATE,
+            "where each import goes in ManagedRepository (OMERO's template and tokens)"),
         Key("auth.password_profile", _parse_password_profile,
             lambda home: PASSWORD_PROFILES[0],
             "argon2id cost for new password hashes: rfc9106-low-memory (64 MiB) or owasp "
@@ -286,6 +310,10 @@ class Settings:
     @property
     def session_max_age(self) -> float:
         return float(self.get("session.max_age"))
+
+    @property
+    def fs_repo_path(self) -> str:
+        return self.get("fs.repo.path")
 
     @property
     def password_profile(self) -> str:

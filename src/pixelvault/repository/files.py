@@ -58,8 +58,9 @@ class FileWriter:
     """An open, not yet visible, Files-store object; commit() makes it visible."""
 
     def __init__(self, final: Path, relpath: Path, object_id: int, algorithms: Sequence[str],
-                 guard: WriteGuard) -> None:
+                 guard: WriteGuard, mode: int = 0o644) -> None:
         self.final = final
+        self.mode = mode
         self.relpath = relpath
         self.object_id = object_id
         self.guard = guard
@@ -83,6 +84,7 @@ class FileWriter:
     def commit(self) -> StoredFile:
         try:
             self._handle.flush()
+            os.fchmod(self._handle.fileno(), self.mode)
             os.fsync(self._handle.fileno())
             self._handle.close()
             self.guard.check_identity()

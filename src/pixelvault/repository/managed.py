@@ -1,0 +1,148 @@
+"""ManagedRepository: each import's original files, kept as the user had them (OMERO.fs).
+
+A fileset lives in its own directory, named by the path template
+(``fs.repo.path``, OMERO's ``%user%_%userId%//%year%-%month%/%day%/%time%``),
+with the client's last directories kept below it and the import log beside it.
+Imported files are written once, atomically, and made read-only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from pixelvault.config import TEMPLATE_TOKEN, check_template
+from pixelvault.errors import InvalidInputError
+from pixelvault.repository.atomic import fsync_dir, translate_os_error, write_bytes_atomic
+from pixelvault.repository.files import FileWriter, ensure_parents
+from pixelvault.repository.guard import WriteGuard
+from pixelvault.repository.layout import Store
+
+KEPT_PARENTS = 3  # the client's directories kept above each file, as OMERO does
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def safe_part(name: str) -> str:
+    """One path component from a client, made harmless: no separators, controls, . or .."""
+    cleaned = _UNSAFE.sub("_", name).strip()
+    if cleaned in ("", ".", ".."):
+        return "_" if cleaned == "" else cleaned.replace(".", "_")
+    return cleaned[:255]
+
+
+@dataclass(frozen=True)
+class TemplateValues:
+    user: str
+    user_id: int
+    group: str
+    group_id: int
+    perms: str
+    when: datetime
+    session: str = "local"
+    institution: str = ""
+
+
+def expand(template: str, values: TemplateValues, increment: int = 1) -> PurePosixPath:
+    when = values.when
+    table = {
+        "user": values.user, "userId": str(values.user_id), "group": values.group,
+        "groupId": str(values.group_id), "year": f"{when.year:04d}",
+        "month": f"{when.month:02d}", "monthname": when.strftime("%B"),
+        "day": f"{when.day:02d}",
+        "time": when.strftime("%H-%M-%S.") + f"{when.microsecond // 1000:03d}",
+        "session": values.session, "perms": values.perms, "institution": values.institution,
+        "hash": secrets.token_hex(4), "increment": str(increment),
+    }
+    # Each value is one path component: a user called "../x" cannot add levels.
+    text = TEMPLATE_TOKEN.sub(lambda m: safe_part(table.get(m.group(1), m.group(0))),
+                              check_template(template))
+    parts = [safe_part(p) for p in text.split("/") if p]
+    return PurePosixPath(*parts)
+
+
+def client_paths(paths: Sequence[Path]) -> list[PurePosixPath]:
+    """Where each of a fileset's files goes below its directory: the path below the
+    files' common directory, plus up to three of that directory's own last names."""
+    absolute = [Path(os.path.abspath(p)) for p in paths]
+    common = Path(os.path.commonpath([p.parent for p in absolute]))
+    kept = [part for part in common.parts[1:]][-KEPT_PARENTS:]
+    return [PurePosixPath(*(safe_part(x) for x in (*kept, *p.relative_to(common).parts)))
+            for p in absolute]
+
+
+class ManagedStore:
+    store = Store.MANAGED
+
+    def __init__(self, guard: WriteGuard) -> None:
+        self.guard = guard
+        self.layout = guard.layout
+        self.root = self.layout.store(self.store)
+
+    def path(self, relpath: PurePosixPath | str) -> Path:
+        """An absolute path for a catalog path, which must stay inside the store."""
+        resolved = (self.root / str(relpath)).resolve()
+        root = self.root.resolve()
+        if resolved != root and root not in resolved.parents:
+            raise InvalidInputError(f"{relpath} leaves ManagedRepository")
+        return self.root / str(relpath)
+
+    def create_fileset_dir(self, template: str, values: TemplateValues) -> PurePosixPath:
+        """A new, empty directory for one fileset; a taken name gets a numbered twin."""
+        self.guard.check()
+        for attempt in range(1, 1000):
+            relpath = expand(template, values, attempt)
+            if attempt > 1:
+                relpath = relpath.with_name(f"{relpath.name}-{attempt}")
+            final = self.path(relpath)
+            ensure_parents(self.root, final)
+            try:
+                final.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise translate_os_error(exc, str(final)) from None
+            fsync_dir(final.parent)
+            return relpath
+        raise InvalidInputError(f"no free directory name for {relpath}; check fs.repo.path")
+
+    def open_writer(self, fileset_dir: PurePosixPath, relpath: PurePosixPath, object_id: int,
+                    algorithms: Sequence[str], expected_size: int = 0) -> FileWriter:
+        """A read-only-once-written file at ``fileset_dir/relpath``."""
+        self.guard.check(expected_size)
+        final = self.path(fileset_dir / relpath)
+        ensure_parents(self.path(fileset_dir), final)
+        return FileWriter(final, self.layout.relative(final), object_id, algorithms,
+                          self.guard, mode=0o444)
+
+    def log_path(self, fileset_dir: PurePosixPath) -> Path:
+        directory = self.path(fileset_dir)
+        return directory.with_name(directory.name + ".log")
+
+    def write_log(self, fileset_dir: PurePosixPath, text: str) -> None:
+        write_bytes_atomic(self.log_path(fileset_dir), text.encode("utf-8"))
+
+    def remove_fileset(self, fileset_dir: PurePosixPath) -> None:
+        """Remove a fileset's directory and log (read-only files included)."""
+        directory = self.path(fileset_dir)
+        if directory.is_dir() and not directory.is_symlink():
+            for dirpath, _dirs, _files in os.walk(directory):
+                with contextlib.suppress(OSError):
+                    os.chmod(dirpath, stat.S_IRWXU)
+            shutil.rmtree(directory, ignore_errors=False)
+        self.log_path(fileset_dir).unlink(missing_ok=True)
+        # Template levels (user_N/2026-11/24) left empty go too.
+        parent = directory.parent
+        while parent != self.root and self.root in parent.parents:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
