@@ -150,3 +150,10 @@ class CorruptFileError(PixelvaultError):
 
     exit_code = EX_DATAERR
     http_status = 422
+
+
+class IncompleteError(PixelvaultError):
+    """Part of a batch was done and part not; what failed was reported item by item."""
+
+    exit_code = EX_DATAERR
+    http_status = 422

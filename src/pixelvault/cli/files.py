@@ -5,18 +5,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import typer
 
+from pixelvault.cli.local import vault_session
 from pixelvault.cli.output import Output, console, errors, print_json, print_table
 from pixelvault.errors import IntegrityError, InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
     from pixelvault.catalog.models import OriginalFile
-    from pixelvault.services.vault import Vault
 
 app = typer.Typer(
     help="Store, read, list, verify and delete original files (Files store).\n\n"
@@ -30,20 +29,6 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
-
-
-@contextmanager
-def _vault() -> Iterator[Vault]:
-    from pixelvault.config import load_settings
-    from pixelvault.repository import LockMode
-    from pixelvault.services.vault import open_vault
-
-    vault = open_vault(load_settings())
-    try:
-        with vault.lock(LockMode.SHARED, "pixelvault files"):
-            yield vault
-    finally:
-        vault.close()
 
 
 def _row(row: OriginalFile) -> dict[str, object]:
@@ -82,7 +67,7 @@ def put(
         if not path.is_file():
             raise NotFoundError(f"{path} is not a readable file")
     stored = []
-    with _vault() as vault:
+    with vault_session() as vault:
         actor = vault.local_admin()
         with Progress("{task.description}", BarColumn(), DownloadColumn(),
                       TransferSpeedColumn(), console=errors, transient=True,
@@ -127,7 +112,7 @@ def get(
     from pixelvault.services.files import read_file
 
     start, end = _parse_range(byte_range) if byte_range else (0, None)
-    with _vault() as vault:
+    with vault_session() as vault:
         chunks = read_file(vault, vault.local_admin(), file_id, start, end)
         if out is None:
             for chunk in chunks:
@@ -149,7 +134,7 @@ def ls(
     """List stored files."""
     from pixelvault.services.files import list_files
 
-    with _vault() as vault:
+    with vault_session() as vault:
         rows, total = list_files(vault, vault.local_admin(), offset, limit)
     if output is Output.json:
         print_json({"data": [_row(r) for r in rows],
@@ -165,7 +150,7 @@ def rm(file_ids: list[int] = typer.Argument(..., help="OriginalFile ids.")) -> N
     """Delete files: the catalog row first, then the bytes."""
     from pixelvault.services.files import delete_file
 
-    with _vault() as vault:
+    with vault_session() as vault:
         actor = vault.local_admin()
         for file_id in file_ids:
             row = delete_file(vault, actor, file_id)
@@ -178,7 +163,7 @@ def verify(file_ids: list[int] = typer.Argument(..., help="OriginalFile ids.")) 
     from pixelvault.services.files import verify_file
 
     bad = []
-    with _vault() as vault:
+    with vault_session() as vault:
         actor = vault.local_admin()
         for file_id in file_ids:
             row, found = verify_file(vault, actor, file_id)

@@ -18,6 +18,7 @@ from pixelvault.cli import (
     containers,
     files,
     graph,
+    importer,
     login,
     principals,
     serve,
@@ -52,6 +53,7 @@ app.command("annotations")(annotate.list_annotations)
 app.command("download")(annotate.download)
 app.command("chgrp")(graph.chgrp)
 app.command("chown")(graph.chown)
+app.command("import")(importer.import_)
 
 
 def _version(value: bool) -> None:

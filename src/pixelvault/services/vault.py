@@ -12,6 +12,7 @@ from pixelvault.catalog.principals import ROOT_USER, actor_for
 from pixelvault.config import Settings
 from pixelvault.errors import RepositoryError
 from pixelvault.repository import FilesStore, Layout, LockMode, RepositoryLock, WriteGuard
+from pixelvault.repository.managed import ManagedStore
 from pixelvault.services import passwords
 
 
@@ -54,6 +55,10 @@ class Vault:
     @cached_property
     def files(self) -> FilesStore:
         return FilesStore(self.guard)
+
+    @cached_property
+    def managed(self) -> ManagedStore:
+        return ManagedStore(self.guard)
 
     def local_admin(self) -> Actor:
         """The actor of commands run directly on the repository's machine.

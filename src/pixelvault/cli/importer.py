@@ -1,0 +1,142 @@
+"""`pixelvault import`: files and directories into ManagedRepository, as images."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from pixelvault.cli.output import Output, console, errors, print_json, print_table
+from pixelvault.errors import IncompleteError, InvalidInputError
+
+if TYPE_CHECKING:
+    from pixelvault.services.imports import Plan
+
+SKIPPABLE = ("checksum", "minmax", "thumbnails")
+
+
+def _plan_rows(plan: Plan) -> list[tuple[Any, ...]]:
+    return [(index, fileset.format, len(fileset.files), fileset.size, s.index, s.name,
+             f"{s.size_x}x{s.size_y}x{s.size_z}x{s.size_c}x{s.size_t}", s.pixel_type)
+            for index, fileset in enumerate(plan.filesets, 1) for s in fileset.series]
+
+
+def _plan_json(plan: Plan) -> dict[str, Any]:
+    return {"filesets": [{"format": f.format, "files": [str(p) for p in f.files],
+                          "bytes": f.size,
+                          "images": [{"series": s.index, "name": s.name, "size_x": s.size_x,
+                                      "size_y": s.size_y, "size_z": s.size_z,
+                                      "size_c": s.size_c, "size_t": s.size_t,
+                                      "pixel_type": s.pixel_type} for s in f.series]}
+                         for f in plan.filesets],
+            "skipped": [{"path": str(s.path), "reason": s.reason} for s in plan.skipped]}
+
+
+def import_(
+    paths: list[Path] = typer.Argument(..., help="Files and directories (recursive)."),
+    dataset: str | None = typer.Option(None, "--dataset", "-d",
+                                       help="Dataset id, or a name (created if new)."),
+    checksum_algorithm: str = typer.Option("SHA1-160", "--checksum-algorithm",
+                                           help="SHA1-160 (OMERO's), MD5-128, Murmur3-128, "
+                                                "CRC-32, Adler-32, BLAKE3-256, ..."),
+    skip: list[str] = typer.Option([], "--skip", help="minmax: no channel statistics "
+                                                      "(checksum and thumbnails: not yet)."),
+    name: str | None = typer.Option(None, "--name", "-n", help="Image name (default: file)."),
+    description: str | None = typer.Option(None, "--description", "-x"),
+    user: str | None = typer.Option(None, "--user",
+                                    help="Import for this user, in their default group "
+                                         "(default: root)."),
+    dry_run: bool = typer.Option(False, "--dry-run",
+                                 help="List the filesets and images it would create."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    output: Output = typer.Option(Output.table, "--output", "-o"),
+) -> None:
+    """Import images: each file, with the files that belong to it, becomes a fileset in
+    ManagedRepository, and each of its series an image.
+
+    Runs directly on the repository, beside a running server or without one.
+    Files that cannot be imported are reported and the others go on; a failed
+    fileset leaves nothing behind.
+
+    Examples:
+
+        pixelvault import ~/data/2026-11-24 --dataset "Mitosis" --dry-run
+
+        pixelvault import cells.ome.tif --user alice --output json
+    """
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from pixelvault.catalog.principals import actor_for
+    from pixelvault.cli.local import vault_session
+    from pixelvault.errors import NotFoundError
+    from pixelvault.repository.checksums import canonical
+    from pixelvault.services import imports
+
+    for item in skip:
+        if item not in SKIPPABLE:
+            raise InvalidInputError(f"--skip takes {', '.join(SKIPPABLE)}, not {item!r}")
+    if "checksum" in skip or "thumbnails" in skip:
+        raise InvalidInputError("--skip checksum and --skip thumbnails are not available: "
+                                "checksums are always verified and thumbnails are not made "
+                                "at import yet")
+    algorithm = canonical(checksum_algorithm)
+    plan = imports.plan(paths)
+    for skipped in plan.skipped:
+        errors.print(f"skipped {skipped.path}: {skipped.reason}", markup=False)
+    if dry_run:
+        if output is Output.json:
+            print_json(_plan_json(plan))
+        else:
+            print_table(["fileset", "format", "files", "bytes", "series", "name", "XYZCT",
+                         "type"], _plan_rows(plan),
+                        title=f"would import {len(plan.filesets)} filesets")
+        if plan.skipped:
+            raise IncompleteError(f"{len(plan.skipped)} file(s) would be skipped (see above)")
+        return
+    with vault_session("pixelvault import") as vault:
+        if user is None:
+            actor = vault.local_admin()
+        else:
+            with vault.catalog.session() as session:
+                found = actor_for(session, user)
+            if found is None:
+                raise NotFoundError(f"no user {user!r}; see `pixelvault user list`")
+            actor = found
+        options = imports.ImportOptions(
+            algorithm=algorithm, minmax="minmax" not in skip,
+            dataset_id=imports.resolve_dataset(vault.catalog, actor, dataset),
+            name=name, description=description)
+        total = sum(f.size for f in plan.filesets)
+        with Progress("{task.description}", BarColumn(), DownloadColumn(),
+                      TransferSpeedColumn(), TimeRemainingColumn(), console=errors,
+                      transient=True, disable=quiet or not sys.stderr.isatty()) as bar:
+            task = bar.add_task(f"{len(plan.filesets)} filesets", total=total)
+            outcome = imports.run(vault, actor, plan, options,
+                                  progress=lambda n: bar.advance(task, n))
+    for failure in outcome.failed:
+        errors.print(f"failed {failure.fileset.files[0]}: {failure.reason}", markup=False)
+    if output is Output.json:
+        print_json({"imported": [imports.describe(r) for r in outcome.imported],
+                    "failed": [{"path": str(f.fileset.files[0]), "reason": f.reason}
+                               for f in outcome.failed],
+                    "skipped": [{"path": str(s.path), "reason": s.reason}
+                                for s in plan.skipped]})
+    elif not quiet:
+        print_table(["fileset", "images", "files", "bytes", "directory"],
+                    [(r.fileset_id, ", ".join(map(str, r.image_ids)), r.files, r.bytes,
+                      r.directory) for r in outcome.imported],
+                    title=f"imported {len(outcome.imported)} filesets")
+    problems = len(outcome.failed) + len(plan.skipped)
+    if problems:
+        raise IncompleteError(f"{problems} file(s) or fileset(s) were not imported (see above); "
+                        "the rest were")
+    if not outcome.imported:
+        console.print("nothing to import", markup=False)

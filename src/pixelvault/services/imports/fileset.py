@@ -1,0 +1,287 @@
+"""Importing one fileset: files into ManagedRepository, then its images into the catalog.
+
+Order, so that a crash or an error never leaves a half import visible:
+  1. the fileset's directory and its row, in state ``importing``;
+  2. each file copied, hashed while read, fsynced, made read-only, re-hashed
+     from disk and compared; a source that changed meanwhile fails the import;
+  3. the copy (not the source) opened by its reader: metadata and min/max;
+  4. one transaction with every row (files, entries, images, pixels, channels,
+     annotations, dataset links) and the state ``ready``.
+Any failure removes the rows and the directory. A killed import leaves a
+fileset in state ``importing``, which `admin cleanse` removes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from pixelvault.catalog import Actor
+from pixelvault.catalog import files as file_rows
+from pixelvault.catalog.models import (
+    Annotation,
+    AnnotationLink,
+    Channel,
+    DatasetImageLink,
+    Experimenter,
+    ExperimenterGroup,
+    Fileset,
+    FilesetEntry,
+    FilesetState,
+    Image,
+    MapEntry,
+    OriginalFile,
+    Pixels,
+)
+from pixelvault.errors import CorruptFileError, IntegrityError, InvalidInputError
+from pixelvault.formats import Metadata, Series, open_reader
+from pixelvault.repository import Store
+from pixelvault.repository.checksums import DEFAULT_ALGORITHM, canonical, new_hasher
+from pixelvault.repository.managed import TemplateValues, client_paths
+from pixelvault.services.files import guess_mimetype
+from pixelvault.services.imports.minmax import channel_ranges
+from pixelvault.services.imports.plan import PlannedFileset
+from pixelvault.services.vault import Vault
+
+CHUNK = 4 << 20
+ORIGINAL_METADATA_NS = "openmicroscopy.org/omero/import/original_metadata"
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    algorithm: str = DEFAULT_ALGORITHM
+    minmax: bool = True
+    dataset_id: int | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+@dataclass
+class ImportedFileset:
+    fileset_id: int
+    directory: str
+    image_ids: list[int]
+    files: int
+    bytes: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Copied:
+    file_id: int
+    source: Path
+    relpath: PurePosixPath  # below the fileset's directory
+    stored: Path  # absolute path of the copy
+    repo_path: str  # relative to the repository root, as the catalog records it
+    size: int
+    hash: str
+
+
+Progress = Callable[[int], None]  # bytes copied since the last call
+
+
+def _template_values(session: Session, actor: Actor) -> TemplateValues:
+    user = session.get(Experimenter, actor.user_id)
+    group = session.get(ExperimenterGroup, actor.group_id)
+    return TemplateValues(user=user.username if user else str(actor.user_id),
+                          user_id=actor.user_id, group=group.name if group else "",
+                          group_id=actor.group_id, perms=group.permissions if group else "",
+                          when=datetime.now())
+
+
+def _copy(vault: Vault, actor: Actor, directory: PurePosixPath, source: Path,
+          relpath: PurePosixPath, algorithm: str, progress: Progress | None) -> _Copied:
+    before = source.stat()
+    with vault.catalog.session() as session:
+        file_id = file_rows.allocate_id(session)
+    writer = vault.managed.open_writer(directory, relpath, file_id, [algorithm], before.st_size)
+    with writer, source.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            writer.write(chunk)
+            if progress is not None:
+                progress(len(chunk))
+        stored = writer.commit()
+    after = source.stat()
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise IntegrityError(f"{source.name} changed while it was imported; import it again "
+                             "once whatever writes it has finished")
+    sent = stored.hashes[algorithm]
+    # The server's own check: what is on disk now, read back, must hash the same.
+    on_disk = new_hasher(algorithm)
+    with writer.final.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            on_disk.update(chunk)
+    if on_disk.hexdigest() != sent:
+        raise IntegrityError(f"{source.name}: the copy in ManagedRepository does not match "
+                             f"what was read ({algorithm} {on_disk.hexdigest()} != {sent}); "
+                             "check the disk, then import again")
+    return _Copied(file_id, source, relpath, writer.final, str(stored.relpath), stored.size,
+                   sent)
+
+
+def _image_name(options: ImportOptions, copied: _Copied, series: Series, count: int) -> str:
+    base = options.name or copied.source.name
+    if count == 1:
+        return base[:1024]
+    return f"{base} [{series.name or series.index}]"[:1024]
+
+
+def _annotate(session: Session, actor: Actor, kind: str, text: str, namespace: str,
+              values: list[tuple[str, str]], image_ids: list[int]) -> None:
+    annotation = Annotation(kind=kind, text_value=text, namespace=namespace,
+                            owner_id=actor.user_id, group_id=actor.group_id)
+    session.add(annotation)
+    session.flush()
+    for position, (key, value) in enumerate(values):
+        session.add(MapEntry(annotation_id=annotation.id, position=position, key=key[:1024],
+                             value=value))
+    for image_id in image_ids:
+        session.add(AnnotationLink(parent_kind="image", parent_id=image_id,
+                                   annotation_id=annotation.id, owner_id=actor.user_id,
+                                   group_id=actor.group_id))
+
+
+def _record(session: Session, actor: Actor, fileset_id: int, copied: list[_Copied],
+            algorithm: str, metadata: Metadata, ranges: list[list[tuple[float, float] | None]],
+            options: ImportOptions) -> list[int]:
+    for position, item in enumerate(copied):
+        session.add(OriginalFile(
+            id=item.file_id, store=Store.MANAGED.value, path=item.repo_path,
+            name=item.source.name, size=item.size, mimetype=guess_mimetype(item.source.name),
+            hasher=algorithm, hash=item.hash, owner_id=actor.user_id, group_id=actor.group_id))
+        session.flush()
+        session.add(FilesetEntry(fileset_id=fileset_id, position=position,
+                                 original_file_id=item.file_id,
+                                 client_path=str(item.source)[:4096]))
+    image_ids: list[int] = []
+    for series, series_ranges in zip(metadata.series, ranges, strict=True):
+        image = Image(name=_image_name(options, copied[0], series, len(metadata.series)),
+                      description=options.description if options.description is not None
+                      else series.description,
+                      fileset_id=fileset_id, series=series.index,
+                      acquisition_date=series.acquisition_date, owner_id=actor.user_id,
+                      group_id=actor.group_id)
+        session.add(image)
+        session.flush()
+        image_ids.append(image.id)
+        pixels = Pixels(image_id=image.id, size_x=series.size_x, size_y=series.size_y,
+                        size_z=series.size_z, size_c=series.size_c, size_t=series.size_t,
+                        pixel_type=series.pixel_type, significant_bits=series.significant_bits,
+                        physical_size_x=series.physical_size_x,
+                        physical_size_y=series.physical_size_y,
+                        physical_size_z=series.physical_size_z,
+                        time_increment=series.time_increment,
+                        levels=json.dumps([list(level) for level in series.levels]))
+        session.add(pixels)
+        session.flush()
+        for index, channel in enumerate(series.channels):
+            low_high = series_ranges[index] if series_ranges else None
+            session.add(Channel(
+                pixels_id=pixels.id, index=index, name=channel.name[:255],
+                emission_wavelength=channel.emission_wavelength,
+                excitation_wavelength=channel.excitation_wavelength, color=channel.color,
+                min=low_high[0] if low_high else None, max=low_high[1] if low_high else None))
+        if options.dataset_id is not None:
+            session.add(DatasetImageLink(parent_id=options.dataset_id, child_id=image.id,
+                                         owner_id=actor.user_id, group_id=actor.group_id))
+    for found in metadata.annotations:
+        targets = [image_ids[i] for i in found.series if i < len(image_ids)] or image_ids
+        _annotate(session, actor, found.type, found.text, found.namespace,
+                  list(found.values), targets)
+    if metadata.original:
+        _annotate(session, actor, "map", "", ORIGINAL_METADATA_NS,
+                  sorted(metadata.original.items()), image_ids)
+    return image_ids
+
+
+def _log(planned: PlannedFileset, copied: list[_Copied], algorithm: str,
+         metadata: Metadata | None, timings: dict[str, float]) -> str:
+    lines = [f"pixelvault import, {datetime.now(UTC).isoformat()}", f"format: {planned.format}"]
+    lines += [f"file: {c.source} -> {c.relpath} ({c.size} bytes, {algorithm} {c.hash})"
+              for c in copied]
+    if metadata is not None:
+        lines += [f"series {s.index}: {s.name!r} XYZCT {s.size_x}x{s.size_y}x{s.size_z}x"
+                  f"{s.size_c}x{s.size_t} {s.pixel_type}, {len(s.levels)} level(s)"
+                  for s in metadata.series]
+    lines += [f"time {phase}: {seconds:.3f} s" for phase, seconds in timings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def import_fileset(vault: Vault, actor: Actor, planned: PlannedFileset,
+                   options: ImportOptions = ImportOptions(),
+                   progress: Progress | None = None) -> ImportedFileset:
+    algorithm = canonical(options.algorithm)
+    if not planned.files:
+        raise InvalidInputError("a fileset needs at least one file")
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    with vault.catalog.session() as session:
+        values = _template_values(session, actor)
+    directory = vault.managed.create_fileset_dir(vault.settings.fs_repo_path, values)
+    with vault.catalog.session() as session:
+        fileset = Fileset(directory=str(directory), state=FilesetState.IMPORTING,
+                          format=planned.format, transfer="upload", owner_id=actor.user_id,
+                          group_id=actor.group_id)
+        session.add(fileset)
+        session.flush()
+        fileset_id = fileset.id
+    copied: list[_Copied] = []
+    try:
+        for source, relpath in zip(planned.files, client_paths(planned.files), strict=True):
+            copied.append(_copy(vault, actor, directory, source, relpath, algorithm, progress))
+        timings["upload"] = time.monotonic() - started
+        mark = time.monotonic()
+        reader = open_reader(copied[0].stored)
+        try:
+            metadata = reader.metadata()
+            if len(metadata.series) != len(planned.series):
+                raise CorruptFileError(f"{planned.files[0].name} changed while it was "
+                                       "imported; import it again")
+            timings["metadata"] = time.monotonic() - mark
+            mark = time.monotonic()
+            ranges = [channel_ranges(reader, s.index, s) if options.minmax else []
+                      for s in metadata.series]
+            if options.minmax:
+                timings["minmax"] = time.monotonic() - mark
+        finally:
+            reader.close()
+        mark = time.monotonic()
+        with vault.catalog.session() as session:
+            image_ids = _record(session, actor, fileset_id, copied, algorithm, metadata,
+                                ranges, options)
+            row = session.get(Fileset, fileset_id)
+            assert row is not None
+            timings["catalog"] = time.monotonic() - mark
+            row.state = FilesetState.READY
+            row.timings = json.dumps({k: round(v, 6) for k, v in timings.items()})
+            row.finished_at = datetime.now(UTC)
+        vault.managed.write_log(directory, _log(planned, copied, algorithm, metadata, timings))
+    except BaseException:
+        _undo(vault, fileset_id, directory, [c.file_id for c in copied])
+        raise
+    return ImportedFileset(fileset_id, str(directory), image_ids, len(copied),
+                           sum(c.size for c in copied), timings)
+
+
+def _undo(vault: Vault, fileset_id: int, directory: PurePosixPath, file_ids: list[int]) -> None:
+    """Remove what a failed import wrote: rows first, then the bytes."""
+    with vault.catalog.session() as session:
+        session.execute(delete(Fileset).where(Fileset.id == fileset_id))
+        if file_ids:
+            session.execute(delete(OriginalFile).where(OriginalFile.id.in_(file_ids)))
+    vault.managed.remove_fileset(directory)
+
+
+
+def describe(result: ImportedFileset) -> dict[str, Any]:
+    return {"fileset": result.fileset_id, "directory": result.directory,
+            "images": result.image_ids, "files": result.files, "bytes": result.bytes,
+            "timings": {k: round(v, 3) for k, v in result.timings.items()}}

@@ -1,0 +1,77 @@
+"""A whole import: the target dataset, then each planned fileset on its own.
+
+One fileset failing (a damaged file, a full disk) is reported and the others
+go on; nothing of the failed one stays behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from pixelvault.catalog import Actor, Catalog, Right
+from pixelvault.catalog.models import Dataset
+from pixelvault.errors import InvalidInputError, PixelvaultError
+from pixelvault.services import containers
+from pixelvault.services.imports.fileset import ImportedFileset, ImportOptions, import_fileset
+from pixelvault.services.imports.plan import Plan, PlannedFileset
+from pixelvault.services.vault import Vault
+
+
+@dataclass
+class Failure:
+    fileset: PlannedFileset
+    reason: str
+
+
+@dataclass
+class Outcome:
+    imported: list[ImportedFileset] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+
+
+def resolve_dataset(catalog: Catalog, actor: Actor, wanted: str | None,
+                    *, create: bool = True) -> int | None:
+    """A dataset by id (one you may edit, in your current group), or by name: yours, in
+    your current group, created when there is none."""
+    if wanted is None:
+        return None
+    if wanted.isdigit():
+        with catalog.session() as session:
+            row = containers.checked(session, actor, "dataset", int(wanted), Right.EDIT)
+            if row.group_id != actor.group_id:
+                raise InvalidInputError(
+                    f"dataset {wanted} is in group {row.group_id}, you work in group "
+                    f"{actor.group_id}; switch groups first (`pixelvault sessions group`)")
+            return int(row.id)
+    with catalog.session() as session:
+        found = session.scalar(select(Dataset.id).where(
+            Dataset.name == wanted, Dataset.owner_id == actor.user_id,
+            Dataset.group_id == actor.group_id).order_by(Dataset.id))
+    if found is not None:
+        return int(found)
+    if not create:
+        return None
+    return int(containers.create(catalog, actor, "dataset", wanted).id)
+
+
+def run(vault: Vault, actor: Actor, plan: Plan, options: ImportOptions,
+        progress: Callable[[int], None] | None = None,
+        on_done: Callable[[PlannedFileset, ImportedFileset | Failure], None] | None = None
+        ) -> Outcome:
+    outcome = Outcome()
+    for planned in plan.filesets:
+        try:
+            result = import_fileset(vault, actor, planned, options, progress)
+        except PixelvaultError as exc:
+            failure = Failure(planned, exc.message)
+            outcome.failed.append(failure)
+            if on_done is not None:
+                on_done(planned, failure)
+            continue
+        outcome.imported.append(result)
+        if on_done is not None:
+            on_done(planned, result)
+    return outcome

@@ -1,0 +1,187 @@
+"""Importing into ManagedRepository: what lands on disk and in the catalog, and what a
+failure leaves (nothing)."""
+
+import json
+import os
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from pixelvault.catalog.models import (
+    Annotation,
+    Channel,
+    DatasetImageLink,
+    Fileset,
+    FilesetEntry,
+    FilesetState,
+    Image,
+    OriginalFile,
+    Pixels,
+)
+from pixelvault.errors import InvalidInputError, NotFoundError
+from pixelvault.repository.checksums import digest_bytes
+from pixelvault.services import imports
+from pixelvault.services.vault import Vault, open_vault
+from tests.conftest import Env
+from tests.formats.samples import ome_multiseries, ome_tiff, png_rgb
+
+
+@pytest.fixture
+def vault(initialised: Env) -> Iterator[Vault]:
+    opened = open_vault(initialised.settings())
+    yield opened
+    opened.close()
+
+
+def counts(vault: Vault) -> dict[str, int]:
+    with vault.catalog.session() as session:
+        return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
+                or 0 for model in (Fileset, FilesetEntry, OriginalFile, Image, Pixels, Channel)}
+
+
+def managed_files(vault: Vault) -> list[Path]:
+    return sorted(p for p in vault.managed.root.rglob("*") if p.is_file())
+
+
+def test_a_directory_of_mixed_files(vault: Vault, tmp_path: Path) -> None:
+    source = tmp_path / "data" / "exp1"
+    source.mkdir(parents=True)
+    cells = ome_tiff(source)
+    ome_multiseries(source)
+    png_rgb(source)
+    (source / "notes.pdf").write_bytes(b"%PDF-1.7 not an image")
+    (source / ".DS_Store").write_bytes(b"hidden")
+    (source / "outside.tif").symlink_to(tmp_path / "elsewhere.tif")
+    (tmp_path / "elsewhere.tif").write_bytes(cells.path.read_bytes())
+
+    plan = imports.plan([source])
+    assert sorted(f.files[0].name for f in plan.filesets) == ["cells.ome.tif", "photo.png",
+                                                              "two.ome.tif"]
+    assert {s.path.name: s.reason for s in plan.skipped}.keys() == {"notes.pdf", "outside.tif"}
+    assert "PDF" in next(s.reason for s in plan.skipped if s.path.name == "notes.pdf")
+    assert "outside" in next(s.reason for s in plan.skipped if s.path.name == "outside.tif")
+
+    actor = vault.local_admin()
+    dataset = imports.resolve_dataset(vault.catalog, actor, "Mitosis")
+    assert imports.resolve_dataset(vault.catalog, actor, "Mitosis") == dataset  # found again
+    outcome = imports.run(vault, actor, plan, imports.ImportOptions(dataset_id=dataset))
+    assert outcome.failed == [] and len(outcome.imported) == 3
+    assert counts(vault) == {"fileset": 3, "fileset_entry": 3, "original_file": 3, "image": 4,
+                             "pixels": 4, "channel": 3 + 1 + 3 + 3}
+
+    with vault.catalog.session() as session:
+        by_name = {i.name: i for i in session.scalars(select(Image))}
+        assert set(by_name) == {"cells.ome.tif", "two.ome.tif [first]", "two.ome.tif [second]",
+                                "photo.png"}
+        image = by_name["cells.ome.tif"]
+        pixels = session.scalar(select(Pixels).where(Pixels.image_id == image.id))
+        assert pixels is not None
+        assert (pixels.size_x, pixels.size_y, pixels.size_z, pixels.size_c, pixels.size_t,
+                pixels.pixel_type) == (60, 50, 4, 3, 2, "uint16")
+        assert pixels.physical_size_x == pytest.approx(0.65)
+        channels = session.scalars(select(Channel).where(Channel.pixels_id == pixels.id)
+                                   .order_by(Channel.index)).all()
+        truth = cells.truth[0]
+        assert [c.name for c in channels] == ["DAPI", "GFP", "mCherry"]
+        assert [(c.min, c.max) for c in channels] == [
+            (float(truth[:, c].min()), float(truth[:, c].max())) for c in range(3)]
+        linked = session.scalars(select(DatasetImageLink.child_id)
+                                 .where(DatasetImageLink.parent_id == dataset)).all()
+        assert sorted(linked) == sorted(i.id for i in by_name.values())
+        original = session.scalar(select(Annotation).where(
+            Annotation.namespace == imports.fileset.ORIGINAL_METADATA_NS))
+        assert original is not None and original.kind == "map"
+        rows = session.scalars(select(OriginalFile)).all()
+        fileset = session.scalar(select(Fileset).where(Fileset.id == image.fileset_id))
+        assert fileset is not None and fileset.state == FilesetState.READY
+        assert set(json.loads(fileset.timings)) >= {"upload", "metadata", "minmax", "catalog"}
+        entry = session.scalar(select(FilesetEntry).where(
+            FilesetEntry.fileset_id == fileset.id))
+        assert entry is not None and entry.client_path == str(cells.path)
+
+    # Bytes: kept as they were, read-only, checksummed, under OMERO's template.
+    for row in rows:
+        on_disk = vault.layout.root / row.path
+        assert row.store == "ManagedRepository" and row.hasher == "SHA1-160"
+        assert row.hash == digest_bytes("SHA1-160", on_disk.read_bytes())
+        assert stat.S_IMODE(on_disk.stat().st_mode) == 0o444
+        assert on_disk.read_bytes() == (source / row.name).read_bytes()
+        # user_id/year-month/day/time, then the client's last three directories.
+        relative = on_disk.relative_to(vault.managed.root).parts
+        assert relative[0] == f"root_{actor.user_id}" and len(relative) == 8
+        assert relative[-4:] == (source.parent.parent.name, "data", "exp1", row.name)
+    logs = [p for p in vault.managed.root.rglob("*.log")]
+    assert len(logs) == 3 and "SHA1-160" in logs[0].read_text()
+
+
+def test_a_damaged_file_fails_alone_and_leaves_nothing(vault: Vault, tmp_path: Path) -> None:
+    good = png_rgb(tmp_path)
+    bad = ome_tiff(tmp_path)
+    data = bad.path.read_bytes()
+    bad.path.write_bytes(data[:int(len(data) * 0.9)])  # metadata intact, pixels cut off
+    plan = imports.plan([tmp_path])
+    outcome = imports.run(vault, vault.local_admin(), plan, imports.ImportOptions())
+    assert [f.fileset.files[0].name for f in outcome.failed] == ["cells.ome.tif"]
+    assert "cells.ome.tif" in outcome.failed[0].reason
+    assert len(outcome.imported) == 1
+    assert counts(vault)["fileset"] == 1 and counts(vault)["original_file"] == 1
+    assert [p.name for p in managed_files(vault)] == [good.path.name, ] + \
+        [p.name for p in managed_files(vault) if p.suffix == ".log"]
+    assert sum(1 for p in managed_files(vault) if p.suffix == ".log") == 1
+
+
+def test_a_full_disk_mid_import_leaves_nothing(env: Env, tmpfs: Callable[..., Path],
+                                               tmp_path: Path) -> None:
+    disk = tmpfs("data", size="6m")
+    env.set(data_dir=str(disk / "OMERO"))
+    env.cli("admin", "init", check=True)
+    source = tmp_path / "big"
+    source.mkdir()
+    rng = np.random.default_rng(1)
+    import tifffile
+
+    tifffile.imwrite(source / "noise.tif", rng.integers(0, 65535, (64, 256, 256),
+                                                         dtype=np.uint16))
+    vault = open_vault(env.settings())
+    try:
+        before = counts(vault)
+        outcome = imports.run(vault, vault.local_admin(), imports.plan([source]),
+                              imports.ImportOptions())
+        assert len(outcome.failed) == 1 and "space" in outcome.failed[0].reason.lower()
+        assert counts(vault) == before
+        assert managed_files(vault) == []
+        assert list(vault.managed.root.iterdir()) == []
+    finally:
+        vault.close()
+
+
+def test_a_dataset_you_may_not_edit_is_refused_before_anything_is_written(
+        vault: Vault) -> None:
+    with pytest.raises(InvalidInputError):
+        imports.plan([])
+    with pytest.raises(NotFoundError, match="no dataset"):
+        imports.resolve_dataset(vault.catalog, vault.local_admin(), "999999")
+
+
+def test_a_file_that_changes_while_imported(vault: Vault, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    sample = png_rgb(tmp_path)
+    plan = imports.plan([sample.path])
+    calls = 0
+
+    def grow(_: int) -> None:  # another program appends while we copy
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            with sample.path.open("ab") as handle:
+                handle.write(b"more")
+            os.utime(sample.path, ns=(1, 1))
+
+    outcome = imports.run(vault, vault.local_admin(), plan, imports.ImportOptions(),
+                          progress=grow)
+    assert calls and "changed while it was imported" in outcome.failed[0].reason
+    assert counts(vault)["fileset"] == 0 and managed_files(vault) == []
