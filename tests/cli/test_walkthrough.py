@@ -141,6 +141,10 @@ def test_annotate_download_chgrp_and_chown_from_the_command_line(running: Env) -
     env.cli("download", f"FileAnnotation:{attached['id']}", str(out_dir), check=True)
     assert (out_dir / "results.csv").read_bytes() == notes.read_bytes()
     assert [p.name for p in out_dir.iterdir()] == ["results.csv"]  # no partial left over
+    again = env.cli("download", f"FileAnnotation:{attached['id']}", str(out_dir))
+    assert again.returncode == 64 and "--force" in again.stderr
+    env.cli("download", f"FileAnnotation:{attached['id']}", str(out_dir), "--force",
+            check=True)
     piped = env.cli("download", f"OriginalFile:{attached['file']['id']}", "-", check=True)
     assert piped.stdout == notes.read_text()
     for args, fix in ((["annotate", "Project"], "Project:ID"),

@@ -124,11 +124,13 @@ def _file_id(conn: Any, text: str) -> int:
 def download(
     source: str = typer.Argument(..., help="OriginalFile:ID, FileAnnotation:ID or a file id."),
     target: str = typer.Argument(".", help="File or directory to write, or - for stdout."),
+    force: bool = typer.Option(False, "--force", "-f", help="Replace an existing file."),
     output: Output = typer.Option(Output.table, "--output", "-o"),
 ) -> None:
     """Download a file's bytes, checked against the server's checksum (OMERO's download).
 
-    Nothing is left under the target's name if the transfer breaks.
+    Nothing is left under the target's name if the transfer breaks, and an
+    existing file is only replaced with --force.
 
     Examples:
 
@@ -143,7 +145,7 @@ def download(
             sys.stdout.buffer.flush()
             return
         with transfer_bar(f"file {file_id}") as progress:
-            saved = conn.download(file_id, Path(target), progress)
+            saved = conn.download(file_id, Path(target), progress, overwrite=force)
     if output is Output.json:
         print_json(saved)
     else:

@@ -130,10 +130,12 @@ class Connection:
         self.request("DELETE", f"/api/v1/annotations/{annotation_id}")
 
     def download(self, file_id: int, target: str | Path | IO[bytes],
-                 progress: transfer.Progress | None = None) -> dict[str, str]:
+                 progress: transfer.Progress | None = None, *,
+                 overwrite: bool = False) -> dict[str, str]:
         """Save an original file (an attachment's bytes) to ``target``, a path or a
-        binary stream, checking the server's checksum; returns name, path and hash."""
-        return transfer.download(self, file_id, target, progress)
+        binary stream, checking the server's checksum; returns name, path and hash.
+        An existing file is only replaced with ``overwrite``."""
+        return transfer.download(self, file_id, target, progress, overwrite=overwrite)
 
     def chgrp(self, targets: list[str], group_id: int, *,
               dry_run: bool = False) -> dict[str, Any]:

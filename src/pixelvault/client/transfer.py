@@ -75,7 +75,7 @@ def _expected(etag: str) -> tuple[str, str] | None:
 
 
 def download(conn: Connection, file_id: int, target: str | Path | IO[bytes],
-             progress: Progress | None = None) -> dict[str, str]:
+             progress: Progress | None = None, *, overwrite: bool = False) -> dict[str, str]:
     """Save file ``file_id`` to a path (a directory takes the file's own name) or a
     binary stream."""
     with conn.stream("GET", f"/api/v1/files/{file_id}") as response:
@@ -103,6 +103,9 @@ def download(conn: Connection, file_id: int, target: str | Path | IO[bytes],
             destination = Path(target)
             if destination.is_dir():
                 destination = destination / (name or f"file-{file_id}")
+            if destination.exists() and not overwrite:
+                raise InvalidInputError(f"{destination} exists; choose another name, or "
+                                        "overwrite it on purpose (--force)")
             partial = destination.with_name(f".{destination.name}.part")
             try:
                 with partial.open("wb") as out:
