@@ -58,7 +58,7 @@ def test_chgrp_moves_the_graph_and_cuts_links_to_what_stays(api: Api, world: Wor
     assert moved.json() == preview.json() | {"dry_run": False}
     assert moved.json()["moved"] == {"project": [project], "dataset": [only_here],
                                      "image": [image], "annotation": sorted(
-                                         [tag, attached["id"]])}
+                                         [tag, attached["id"]]), "fileset": []}
     # The shared dataset stays with the other project; the shared image with "stays".
     assert moved.json()["unlinked"] == {"project_dataset": 1, "dataset_image": 1,
                                         "annotation": 0}
@@ -151,7 +151,7 @@ def test_chown_gives_what_the_owner_owned_and_leaves_others_annotations(
                  targets=[f"Project:{project}"])
     assert given.status_code == 200, given.text
     assert given.json()["moved"] == {"project": [project], "dataset": [dataset], "image": [],
-                                     "annotation": [tag]}
+                                     "annotation": [tag], "fileset": []}
     assert api.client.get(f"/api/v1/datasets/{dataset}", headers=bob
                           ).json()["owner_id"] == world.users["bob"]
     owners = {a["id"]: a["owner_id"] for a in api.client.get(

@@ -118,6 +118,26 @@ class FileWriter:
             self.abort()
 
 
+def read_range(path: Path, size: int, start: int = 0, end: int | None = None,
+               chunk_size: int = CHUNK, what: str = "the file") -> Iterator[bytes]:
+    """Bytes ``start`` to ``end`` of a file of ``size`` bytes, in chunks."""
+    stop = size if end is None else min(end, size)
+    if start < 0 or start > stop:
+        raise InvalidInputError(f"byte range {start}-{end} is outside {what} of {size} bytes")
+    return _iter(path, start, stop, chunk_size)
+
+
+def _iter(path: Path, start: int, stop: int, chunk_size: int) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        position = start
+        while position < stop:
+            data = os.pread(handle.fileno(), min(chunk_size, stop - position), position)
+            if not data:
+                break
+            position += len(data)
+            yield data
+
+
 @dataclass(frozen=True)
 class Entry:
     """One thing found on disk in the store, as cleanse sees it."""
@@ -168,24 +188,8 @@ class FilesStore:
     def read_range(self, object_id: int, start: int = 0, end: int | None = None,
                    chunk_size: int = CHUNK) -> Iterator[bytes]:
         """Bytes ``start`` to ``end`` (exclusive; None = to the end), in chunks."""
-        size = self.size(object_id)
-        stop = size if end is None else min(end, size)
-        if start < 0 or start > stop:
-            raise InvalidInputError(
-                f"byte range {start}-{end} is outside file {object_id} of {size} bytes"
-            )
-        return self._iter(self.path(object_id), start, stop, chunk_size)
-
-    @staticmethod
-    def _iter(path: Path, start: int, stop: int, chunk_size: int) -> Iterator[bytes]:
-        with path.open("rb") as handle:
-            position = start
-            while position < stop:
-                data = os.pread(handle.fileno(), min(chunk_size, stop - position), position)
-                if not data:
-                    break
-                position += len(data)
-                yield data
+        return read_range(self.path(object_id), self.size(object_id), start, end, chunk_size,
+                          f"file {object_id}")
 
     def scan(self) -> Iterator[Entry]:
         """Every file below the store, classified; symlinks are never followed."""

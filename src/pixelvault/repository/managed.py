@@ -14,15 +14,15 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from pixelvault.config import TEMPLATE_TOKEN, check_template
-from pixelvault.errors import InvalidInputError
+from pixelvault.errors import InvalidInputError, NotFoundError
 from pixelvault.repository.atomic import fsync_dir, translate_os_error, write_bytes_atomic
-from pixelvault.repository.files import FileWriter, ensure_parents
+from pixelvault.repository.files import FileWriter, ensure_parents, read_range
 from pixelvault.repository.guard import WriteGuard
 from pixelvault.repository.layout import Store
 
@@ -121,6 +121,23 @@ class ManagedStore:
         ensure_parents(self.path(fileset_dir), final)
         return FileWriter(final, self.layout.relative(final), object_id, algorithms,
                           self.guard, mode=0o444)
+
+    def file(self, repo_path: str) -> Path:
+        """A fileset file from its catalog path (``ManagedRepository/...``)."""
+        prefix = self.store.value + "/"
+        if not repo_path.startswith(prefix):
+            raise InvalidInputError(f"{repo_path} is not in ManagedRepository")
+        return self.path(repo_path[len(prefix):])
+
+    def read_range(self, repo_path: str, start: int = 0, end: int | None = None
+                   ) -> Iterator[bytes]:
+        path = self.file(repo_path)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise NotFoundError(f"{repo_path} is missing from the repository; restore it from "
+                                "backup or run `pixelvault admin diagnostics`") from None
+        return read_range(path, size, start, end, what=repo_path)
 
     def log_path(self, fileset_dir: PurePosixPath) -> Path:
         directory = self.path(fileset_dir)

@@ -15,6 +15,7 @@ from pixelvault.server.params import MAX_BODY
 from pixelvault.server.routes import (
     annotation,
     containers,
+    filesets,
     graph,
     health,
     omero_web,
@@ -48,5 +49,6 @@ def create_app(vault: Vault, lock: RepositoryLock) -> FastAPI:
     app.include_router(containers.router)
     app.include_router(annotation.router)
     app.include_router(graph.router)
+    app.include_router(filesets.router)
     app.include_router(omero_web.router)
     return app

@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 
 from pixelvault.catalog import Actor, Catalog, Right
 from pixelvault.catalog.json_rows import json_page_statement
-from pixelvault.catalog.models import Dataset, DatasetImageLink, Image, Project, ProjectDatasetLink
+from pixelvault.catalog.models import (
+    Dataset,
+    DatasetImageLink,
+    Image,
+    Pixels,
+    Project,
+    ProjectDatasetLink,
+)
 from pixelvault.catalog.permissions import (
     allowed,
     allowed_template,
@@ -140,6 +147,17 @@ def listing_json(catalog: Catalog, actor: Actor, kind: str, *, offset: int = 0,
         return JsonPage(session.scalar(as_json, params) or "[]", int(total))
 
 
+def pixels_of(catalog: Catalog, actor: Actor, image_ids: list[int]) -> dict[int, Any]:
+    """The Pixels rows of those images the actor may read, by image id."""
+    if not image_ids:
+        return {}
+    with catalog.session() as session:
+        rows = session.scalars(
+            select(Pixels).join(Image, Image.id == Pixels.image_id)
+            .where(Pixels.image_id.in_(image_ids), allowed(actor, Right.READ, Image))).all()
+        return {row.image_id: row for row in rows}
+
+
 def get(catalog: Catalog, actor: Actor, kind: str, object_id: int) -> Any:
     model = _model(kind)
     with catalog.session() as session:
@@ -191,12 +209,6 @@ def update(catalog: Catalog, actor: Actor, kind: str, object_id: int, *,
             row.description = description
         session.flush()
         return row
-
-
-def delete(catalog: Catalog, actor: Actor, kind: str, object_id: int) -> None:
-    with catalog.session() as session:
-        row = checked(session, actor, kind, object_id, Right.DELETE)
-        session.delete(row)
 
 
 def link(catalog: Catalog, actor: Actor, parent_kind: str, parent_id: int,

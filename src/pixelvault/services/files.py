@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from pixelvault.catalog import Actor
 from pixelvault.catalog import files as file_rows
 from pixelvault.catalog.models import OriginalFile
-from pixelvault.errors import NotFoundError
+from pixelvault.errors import InvalidInputError, NotFoundError
 from pixelvault.repository import Store
 from pixelvault.repository.checksums import DEFAULT_ALGORITHM, canonical
 from pixelvault.services.vault import Vault
@@ -122,8 +122,15 @@ def get_file(vault: Vault, actor: Actor, file_id: int) -> OriginalFile:
 
 def read_file(vault: Vault, actor: Actor, file_id: int, start: int = 0,
               end: int | None = None) -> Iterator[bytes]:
-    get_file(vault, actor, file_id)
-    return vault.files.read_range(file_id, start, end)
+    return original_bytes(vault, get_file(vault, actor, file_id), start, end)
+
+
+def original_bytes(vault: Vault, row: OriginalFile, start: int = 0,
+                   end: int | None = None) -> Iterator[bytes]:
+    """The bytes of a file the caller already may read, from whichever store holds them."""
+    if row.store == Store.MANAGED.value:
+        return vault.managed.read_range(row.path, start, end)
+    return vault.files.read_range(row.id, start, end)
 
 
 def list_files(vault: Vault, actor: Actor, offset: int = 0,
@@ -133,6 +140,9 @@ def list_files(vault: Vault, actor: Actor, offset: int = 0,
 
 
 def delete_file(vault: Vault, actor: Actor, file_id: int) -> OriginalFile:
+    if get_file(vault, actor, file_id).store != Store.FILES.value:
+        raise InvalidInputError(f"file {file_id} belongs to an imported fileset; delete the "
+                                "fileset's images instead")
     with vault.catalog.session() as session:
         row = file_rows.remove(session, actor, file_id)
     if row is None:
@@ -150,6 +160,6 @@ def verify_file(vault: Vault, actor: Actor, file_id: int) -> tuple[OriginalFile,
 
     row = get_file(vault, actor, file_id)
     hasher = new_hasher(row.hasher)
-    for chunk in vault.files.read_range(file_id):
+    for chunk in original_bytes(vault, row):
         hasher.update(chunk)
     return row, hasher.hexdigest()

@@ -26,6 +26,8 @@ from pixelvault.catalog.models import (
     DatasetImageLink,
     Experimenter,
     ExperimenterGroup,
+    Fileset,
+    FilesetEntry,
     GroupMembership,
     Image,
     OriginalFile,
@@ -39,7 +41,7 @@ from pixelvault.services import containers
 KINDS = ("project", "dataset", "image")
 MAX_TARGETS = 1000
 _MODELS: dict[str, Any] = {"project": Project, "dataset": Dataset, "image": Image,
-                           "annotation": Annotation}
+                           "annotation": Annotation, "fileset": Fileset}
 
 
 @dataclass
@@ -47,7 +49,8 @@ class Graph:
     """What a chgrp or chown touches: ids per kind, and the links cut from what stays."""
 
     ids: dict[str, set[int]] = field(default_factory=lambda: {
-        "project": set(), "dataset": set(), "image": set(), "annotation": set()})
+        "project": set(), "dataset": set(), "image": set(), "annotation": set(),
+        "fileset": set()})
     cut: dict[str, int] = field(default_factory=lambda: {
         "project_dataset": 0, "dataset_image": 0, "annotation": 0})
     targets: list[tuple[str, int]] = field(default_factory=list)
@@ -113,8 +116,25 @@ def _graph(session: Session, actor: Actor, targets: Iterable[tuple[str, int]]) -
         graph.targets.append((kind, object_id))
     graph.ids["dataset"] |= _contained(session, ProjectDatasetLink, graph.ids["project"])
     graph.ids["image"] |= _contained(session, DatasetImageLink, graph.ids["dataset"])
+    graph.ids["fileset"] = _filesets(session, graph.ids["image"])
     graph.ids["annotation"] = _annotations(session, graph.ids)
     return graph
+
+
+def _filesets(session: Session, images: set[int]) -> set[int]:
+    """The filesets of ``images``; each must move whole, since its files hold every image."""
+    if not images:
+        return set()
+    filesets = set(session.scalars(select(Image.fileset_id).where(
+        Image.id.in_(images), Image.fileset_id.is_not(None))))
+    if filesets:
+        left = session.execute(select(Image.id, Image.fileset_id).where(
+            Image.fileset_id.in_(filesets), Image.id.not_in(images))).first()
+        if left is not None:
+            raise InvalidInputError(
+                f"image {left.id} would stay behind, but shares fileset {left.fileset_id} "
+                "with images that move; name it too (the fileset's files hold them all)")
+    return {int(f) for f in filesets if f is not None}
 
 
 def _owners(session: Session, graph: Graph) -> dict[tuple[str, int], int]:
@@ -175,9 +195,13 @@ def _set_column(session: Session, graph: Graph, column: str, value: int,
         session.execute(update(model).where(*where).values({column: value})
                         .execution_options(synchronize_session=False))
 
-    for kind in ("project", "dataset", "image", "annotation"):
+    for kind in ("project", "dataset", "image", "annotation", "fileset"):
         if ids[kind]:
             apply(_MODELS[kind], _MODELS[kind].id.in_(ids[kind]))
+    if ids["fileset"]:
+        apply(OriginalFile, OriginalFile.id.in_(
+            select(FilesetEntry.original_file_id)
+            .where(FilesetEntry.fileset_id.in_(ids["fileset"]))))
     if ids["project"]:
         apply(ProjectDatasetLink, ProjectDatasetLink.parent_id.in_(ids["project"]))
     if ids["dataset"]:

@@ -146,7 +146,7 @@ def download(file_id: PathId, actor: ActorDep, request: Request) -> Response:
         return Response(status_code=416, headers={**headers,
                                                   "Content-Range": f"bytes */{row.size}"})
     start, end = wanted or (0, row.size)
-    chunks = vault.files.read_range(file_id, start, end)
+    chunks = files.original_bytes(vault, row, start, end)
     headers["Content-Length"] = str(end - start)
     if wanted is None:
         return StreamingResponse(chunks, media_type=row.mimetype, headers=headers)

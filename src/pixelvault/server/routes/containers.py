@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_serializer
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.encoding import utc_iso
 from pixelvault.server.params import BodyId, Offset, PathId, QueryId
-from pixelvault.services import containers
+from pixelvault.services import containers, deletion
 
 router = APIRouter(prefix="/api/v1")
 
@@ -95,7 +95,7 @@ def _routes(kind: str, plural: str, *, creatable: bool = True) -> None:
     @router.delete(f"/{plural}/{{object_id}}", status_code=204, tags=tag,
                    name=f"delete_{kind}")
     def delete(object_id: PathId, actor: ActorDep, request: Request) -> None:
-        containers.delete(vault_of(request).catalog, actor, kind, object_id)
+        deletion.delete_object(vault_of(request), actor, kind, object_id)
 
 
 class NewLink(BaseModel):

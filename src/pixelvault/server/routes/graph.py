@@ -22,6 +22,7 @@ class Moved(BaseModel):
     dataset: list[int]
     image: list[int]
     annotation: list[int]
+    fileset: list[int]
 
 
 class GraphChange(BaseModel):

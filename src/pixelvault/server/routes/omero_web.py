@@ -59,9 +59,38 @@ def _details(actor: Actor, owner: Any, group: Any) -> dict[str, Any]:
     }
 
 
+def _length(value: float | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return {"@type": "TBD#LengthI", "Unit": "MICROMETER", "Symbol": "µm", "Value": value}
+
+
+def _pixels(row: Any, details: dict[str, Any]) -> dict[str, Any]:
+    """OMERO.web's Pixels block of an image."""
+    block: dict[str, Any] = {
+        "@id": row.id, "@type": OME + "Pixels", "SizeX": row.size_x, "SizeY": row.size_y,
+        "SizeZ": row.size_z, "SizeC": row.size_c, "SizeT": row.size_t,
+        "SignificantBits": row.significant_bits,
+        "Type": {"@type": "TBD#PixelsType", "value": row.pixel_type},
+        "omero:details": details,
+    }
+    for key, value in (("PhysicalSizeX", row.physical_size_x),
+                       ("PhysicalSizeY", row.physical_size_y),
+                       ("PhysicalSizeZ", row.physical_size_z)):
+        if value is not None:
+            block[key] = _length(value)
+    if row.time_increment is not None:
+        block["TimeIncrement"] = {"@type": "TBD#TimeI", "Unit": "SECOND", "Symbol": "s",
+                                  "Value": row.time_increment}
+    return block
+
+
 def _objects(request: Request, actor: Actor, kind: str, rows: list[Any]) -> list[dict[str, Any]]:
-    users, groups = principals.names(vault_of(request).catalog,
-                                     {r.owner_id for r in rows}, {r.group_id for r in rows})
+    catalog = vault_of(request).catalog
+    users, groups = principals.names(catalog, {r.owner_id for r in rows},
+                                     {r.group_id for r in rows})
+    pixels = containers.pixels_of(catalog, actor, [r.id for r in rows]) \
+        if kind == "image" else {}
     base = _base(request)
     out = []
     for row in rows:
@@ -76,6 +105,8 @@ def _objects(request: Request, actor: Actor, kind: str, rows: list[Any]) -> list
         elif kind == "dataset":
             obj["url:images"] = f"{base}m/datasets/{row.id}/images/"
             obj["url:projects"] = f"{base}m/datasets/{row.id}/projects/"
+        elif row.id in pixels:
+            obj["Pixels"] = _pixels(pixels[row.id], obj["omero:details"])
         out.append(obj)
     return out
 

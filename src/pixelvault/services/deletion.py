@@ -1,0 +1,134 @@
+"""Deleting projects, datasets and images, with what only they held.
+
+An object's annotation links go with it, and so do annotations left linked to
+nothing (tags excepted: a tag is a vocabulary entry, kept until deleted itself).
+An image of an imported fileset can only go with all the fileset's images
+(OMERO's rule: the files hold them all); the last one takes the fileset, its
+original files' rows and then their bytes. Rows are deleted in one
+transaction; bytes only after it committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from pixelvault.catalog import Actor, Right
+from pixelvault.catalog.models import (
+    Annotation,
+    AnnotationKind,
+    AnnotationLink,
+    Fileset,
+    FilesetEntry,
+    Image,
+    OriginalFile,
+)
+from pixelvault.catalog.permissions import allowed
+from pixelvault.errors import InvalidInputError, NotFoundError
+from pixelvault.services import containers
+from pixelvault.services.vault import Vault
+
+
+@dataclass
+class Deleted:
+    kind: str
+    object_id: int
+    filesets: list[int] = field(default_factory=list)
+    annotations: list[int] = field(default_factory=list)
+
+
+def _orphans(session: Session, candidates: list[int]) -> tuple[list[int], list[int]]:
+    """Of ``candidates``, the annotations linked to nothing now (not tags), and their files."""
+    if not candidates:
+        return [], []
+    still_linked = exists().where(AnnotationLink.annotation_id == Annotation.id)
+    rows = session.execute(select(Annotation.id, Annotation.file_id).where(
+        Annotation.id.in_(candidates), ~still_linked,
+        Annotation.kind != AnnotationKind.TAG.value)).all()
+    return [r.id for r in rows], [r.file_id for r in rows if r.file_id is not None]
+
+
+def _drop(session: Session, kind: str, row: Any, deleted: Deleted,
+          attachment_files: list[int]) -> None:
+    """Delete one object's row, its links and the annotations only it held."""
+    linked = list(session.scalars(select(AnnotationLink.annotation_id).where(
+        AnnotationLink.parent_kind == kind, AnnotationLink.parent_id == row.id)))
+    session.execute(sql_delete(AnnotationLink).where(AnnotationLink.parent_kind == kind,
+                                                     AnnotationLink.parent_id == row.id))
+    session.delete(row)
+    session.flush()
+    orphans, files = _orphans(session, linked)
+    if orphans:
+        session.execute(sql_delete(Annotation).where(Annotation.id.in_(orphans)))
+    deleted.annotations += orphans
+    attachment_files += files
+
+
+def _drop_fileset(session: Session, fileset_id: int, deleted: Deleted) -> str:
+    fileset = session.get(Fileset, fileset_id)
+    assert fileset is not None
+    files = list(session.scalars(select(FilesetEntry.original_file_id).where(
+        FilesetEntry.fileset_id == fileset_id)))
+    session.delete(fileset)
+    session.flush()
+    if files:
+        session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(files)))
+    deleted.filesets.append(fileset_id)
+    return fileset.directory
+
+
+def _remove_bytes(vault: Vault, attachment_files: list[int], directories: list[str]) -> None:
+    for file_id in attachment_files:
+        vault.files.delete(file_id)
+    for directory in directories:
+        vault.managed.remove_fileset(PurePosixPath(directory))
+
+
+def delete_object(vault: Vault, actor: Actor, kind: str, object_id: int) -> Deleted:
+    deleted = Deleted(kind, object_id)
+    attachment_files: list[int] = []
+    directories: list[str] = []
+    with vault.catalog.session() as session:
+        row = containers.checked(session, actor, kind, object_id, Right.DELETE)
+        fileset_id = row.fileset_id if kind == "image" else None
+        if fileset_id is not None:
+            others = session.scalars(select(Image.id).where(
+                Image.fileset_id == fileset_id, Image.id != row.id)).all()
+            if others:
+                raise InvalidInputError(
+                    f"image {object_id} is one of {len(others) + 1} images of fileset "
+                    f"{fileset_id}, whose files hold them all; delete them together "
+                    f"(DELETE /api/v1/filesets/{fileset_id}, `pixelvault delete "
+                    f"Fileset:{fileset_id}`)")
+        _drop(session, kind, row, deleted, attachment_files)
+        if attachment_files:
+            session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
+        if fileset_id is not None:
+            directories.append(_drop_fileset(session, fileset_id, deleted))
+    _remove_bytes(vault, attachment_files, directories)
+    return deleted
+
+
+def delete_fileset(vault: Vault, actor: Actor, fileset_id: int) -> Deleted:
+    """A fileset with all its images: the DELETE right on each of them is needed."""
+    deleted = Deleted("fileset", fileset_id)
+    attachment_files: list[int] = []
+    with vault.catalog.session() as session:
+        fileset = session.scalar(select(Fileset).where(
+            Fileset.id == fileset_id, allowed(actor, Right.READ, Fileset)))
+        if fileset is None:
+            raise NotFoundError(f"no fileset with id {fileset_id}")
+        for image_id in session.scalars(select(Image.id).where(
+                Image.fileset_id == fileset_id)).all():
+            image = containers.checked(session, actor, "image", image_id, Right.DELETE)
+            _drop(session, "image", image, deleted, attachment_files)
+        if attachment_files:
+            session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
+        directory = _drop_fileset(session, fileset_id, deleted)
+    _remove_bytes(vault, attachment_files, [directory])
+    return deleted
