@@ -30,9 +30,12 @@ def test_dry_run_then_import_into_a_named_dataset(initialised: Env, tmp_path: Pa
 
 def test_skipped_and_refused(initialised: Env, tmp_path: Path) -> None:
     env = initialised
+    tmp_path = tmp_path / "images"
+    tmp_path.mkdir()
     png_rgb(tmp_path)
     (tmp_path / "readme.txt").write_text("not an image")
     partial = env.cli("import", str(tmp_path), "-o", "json")
+    assert len(json.loads(partial.stdout)["skipped"]) == 1
     assert partial.returncode == 65
     assert "skipped" in partial.stderr and "readme.txt" in partial.stderr
     assert len(json.loads(partial.stdout)["imported"]) == 1
@@ -45,3 +48,29 @@ def test_skipped_and_refused(initialised: Env, tmp_path: Path) -> None:
         assert refused.returncode != 0 and says in refused.stderr, (args, refused.stderr)
     missing = env.cli("import", str(tmp_path / "nope.tif"))
     assert missing.returncode == 65 and "no such file" in missing.stderr
+
+
+def test_import_then_see_and_delete_through_the_server(running: Env, tmp_path: Path) -> None:
+    env = running
+    url = f"http://127.0.0.1:{env.vars['PIXELVAULT_SERVER_PORT']}"
+    env.cli("login", "-s", url, "-u", "root", "-w", "root-secret-1", check=True)
+    env.cli("group", "add", "lab", "--type", "read-only", check=True)
+    env.cli("user", "add", "alice", "Alice", "Lab", "--group-name", "lab", "-P",
+            "alice-secret-1", check=True)
+    source = tmp_path / "images"
+    source.mkdir()
+    ome_tiff(source)
+    made = json.loads(env.cli("import", str(source), "--user", "alice", "-o", "json",
+                              check=True).stdout)
+    (fileset,) = made["imported"]
+    env.cli("login", "-s", url, "-u", "alice", "-w", "alice-secret-1", check=True)
+    images = json.loads(env.cli("image", "list", "-o", "json", check=True).stdout)
+    assert [i["id"] for i in images["data"]] == fileset["images"]
+    stored = env.home / "OMERO" / "ManagedRepository" / fileset["directory"]
+    assert stored.is_dir()
+    refused = env.cli("delete", "Image")
+    assert refused.returncode == 64 and "Image:ID" in refused.stderr
+    env.cli("delete", f"Image:{fileset['images'][0]}", check=True)
+    assert not stored.exists()
+    gone = env.cli("delete", f"Fileset:{fileset['fileset']}")
+    assert gone.returncode == 66 and "no fileset" in gone.stderr

@@ -3,7 +3,6 @@
 import json
 import re
 import stat
-from collections.abc import Iterator
 
 import pytest
 
@@ -11,15 +10,6 @@ from pixelvault.client import connect
 from pixelvault.errors import AuthenticationError, ForbiddenError
 from tests.conftest import Env
 from tests.server.test_lifecycle import free_port
-
-
-@pytest.fixture
-def running(initialised: Env) -> Iterator[Env]:
-    initialised.set(server_port=str(free_port()))
-    initialised.vars["PIXELVAULT_ROOT_PASSWORD"] = "root-secret-1"
-    initialised.cli("admin", "start", check=True)
-    yield initialised
-    initialised.cli("admin", "stop")
 
 
 def test_admin_sets_up_a_lab_and_members_work_in_it(running: Env) -> None:

@@ -1,4 +1,4 @@
-"""`pixelvault chgrp` and `pixelvault chown`, with OMERO's argument order."""
+"""`pixelvault chgrp`, `chown` and `delete`, with OMERO's argument forms."""
 
 from __future__ import annotations
 
@@ -72,3 +72,22 @@ def chown(
         found = find_principal(conn.users.list(), "username", user, "user")
         answer = conn.chown(targets, found["id"], dry_run=dry_run)
     _report(answer, f"given to {found['username']}", output)
+
+
+def delete(
+    targets: list[str] = typer.Argument(
+        ..., help="Project:ID, Dataset:ID, Image:ID or Fileset:ID."),
+) -> None:
+    """Delete objects (OMERO's delete). An image of a fileset with several images goes
+    only with the whole fileset; its original files' bytes go last.
+
+    Examples:
+
+        pixelvault delete Image:12
+
+        pixelvault delete Fileset:4 Project:7
+    """
+    with connection() as conn:
+        for target in targets:
+            conn.delete(target)
+            console.print(f"deleted {target}", markup=False)

@@ -53,6 +53,7 @@ app.command("annotations")(annotate.list_annotations)
 app.command("download")(annotate.download)
 app.command("chgrp")(graph.chgrp)
 app.command("chown")(graph.chown)
+app.command("delete")(graph.delete)
 app.command("import")(importer.import_)
 
 

@@ -137,6 +137,18 @@ class Connection:
         An existing file is only replaced with ``overwrite``."""
         return transfer.download(self, file_id, target, progress, overwrite=overwrite)
 
+    def delete(self, target: str) -> None:
+        """Delete ``Project:ID``, ``Dataset:ID``, ``Image:ID`` or ``Fileset:ID`` (OMERO's
+        form); a fileset goes with all its images and files."""
+        kind, _, number = target.partition(":")
+        plural = {"project": "projects", "dataset": "datasets", "image": "images",
+                  "fileset": "filesets"}.get(kind.lower())
+        if plural is None or not number.isdigit():
+            raise errors.InvalidInputError(
+                f"{target!r} is not a target; write Project:ID, Dataset:ID, Image:ID or "
+                "Fileset:ID")
+        self.request("DELETE", f"/api/v1/{plural}/{int(number)}")
+
     def chgrp(self, targets: list[str], group_id: int, *,
               dry_run: bool = False) -> dict[str, Any]:
         """Move objects (``["Project:51", "Image:3"]``) and what they contain to a group."""
