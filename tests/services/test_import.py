@@ -26,7 +26,7 @@ from pixelvault.errors import InvalidInputError, NotFoundError
 from pixelvault.repository.checksums import digest_bytes
 from pixelvault.services import imports
 from pixelvault.services.vault import Vault, open_vault
-from tests.conftest import Env
+from tests.conftest import Env, spawn_python
 from tests.formats.samples import ome_multiseries, ome_tiff, png_rgb
 
 
@@ -185,3 +185,54 @@ def test_a_file_that_changes_while_imported(vault: Vault, tmp_path: Path,
                           progress=grow)
     assert calls and "changed while it was imported" in outcome.failed[0].reason
     assert counts(vault)["fileset"] == 0 and managed_files(vault) == []
+
+
+KILLED_IMPORT = """
+import os, signal, sys
+from pathlib import Path
+from pixelvault.config import load_settings
+from pixelvault.services import imports
+from pixelvault.services.vault import open_vault
+
+vault = open_vault(load_settings())
+plan = imports.plan([Path(sys.argv[1])])
+
+def die(_):
+    os.kill(os.getpid(), signal.SIGKILL)  # kill -9 in the middle of the copy
+
+imports.run(vault, vault.local_admin(), plan, imports.ImportOptions(), progress=die)
+"""
+
+
+def test_a_killed_import_is_invisible_and_cleanse_removes_it(initialised: Env,
+                                                             tmp_path: Path) -> None:
+    source = tmp_path / "images"
+    source.mkdir()
+    import tifffile
+
+    tifffile.imwrite(source / "big.tif", np.zeros((8, 1024, 1024), np.uint8))
+    killed = spawn_python(KILLED_IMPORT, str(source), env=initialised.vars)
+    killed.communicate(timeout=60)
+    assert killed.returncode == -9
+    vault = open_vault(initialised.settings())
+    try:
+        assert counts(vault)["image"] == 0 and counts(vault)["original_file"] == 0
+        with vault.catalog.session() as session:
+            (left,) = session.scalars(select(Fileset)).all()
+            assert left.state == FilesetState.IMPORTING
+        assert vault.managed.path(left.directory).is_dir()
+    finally:
+        vault.close()
+    young = json.loads(initialised.cli("admin", "cleanse", "--dry-run", "-o", "json",
+                                       check=True).stdout)
+    assert any("import in progress" in kept["reason"] for kept in young["kept"])
+    preview = json.loads(initialised.cli("admin", "cleanse", "--dry-run", "--older-than", "0",
+                                         "-o", "json", check=True).stdout)
+    assert preview["removed"][-1]["reason"].startswith("interrupted import")
+    initialised.cli("admin", "cleanse", "--older-than", "0", check=True)
+    vault = open_vault(initialised.settings())
+    try:
+        assert counts(vault)["fileset"] == 0
+        assert list(vault.managed.root.iterdir()) == []
+    finally:
+        vault.close()

@@ -3,7 +3,8 @@
 Bytes are written before their catalog row, so a file without a row may be a
 write that is about to commit. Only files older than a grace period are
 orphans; younger ones are reported and left alone. Files the store does not
-recognise are reported, never deleted.
+recognise are reported, never deleted. Imports that never finished (their
+fileset still ``importing`` after the grace period) are removed whole.
 """
 
 from __future__ import annotations
@@ -11,9 +12,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import UTC
+from pathlib import Path, PurePosixPath
+
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
 
 from pixelvault.catalog import files as file_rows
+from pixelvault.catalog.models import Fileset, FilesetState
 from pixelvault.repository import Store
 from pixelvault.services.vault import Vault
 
@@ -67,4 +73,36 @@ def cleanse(vault: Vault, *, dry_run: bool = False,
             except OSError:
                 continue  # something arrived meanwhile
         report.directories.append(str(Path(directory).relative_to(root)))
+    _interrupted_imports(vault, report, dry_run=dry_run, cutoff=cutoff)
     return report
+
+
+def _size(directory: Path) -> int:
+    return sum(p.lstat().st_size for p in directory.rglob("*") if not p.is_dir())
+
+
+def _interrupted_imports(vault: Vault, report: CleanseReport, *, dry_run: bool,
+                         cutoff: float) -> None:
+    """Filesets an import started but never finished (killed, or the machine stopped):
+    their rows go first, then their directories."""
+    root = vault.layout.root
+    with vault.catalog.session() as session:
+        stale = session.execute(select(Fileset.id, Fileset.directory, Fileset.created_at)
+                                .where(Fileset.state == FilesetState.IMPORTING)).all()
+    for fileset_id, directory, created in stale:
+        path = vault.managed.path(directory)
+        rel = str(path.relative_to(root))
+        started = (created if created.tzinfo else created.replace(tzinfo=UTC)).timestamp()
+        if started > cutoff:
+            report.kept.append((rel, "an import in progress, or younger than the grace "
+                                     "period"))
+            continue
+        size = _size(path) if path.is_dir() else 0
+        if not dry_run:
+            with vault.catalog.session() as session:
+                session.execute(sql_delete(Fileset).where(
+                    Fileset.id == fileset_id, Fileset.state == FilesetState.IMPORTING))
+            vault.managed.remove_fileset(PurePosixPath(directory))
+            log.info("cleanse removed interrupted import %s", rel)
+        report.removed.append((rel, size, "interrupted import (fileset "
+                                          f"{fileset_id} never finished)"))
