@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -215,16 +215,22 @@ def _log(planned: PlannedFileset, copied: list[_Copied], algorithm: str,
     return "\n".join(lines) + "\n"
 
 
+def template_values(vault: Vault, actor: Actor) -> TemplateValues:
+    """The path template's values for the actor (its time is set per fileset)."""
+    with vault.catalog.session() as session:
+        return _template_values(session, actor)
+
+
 def import_fileset(vault: Vault, actor: Actor, planned: PlannedFileset,
                    options: ImportOptions = ImportOptions(),
-                   progress: Progress | None = None) -> ImportedFileset:
+                   progress: Progress | None = None,
+                   values: TemplateValues | None = None) -> ImportedFileset:
     algorithm = canonical(options.algorithm)
     if not planned.files:
         raise InvalidInputError("a fileset needs at least one file")
     timings: dict[str, float] = {}
     started = time.monotonic()
-    with vault.catalog.session() as session:
-        values = _template_values(session, actor)
+    values = replace(values or template_values(vault, actor), when=datetime.now())
     directory = vault.managed.create_fileset_dir(vault.settings.fs_repo_path, values)
     with vault.catalog.session() as session:
         fileset = Fileset(directory=str(directory), state=FilesetState.IMPORTING,

@@ -15,7 +15,12 @@ from pixelvault.catalog import Actor, Catalog, Right
 from pixelvault.catalog.models import Dataset
 from pixelvault.errors import InvalidInputError, PixelvaultError
 from pixelvault.services import containers
-from pixelvault.services.imports.fileset import ImportedFileset, ImportOptions, import_fileset
+from pixelvault.services.imports.fileset import (
+    ImportedFileset,
+    ImportOptions,
+    import_fileset,
+    template_values,
+)
 from pixelvault.services.imports.plan import Plan, PlannedFileset
 from pixelvault.services.vault import Vault
 
@@ -62,9 +67,10 @@ def run(vault: Vault, actor: Actor, plan: Plan, options: ImportOptions,
         on_done: Callable[[PlannedFileset, ImportedFileset | Failure], None] | None = None
         ) -> Outcome:
     outcome = Outcome()
+    values = template_values(vault, actor)
     for planned in plan.filesets:
         try:
-            result = import_fileset(vault, actor, planned, options, progress)
+            result = import_fileset(vault, actor, planned, options, progress, values)
         except PixelvaultError as exc:
             failure = Failure(planned, exc.message)
             outcome.failed.append(failure)
