@@ -74,3 +74,41 @@ def test_import_then_see_and_delete_through_the_server(running: Env, tmp_path: P
     assert not stored.exists()
     gone = env.cli("delete", f"Fileset:{fileset['fileset']}")
     assert gone.returncode == 66 and "no fileset" in gone.stderr
+
+
+def test_fs_commands(initialised: Env, tmp_path: Path) -> None:
+    env = initialised
+    source = tmp_path / "images"
+    source.mkdir()
+    ome_tiff(source)
+    png_rgb(source)
+    made = json.loads(env.cli("import", str(source), "-o", "json", check=True).stdout)
+    ids = [r["fileset"] for r in made["imported"]]
+    sets = json.loads(env.cli("fs", "sets", "--check", "-o", "json", check=True).stdout)
+    assert [s["id"] for s in sets] == ids
+    assert all(s["files"] == 1 and s["images"] == 1 and not s["problems"] for s in sets)
+    assert json.loads(env.cli("fs", "sets", "--without-images", "-o", "json",
+                              check=True).stdout) == []
+    files = json.loads(env.cli("fs", "ls", str(ids[0]), "-o", "json", check=True).stdout)
+    assert files[0]["client_path"] == str(source / "cells.ome.tif")
+    assert "cells.ome.tif" in env.cli("fs", "ls", str(ids[0]), check=True).stdout
+    times = json.loads(env.cli("fs", "importtime", str(ids[0]), "-o", "json",
+                               check=True).stdout)
+    assert set(times) >= {"upload", "metadata", "minmax", "catalog"}
+    usage = json.loads(env.cli("fs", "usage", "--sum-by", "user", "-o", "json",
+                               check=True).stdout)
+    assert [u["key"] for u in usage] == ["root"] and usage[0]["files"] == 2
+    assert usage[0]["bytes"] >= sum(s["bytes"] for s in sets)
+    assert "ManagedRepository" in env.cli("fs", "usage", "-H", check=True).stdout
+    assert env.cli("fs", "ls", "999").returncode == 66
+
+    # A damaged file is found by --check, which exits 65 naming it.
+    stored = env.home / "OMERO" / files[0]["path"]
+    stored.chmod(0o644)
+    data = bytearray(stored.read_bytes())
+    data[-1] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    checked = env.cli("fs", "sets", "--check", "-o", "json")
+    assert checked.returncode == 65 and "do not match" in checked.stderr
+    problems = [p for s in json.loads(checked.stdout) for p in s["problems"]]
+    assert len(problems) == 1 and "cells.ome.tif" in problems[0]

@@ -17,6 +17,7 @@ from pixelvault.cli import (
     config_cmd,
     containers,
     files,
+    fs,
     graph,
     importer,
     login,
@@ -39,6 +40,7 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(admin.app, name="admin")
 app.add_typer(files.app, name="files")
+app.add_typer(fs.app, name="fs")
 app.command("serve")(serve.serve)
 app.command("login")(login.login)
 app.command("logout")(login.logout)

@@ -1,0 +1,153 @@
+"""What is in ManagedRepository: filesets, their files, checks, usage, import times
+(OMERO's `omero fs` commands)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from pixelvault.catalog import Actor, Catalog, Right
+from pixelvault.catalog.models import (
+    Experimenter,
+    ExperimenterGroup,
+    Fileset,
+    FilesetEntry,
+    Image,
+    OriginalFile,
+)
+from pixelvault.catalog.permissions import allowed
+from pixelvault.errors import NotFoundError
+from pixelvault.repository.checksums import new_hasher
+from pixelvault.services.files import original_bytes
+from pixelvault.services.vault import Vault
+
+
+@dataclass
+class FilesetInfo:
+    id: int
+    directory: str
+    state: str
+    format: str
+    owner_id: int
+    group_id: int
+    created_at: datetime
+    files: int
+    images: int
+    bytes: int
+    problems: list[str] = field(default_factory=list)
+
+
+def list_filesets(catalog: Catalog, actor: Actor, *,
+                  without_images: bool = False) -> list[FilesetInfo]:
+    files = (select(FilesetEntry.fileset_id, func.count().label("n"),
+                    func.coalesce(func.sum(OriginalFile.size), 0).label("size"))
+             .join(OriginalFile, OriginalFile.id == FilesetEntry.original_file_id)
+             .group_by(FilesetEntry.fileset_id).subquery())
+    images = (select(Image.fileset_id, func.count().label("n"))
+              .where(Image.fileset_id.is_not(None)).group_by(Image.fileset_id).subquery())
+    query = (select(Fileset, func.coalesce(files.c.n, 0), func.coalesce(files.c.size, 0),
+                    func.coalesce(images.c.n, 0))
+             .outerjoin(files, files.c.fileset_id == Fileset.id)
+             .outerjoin(images, images.c.fileset_id == Fileset.id)
+             .where(allowed(actor, Right.READ, Fileset)).order_by(Fileset.id))
+    if without_images:
+        query = query.where(func.coalesce(images.c.n, 0) == 0)
+    with catalog.session() as session:
+        return [FilesetInfo(f.id, f.directory, f.state, f.format, f.owner_id, f.group_id,
+                            f.created_at, int(n_files), int(n_images), int(size))
+                for f, n_files, size, n_images in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    id: int
+    client_path: str
+    path: str
+    size: int
+    hasher: str
+    hash: str
+
+
+def _fileset(session: Any, actor: Actor, fileset_id: int) -> Fileset:
+    row = session.scalar(select(Fileset).where(Fileset.id == fileset_id,
+                                               allowed(actor, Right.READ, Fileset)))
+    if row is None:
+        raise NotFoundError(f"no fileset with id {fileset_id}; see `pixelvault fs sets`")
+    return row  # type: ignore[no-any-return]
+
+
+def fileset_files(catalog: Catalog, actor: Actor, fileset_id: int) -> list[FileInfo]:
+    with catalog.session() as session:
+        _fileset(session, actor, fileset_id)
+        rows = session.execute(
+            select(FilesetEntry.client_path, OriginalFile)
+            .join(OriginalFile, OriginalFile.id == FilesetEntry.original_file_id)
+            .where(FilesetEntry.fileset_id == fileset_id).order_by(FilesetEntry.position))
+        return [FileInfo(f.id, client, f.path, f.size, f.hasher, f.hash) for client, f in rows]
+
+
+def import_times(catalog: Catalog, actor: Actor, fileset_id: int) -> dict[str, float]:
+    with catalog.session() as session:
+        timings: dict[str, float] = json.loads(_fileset(session, actor, fileset_id).timings)
+        return timings
+
+
+def check(vault: Vault, actor: Actor, fileset: FilesetInfo) -> list[str]:
+    """Re-hash every file of the fileset from disk; what does not match, or is missing."""
+    problems = []
+    for info in fileset_files(vault.catalog, actor, fileset.id):
+        with vault.catalog.session() as session:
+            row = session.get(OriginalFile, info.id)
+        assert row is not None
+        hasher = new_hasher(info.hasher)
+        try:
+            for chunk in original_bytes(vault, row):
+                hasher.update(chunk)
+        except NotFoundError:
+            problems.append(f"{info.path}: missing")
+            continue
+        if hasher.hexdigest() != info.hash:
+            problems.append(f"{info.path}: {info.hasher} is {hasher.hexdigest()}, the catalog "
+                            f"recorded {info.hash}")
+    return problems
+
+
+@dataclass(frozen=True)
+class Usage:
+    key: str
+    files: int
+    bytes: int  # really on disk (st_blocks), not the files' nominal sizes
+    linked: int  # bytes of in-place symbolic links' targets, not counted above
+
+
+def usage(vault: Vault, actor: Actor, sum_by: str) -> list[Usage]:
+    """Bytes on disk of the original files the actor may read, summed by user, group or
+    component (the store holding them)."""
+    with vault.catalog.session() as session:
+        rows = session.execute(
+            select(OriginalFile.id, OriginalFile.store, OriginalFile.path,
+                   Experimenter.username, ExperimenterGroup.name)
+            .join(Experimenter, Experimenter.id == OriginalFile.owner_id)
+            .join(ExperimenterGroup, ExperimenterGroup.id == OriginalFile.group_id)
+            .where(allowed(actor, Right.READ, OriginalFile))).all()
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for file_id, store, path, username, group in rows:
+        key = {"user": username, "group": group, "component": store}[sum_by]
+        on_disk = vault.files.path(file_id) if store == "Files" else vault.managed.file(path)
+        try:
+            info = os.lstat(on_disk)
+        except FileNotFoundError:
+            continue
+        entry = totals[key]
+        entry[0] += 1
+        if os.path.islink(on_disk):
+            entry[2] += os.stat(on_disk).st_size if os.path.exists(on_disk) else 0
+        else:
+            entry[1] += info.st_blocks * 512
+    return [Usage(key, n, size, linked) for key, (n, size, linked) in sorted(totals.items())]
