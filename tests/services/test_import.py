@@ -236,3 +236,21 @@ def test_a_killed_import_is_invisible_and_cleanse_removes_it(initialised: Env,
         assert list(vault.managed.root.iterdir()) == []
     finally:
         vault.close()
+
+
+def test_a_multi_file_ome_tiff_is_one_fileset_read_from_its_copy(vault: Vault,
+                                                                  tmp_path: Path) -> None:
+    from tests.formats.test_multifile import make_set
+
+    source = tmp_path / "set"
+    source.mkdir()
+    paths, planes = make_set(source)
+    outcome = imports.run(vault, vault.local_admin(), imports.plan([source]),
+                          imports.ImportOptions())
+    (result,) = outcome.imported
+    assert result.files == 3 and len(result.image_ids) == 1
+    with vault.catalog.session() as session:
+        (channel,) = session.scalars(select(Channel)).all()
+    assert (channel.min, channel.max) == (float(planes.min()), float(planes.max()))
+    copies = sorted(vault.managed.path(result.directory).rglob("*.ome.tif"))
+    assert [p.name for p in copies] == sorted(p.name for p in paths)
