@@ -151,6 +151,64 @@ def gif_frames(d: Path) -> Sample:
 MAKERS: list[Callable[[Path], Sample]] = [
     plain_tiff, multipage_tiff, bigtiff_tiled, ome_tiff, ome_pyramid, ome_multiseries,
     imagej_hyperstack, png_rgb, png_16bit, bmp, jpeg, gif_frames,
-    typed_tiff(np.int8, "int8"), typed_tiff(np.int32, "int32"),
+    typed_tiff(np.int8, "int8"), typed_tiff(np.int32, "int32"), typed_tiff(np.int16, "int16"),
     typed_tiff(np.uint32, "uint32"), typed_tiff(np.float64, "double"),
+]
+
+
+def _bindata(plane: np.ndarray[Any, Any], compression: str, big_endian: bool) -> str:
+    import base64
+    import bz2
+    import zlib
+
+    if plane.dtype == np.bool_:
+        raw = np.packbits(plane.ravel()).tobytes()
+    else:
+        raw = plane.astype(plane.dtype.newbyteorder(">" if big_endian else "<")).tobytes()
+    codecs: dict[str, Callable[[bytes], bytes]] = {"zlib": zlib.compress,
+                                                   "bzip2": bz2.compress, "none": bytes}
+    packed = codecs[compression](raw)
+    return (f'<BinData BigEndian="{str(big_endian).lower()}" Compression="{compression}" '
+            f'Length="{len(packed)}">{base64.b64encode(packed).decode()}</BinData>')
+
+
+def ome_xml(dtype: Any, type_name: str, compression: str, big_endian: bool,
+            order: str) -> Callable[[Path], Sample]:
+    def make(d: Path) -> Sample:
+        size_t, size_c, size_z, size_y, size_x = 2, 2, 3, 9, 11
+        truth = _random((size_t, size_c, size_z, size_y, size_x), dtype)
+        sizes = {"Z": size_z, "C": size_c, "T": size_t}
+        blocks = []
+        import itertools
+
+        # Planes in file order: the first letter after XY varies fastest.
+        ranges = [range(sizes[a]) for a in reversed(order[2:])]
+        for combo in itertools.product(*ranges):
+            index = dict(zip(reversed(order[2:]), combo, strict=True))
+            blocks.append(_bindata(truth[index["T"], index["C"], index["Z"]], compression,
+                                   big_endian))
+        channels = "".join(f'<Channel ID="Channel:0:{c}" Name="ch{c}" SamplesPerPixel="1"/>'
+                           for c in range(size_c))
+        xml = (f'<?xml version="1.0" encoding="UTF-8"?>'
+               f'<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">'
+               f'<Image ID="Image:0" Name="inline"><Pixels ID="Pixels:0" '
+               f'DimensionOrder="{order}" Type="{type_name}" SizeX="{size_x}" '
+               f'SizeY="{size_y}" SizeZ="{size_z}" SizeC="{size_c}" SizeT="{size_t}" '
+               f'PhysicalSizeX="0.2" PhysicalSizeXUnit="µm">{channels}{"".join(blocks)}'
+               f"</Pixels></Image></OME>")
+        path = d / f"inline-{type_name}-{compression}-{order}.ome.xml"
+        path.write_text(xml, encoding="utf-8")
+        return Sample(f"OME-XML {type_name} {compression} {order}", path, [truth], type_name,
+                      channel_names=[f"ch{c}" for c in range(size_c)], physical_size_x=0.2)
+    make.__name__ = f"ome_xml_{type_name}_{compression}_{order}"
+    return make
+
+
+MAKERS += [
+    ome_xml(np.uint16, "uint16", "zlib", True, "XYZCT"),
+    ome_xml(np.float32, "float", "bzip2", False, "XYCZT"),
+    ome_xml(np.int8, "int8", "none", False, "XYTZC"),
+    ome_xml(np.float64, "double", "zlib", False, "XYCTZ"),
+    ome_xml(np.uint32, "uint32", "none", True, "XYZTC"),
+    ome_xml(np.bool_, "bit", "none", True, "XYTCZ"),
 ]

@@ -110,3 +110,28 @@ def test_ome_xml_with_external_entities_is_refused(tmp_path: Path) -> None:
     _with_xml(sample.path, inject)
     with pytest.raises(CorruptFileError, match="DOCTYPE"):
         open_reader(sample.path).metadata()
+
+
+def test_damaged_ome_xml_files(tmp_path: Path) -> None:
+    from tests.formats.samples import ome_xml
+
+    sample = ome_xml(np.uint16, "uint16", "zlib", True, "XYZCT")(tmp_path)
+    text = sample.path.read_text()
+    cut = tmp_path / "cut.ome.xml"
+    cut.write_text(text[: len(text) // 2])
+    with pytest.raises(CorruptFileError, match=r"cut\.ome\.xml"):
+        open_reader(cut)
+    fewer = tmp_path / "fewer.ome.xml"
+    start = text.index("<BinData")
+    fewer.write_text(text[:start] + text[text.index("</BinData>", start) + 10:])
+    with pytest.raises(CorruptFileError, match="metadata disagrees"):
+        open_reader(fewer).metadata()
+    wrong = tmp_path / "wrong.ome.xml"
+    wrong.write_text(text.replace('SizeX="11"', 'SizeX="12"'))
+    with pytest.raises(CorruptFileError, match="damaged"):
+        read_everything(wrong)
+    entity = tmp_path / "entity.ome.xml"
+    entity.write_text(text.replace('<?xml version="1.0" encoding="UTF-8"?>',
+                                   '<?xml version="1.0"?><!DOCTYPE OME [<!ENTITY a "b">]>'))
+    with pytest.raises(CorruptFileError, match="DOCTYPE"):
+        open_reader(entity)

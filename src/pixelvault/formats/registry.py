@@ -6,10 +6,11 @@ from pathlib import Path
 
 from pixelvault.errors import CorruptFileError, InvalidInputError, UnsupportedFormatError
 from pixelvault.formats.base import Reader
+from pixelvault.formats.omexml_file import OmeXmlReader
 from pixelvault.formats.raster import RasterReader
 from pixelvault.formats.tiff import TiffReader
 
-READERS: tuple[type[Reader], ...] = (TiffReader, RasterReader)
+READERS: tuple[type[Reader], ...] = (TiffReader, OmeXmlReader, RasterReader)
 HEAD = 512
 # Formats we recognise but do not read, so the message can name them.
 _KNOWN_ELSEWHERE = {
@@ -52,7 +53,7 @@ def detect(path: Path) -> type[Reader]:
     if best == 0:
         raise UnsupportedFormatError(
             f"{path.name}: {_describe_unknown(path, head)}, which pixelvault cannot read "
-            "(it reads TIFF and OME-TIFF, PNG, JPEG, BMP and GIF)")
+            "(it reads TIFF and OME-TIFF, OME-XML, PNG, JPEG, BMP and GIF)")
     return READERS[index]
 
 
