@@ -31,6 +31,7 @@ SUFFIXES = (".tif", ".tiff", ".btf", ".tf2", ".tf8", ".lsm", ".stk", ".ndpi", ".
 _SKIPPED_TAGS = {"StripOffsets", "StripByteCounts", "TileOffsets", "TileByteCounts",
                  "JPEGTables", "ColorMap", "SubIFDs", "ImageDescription", "ICCProfile",
                  "XMP", "IJMetadata", "IJMetadataByteCounts", "LSMScanInfo", "MM_Header"}
+WHOLE_PAGE_BYTES = 64 << 20
 _IMAGEJ_UNITS = {"micron": 1.0, "µm": 1.0, "um": 1.0, "\\u00B5m": 1.0, "nm": 1e-3,
                  "mm": 1e3, "cm": 1e4, "m": 1e6}
 
@@ -200,9 +201,26 @@ class TiffReader:
         check_region(described, level, z, c, t, x, y, width, height)
         level_series = self._series[series].levels[level]
         axes = AxisMap(level_series.axes, tuple(level_series.shape))
+        key = axes.index(z, c, t, slice(y, y + height), slice(x, x + width))
         try:
-            region = self._array(series, level)[
-                axes.index(z, c, t, slice(y, y + height), slice(x, x + width))]
+            page_dims = len(level_series.keyframe.shape)
+            if not level_series.keyframe.is_tiled and \
+                    level_series.keyframe.nbytes <= WHOLE_PAGE_BYTES:
+                # A striped page is decoded whole anyway: read it directly, which spares
+                # building the zarr index of every page (slow for thousands of pages).
+                leading = tuple(level_series.shape[:len(level_series.shape) - page_dims])
+                number = int(np.ravel_multi_index(key[:len(leading)], leading)) \
+                    if leading else 0
+                page = level_series.pages[number]
+                if page is None:
+                    raise ValueError(f"plane {number} is missing")
+                if page.parent is self._tif:
+                    region = page.asarray().reshape(level_series.shape[len(leading):])[
+                        key[len(leading):]]
+                else:  # a plane in another file of the set: zarr keeps that file open
+                    region = self._array(series, level)[key]
+            else:
+                region = self._array(series, level)[key]
         except (ValueError, OSError, RuntimeError, IndexError, KeyError) as exc:
             raise CorruptFileError(f"{self.path.name}: pixels cannot be decoded ({exc}); "
                                    "the file is truncated or damaged") from None
