@@ -60,10 +60,18 @@ def test_import_then_see_and_delete_through_the_server(running: Env, tmp_path: P
     source = tmp_path / "images"
     source.mkdir()
     ome_tiff(source)
-    made = json.loads(env.cli("import", str(source), "--user", "alice", "-o", "json",
-                              check=True).stdout)
-    (fileset,) = made["imported"]
+    (source / "notes.txt").write_text("not an image")
+    refused = env.cli("import", str(source), "--user", "alice")
+    assert refused.returncode == 64 and "--local" in refused.stderr
     env.cli("login", "-s", url, "-u", "alice", "-w", "alice-secret-1", check=True)
+    # Logged in, the files go through the server, as alice.
+    uploaded = env.cli("import", str(source), "--dataset", "Day 1", "-o", "json")
+    assert uploaded.returncode == 65 and "notes.txt" in uploaded.stderr
+    made = json.loads(uploaded.stdout)
+    (fileset,) = made["imported"]
+    assert [s["path"] for s in made["skipped"]] == [str(source / "notes.txt")]
+    datasets = json.loads(env.cli("dataset", "list", "-o", "json", check=True).stdout)
+    assert [d["name"] for d in datasets["data"]] == ["Day 1"]
     images = json.loads(env.cli("image", "list", "-o", "json", check=True).stdout)
     assert [i["id"] for i in images["data"]] == fileset["images"]
     stored = env.home / "OMERO" / "ManagedRepository" / fileset["directory"]

@@ -184,3 +184,13 @@ def test_the_client_uploads_and_downloads_streams_with_checksums(running: Env) -
         assert conn.annotation(made["id"])["file"]["size"] == len(data)
         conn.delete_annotation(made["id"])
         assert conn.projects.annotations(project) == []
+        # Importing from Python: grouped here, uploaded, checked and read by the server.
+        from tests.formats.samples import png_rgb
+
+        picture = png_rgb(env.home)
+        sent: list[int] = []
+        result = conn.import_(picture.path, dataset="From Python", progress=sent.append)
+        (fileset,) = result["imported"]
+        assert sum(sent) == picture.path.stat().st_size and result["failed"] == []
+        image = conn.images.get(fileset["images"][0])
+        assert image["name"] == "photo.png"

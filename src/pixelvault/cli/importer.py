@@ -12,6 +12,7 @@ from pixelvault.cli.output import Output, console, errors, print_json, print_tab
 from pixelvault.errors import IncompleteError, InvalidInputError
 
 if TYPE_CHECKING:
+    from pixelvault.client import Connection
     from pixelvault.services.imports import Plan
 
 SKIPPABLE = ("checksum", "minmax", "thumbnails")
@@ -48,6 +49,9 @@ def import_(
     user: str | None = typer.Option(None, "--user",
                                     help="Import for this user, in their default group "
                                          "(default: root)."),
+    local: bool = typer.Option(False, "--local",
+                               help="Import into this machine's repository directly, even "
+                                    "when logged in to a server."),
     dry_run: bool = typer.Option(False, "--dry-run",
                                  help="List the filesets and images it would create."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -56,15 +60,17 @@ def import_(
     """Import images: each file, with the files that belong to it, becomes a fileset in
     ManagedRepository, and each of its series an image.
 
-    Runs directly on the repository, beside a running server or without one.
-    Files that cannot be imported are reported and the others go on; a failed
-    fileset leaves nothing behind.
+    Logged in (`pixelvault login`) to a server that answers, the files are
+    uploaded to it as you, resuming after dropped connections. Otherwise (or
+    with --local) they go straight into this machine's repository, as root or
+    --user. Files that cannot be imported are reported and the others go on; a
+    failed fileset leaves nothing behind.
 
     Examples:
 
         pixelvault import ~/data/2026-11-24 --dataset "Mitosis" --dry-run
 
-        pixelvault import cells.ome.tif --user alice --output json
+        pixelvault import cells.ome.tif --local --user alice --output json
     """
     from rich.progress import (
         BarColumn,
@@ -76,6 +82,7 @@ def import_(
 
     from pixelvault.catalog.principals import actor_for
     from pixelvault.cli.local import vault_session
+    from pixelvault.client import importing
     from pixelvault.errors import NotFoundError
     from pixelvault.repository.checksums import canonical
     from pixelvault.services import imports
@@ -101,6 +108,23 @@ def import_(
         if plan.skipped:
             raise IncompleteError(f"{len(plan.skipped)} file(s) would be skipped (see above)")
         return
+    conn = None if local else _server()
+    if conn is not None:
+        if user is not None:
+            raise InvalidInputError("--user is for imports into the local repository "
+                                    "(--local); through a server you import as yourself")
+        total = sum(f.size for f in plan.filesets)
+        with Progress("{task.description}", BarColumn(), DownloadColumn(),
+                      TransferSpeedColumn(), TimeRemainingColumn(), console=errors,
+                      transient=True, disable=quiet or not sys.stderr.isatty()) as bar:
+            task = bar.add_task(f"{len(plan.filesets)} filesets", total=total)
+            with conn:
+                remote = importing.import_plan(
+                    conn, plan, dataset=dataset, name=name, description=description,
+                    minmax="minmax" not in skip, algorithm=algorithm,
+                    progress=lambda n: bar.advance(task, n))
+        _report(remote, quiet, output, already_said=True)
+        return
     with vault_session("pixelvault import") as vault:
         if user is None:
             actor = vault.local_admin()
@@ -121,22 +145,49 @@ def import_(
             task = bar.add_task(f"{len(plan.filesets)} filesets", total=total)
             outcome = imports.run(vault, actor, plan, options,
                                   progress=lambda n: bar.advance(task, n))
-    for failure in outcome.failed:
-        errors.print(f"failed {failure.fileset.files[0]}: {failure.reason}", markup=False)
+    _report({"imported": [imports.describe(r) for r in outcome.imported],
+             "failed": [{"path": str(f.fileset.files[0]), "reason": f.reason}
+                        for f in outcome.failed],
+             "skipped": [{"path": str(s.path), "reason": s.reason} for s in plan.skipped]},
+            quiet, output, already_said=True)
+
+
+def _server() -> Connection | None:
+    """The saved session's server if it answers; None means: import locally."""
+    from pixelvault.cli.login import connection
+    from pixelvault.errors import AuthenticationError, ServerNotRunningError
+
+    try:
+        conn = connection()
+    except AuthenticationError:
+        return None  # not logged in
+    try:
+        conn.whoami()
+    except ServerNotRunningError:
+        errors.print(f"no server answers at {conn.base_url}; importing into this machine's "
+                     "repository", markup=False)
+        conn.close()
+        return None
+    return conn
+
+
+def _report(outcome: dict[str, Any], quiet: bool, output: Output,
+            already_said: bool = False) -> None:
+    for failure in outcome["failed"]:
+        errors.print(f"failed {failure['path']}: {failure['reason']}", markup=False)
+    if not already_said:
+        for skipped in outcome["skipped"]:
+            errors.print(f"skipped {skipped['path']}: {skipped['reason']}", markup=False)
     if output is Output.json:
-        print_json({"imported": [imports.describe(r) for r in outcome.imported],
-                    "failed": [{"path": str(f.fileset.files[0]), "reason": f.reason}
-                               for f in outcome.failed],
-                    "skipped": [{"path": str(s.path), "reason": s.reason}
-                                for s in plan.skipped]})
+        print_json(outcome)
     elif not quiet:
         print_table(["fileset", "images", "files", "bytes", "directory"],
-                    [(r.fileset_id, ", ".join(map(str, r.image_ids)), r.files, r.bytes,
-                      r.directory) for r in outcome.imported],
-                    title=f"imported {len(outcome.imported)} filesets")
-    problems = len(outcome.failed) + len(plan.skipped)
+                    [(r["fileset"], ", ".join(map(str, r["images"])), r["files"], r["bytes"],
+                      r["directory"]) for r in outcome["imported"]],
+                    title=f"imported {len(outcome['imported'])} filesets")
+    problems = len(outcome["failed"]) + len(outcome["skipped"])
     if problems:
-        raise IncompleteError(f"{problems} file(s) or fileset(s) were not imported (see above); "
-                        "the rest were")
-    if not outcome.imported:
+        raise IncompleteError(f"{problems} file(s) or fileset(s) were not imported (see "
+                              "above); the rest were")
+    if not outcome["imported"]:
         console.print("nothing to import", markup=False)

@@ -9,7 +9,7 @@ Errors come back as pixelvault's own exceptions with the server's message.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -148,6 +148,17 @@ class Connection:
                 f"{target!r} is not a target; write Project:ID, Dataset:ID, Image:ID or "
                 "Fileset:ID")
         self.request("DELETE", f"/api/v1/{plural}/{int(number)}")
+
+    def import_(self, *paths: str | Path, dataset: str | int | None = None,
+                name: str | None = None, description: str | None = None,
+                minmax: bool = True, algorithm: str = "SHA1-160",
+                progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+        """Import files and directories through the server (see ``client.importing``)."""
+        from pixelvault.client import importing
+
+        return importing.import_paths(self, paths, dataset=dataset, name=name,
+                                      description=description, minmax=minmax,
+                                      algorithm=algorithm, progress=progress)
 
     def chgrp(self, targets: list[str], group_id: int, *,
               dry_run: bool = False) -> dict[str, Any]:

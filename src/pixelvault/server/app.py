@@ -18,6 +18,7 @@ from pixelvault.server.routes import (
     filesets,
     graph,
     health,
+    imports,
     omero_web,
     principals,
     sessions,
@@ -50,5 +51,6 @@ def create_app(vault: Vault, lock: RepositoryLock) -> FastAPI:
     app.include_router(annotation.router)
     app.include_router(graph.router)
     app.include_router(filesets.router)
+    app.include_router(imports.router)
     app.include_router(omero_web.router)
     return app

@@ -31,6 +31,9 @@ class Fileset(Owned, Base):
     transfer: Mapped[str] = mapped_column(String(16), default="upload")
     # Seconds per import phase ("upload", "metadata", "minmax", ...), as JSON.
     timings: Mapped[str] = mapped_column(Text, default="{}")
+    # While an upload is under way: the files announced (client path, place, size,
+    # checksum) and the import's options, as JSON; the bytes received are on disk.
+    manifest: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 

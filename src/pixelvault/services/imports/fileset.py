@@ -75,7 +75,7 @@ class ImportedFileset:
 
 
 @dataclass
-class _Copied:
+class CopiedFile:
     file_id: int
     source: Path
     relpath: PurePosixPath  # below the fileset's directory
@@ -98,7 +98,7 @@ def _template_values(session: Session, actor: Actor) -> TemplateValues:
 
 
 def _copy(vault: Vault, actor: Actor, directory: PurePosixPath, source: Path,
-          relpath: PurePosixPath, algorithm: str, progress: Progress | None) -> _Copied:
+          relpath: PurePosixPath, algorithm: str, progress: Progress | None) -> CopiedFile:
     before = source.stat()
     with vault.catalog.session() as session:
         file_id = file_rows.allocate_id(session)
@@ -123,11 +123,11 @@ def _copy(vault: Vault, actor: Actor, directory: PurePosixPath, source: Path,
         raise IntegrityError(f"{source.name}: the copy in ManagedRepository does not match "
                              f"what was read ({algorithm} {on_disk.hexdigest()} != {sent}); "
                              "check the disk, then import again")
-    return _Copied(file_id, source, relpath, writer.final, str(stored.relpath), stored.size,
+    return CopiedFile(file_id, source, relpath, writer.final, str(stored.relpath), stored.size,
                    sent)
 
 
-def _image_name(options: ImportOptions, copied: _Copied, series: Series, count: int) -> str:
+def _image_name(options: ImportOptions, copied: CopiedFile, series: Series, count: int) -> str:
     base = options.name or copied.source.name
     if count == 1:
         return base[:1024]
@@ -149,7 +149,7 @@ def _annotate(session: Session, actor: Actor, kind: str, text: str, namespace: s
                                    group_id=actor.group_id))
 
 
-def _record(session: Session, actor: Actor, fileset_id: int, copied: list[_Copied],
+def _record(session: Session, actor: Actor, fileset_id: int, copied: list[CopiedFile],
             algorithm: str, metadata: Metadata, ranges: list[list[tuple[float, float] | None]],
             options: ImportOptions) -> list[int]:
     for position, item in enumerate(copied):
@@ -202,9 +202,9 @@ def _record(session: Session, actor: Actor, fileset_id: int, copied: list[_Copie
     return image_ids
 
 
-def _log(planned: PlannedFileset, copied: list[_Copied], algorithm: str,
+def _log(format_name: str, copied: list[CopiedFile], algorithm: str,
          metadata: Metadata | None, timings: dict[str, float]) -> str:
-    lines = [f"pixelvault import, {datetime.now(UTC).isoformat()}", f"format: {planned.format}"]
+    lines = [f"pixelvault import, {datetime.now(UTC).isoformat()}", f"format: {format_name}"]
     lines += [f"file: {c.source} -> {c.relpath} ({c.size} bytes, {algorithm} {c.hash})"
               for c in copied]
     if metadata is not None:
@@ -221,70 +221,96 @@ def template_values(vault: Vault, actor: Actor) -> TemplateValues:
         return _template_values(session, actor)
 
 
+def begin(vault: Vault, actor: Actor, *, format_name: str, transfer: str,
+          values: TemplateValues | None = None, manifest: str = "{}"
+          ) -> tuple[int, PurePosixPath]:
+    """Phase 1: the fileset's directory, then its row in state ``importing``."""
+    values = replace(values or template_values(vault, actor), when=datetime.now())
+    directory = vault.managed.create_fileset_dir(vault.settings.fs_repo_path, values)
+    try:
+        with vault.catalog.session() as session:
+            fileset = Fileset(directory=str(directory), state=FilesetState.IMPORTING,
+                              format=format_name[:64], transfer=transfer,
+                              owner_id=actor.user_id, group_id=actor.group_id,
+                              manifest=manifest)
+            session.add(fileset)
+            session.flush()
+            return fileset.id, directory
+    except BaseException:
+        vault.managed.remove_fileset(directory)
+        raise
+
+
+def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPath,
+             copied: list[CopiedFile], options: ImportOptions, timings: dict[str, float],
+             expected_series: int | None = None) -> ImportedFileset:
+    """Phase 3, once every file is in place and verified: read the copy, compute
+    statistics, and record everything in one transaction."""
+    algorithm = canonical(options.algorithm)
+    mark = time.monotonic()
+    reader = open_reader(copied[0].stored)
+    try:
+        metadata = reader.metadata()
+        if expected_series is not None and len(metadata.series) != expected_series:
+            raise CorruptFileError(f"{copied[0].source.name} changed while it was "
+                                   "imported; import it again")
+        timings["metadata"] = time.monotonic() - mark
+        mark = time.monotonic()
+        ranges = [channel_ranges(reader, s.index, s) if options.minmax else []
+                  for s in metadata.series]
+        if options.minmax:
+            timings["minmax"] = time.monotonic() - mark
+        format_name = type(reader).format_name
+    finally:
+        reader.close()
+    mark = time.monotonic()
+    with vault.catalog.session() as session:
+        image_ids = _record(session, actor, fileset_id, copied, algorithm, metadata, ranges,
+                            options)
+        row = session.get(Fileset, fileset_id)
+        assert row is not None
+        timings["catalog"] = time.monotonic() - mark
+        row.state = FilesetState.READY
+        row.format = format_name
+        row.manifest = "{}"
+        row.timings = json.dumps({k: round(v, 6) for k, v in timings.items()})
+        row.finished_at = datetime.now(UTC)
+    vault.managed.write_log(directory, _log(format_name, copied, algorithm, metadata, timings))
+    return ImportedFileset(fileset_id, str(directory), image_ids, len(copied),
+                           sum(c.size for c in copied), timings)
+
+
 def import_fileset(vault: Vault, actor: Actor, planned: PlannedFileset,
                    options: ImportOptions = ImportOptions(),
                    progress: Progress | None = None,
                    values: TemplateValues | None = None) -> ImportedFileset:
+    """A fileset from files this process reads (the local import)."""
     algorithm = canonical(options.algorithm)
     if not planned.files:
         raise InvalidInputError("a fileset needs at least one file")
     timings: dict[str, float] = {}
     started = time.monotonic()
-    values = replace(values or template_values(vault, actor), when=datetime.now())
-    directory = vault.managed.create_fileset_dir(vault.settings.fs_repo_path, values)
-    with vault.catalog.session() as session:
-        fileset = Fileset(directory=str(directory), state=FilesetState.IMPORTING,
-                          format=planned.format, transfer="upload", owner_id=actor.user_id,
-                          group_id=actor.group_id)
-        session.add(fileset)
-        session.flush()
-        fileset_id = fileset.id
-    copied: list[_Copied] = []
+    fileset_id, directory = begin(vault, actor, format_name=planned.format, transfer="cp",
+                                  values=values)
+    copied: list[CopiedFile] = []
     try:
         for source, relpath in zip(planned.files, client_paths(planned.files), strict=True):
             copied.append(_copy(vault, actor, directory, source, relpath, algorithm, progress))
         timings["upload"] = time.monotonic() - started
-        mark = time.monotonic()
-        reader = open_reader(copied[0].stored)
-        try:
-            metadata = reader.metadata()
-            if len(metadata.series) != len(planned.series):
-                raise CorruptFileError(f"{planned.files[0].name} changed while it was "
-                                       "imported; import it again")
-            timings["metadata"] = time.monotonic() - mark
-            mark = time.monotonic()
-            ranges = [channel_ranges(reader, s.index, s) if options.minmax else []
-                      for s in metadata.series]
-            if options.minmax:
-                timings["minmax"] = time.monotonic() - mark
-        finally:
-            reader.close()
-        mark = time.monotonic()
-        with vault.catalog.session() as session:
-            image_ids = _record(session, actor, fileset_id, copied, algorithm, metadata,
-                                ranges, options)
-            row = session.get(Fileset, fileset_id)
-            assert row is not None
-            timings["catalog"] = time.monotonic() - mark
-            row.state = FilesetState.READY
-            row.timings = json.dumps({k: round(v, 6) for k, v in timings.items()})
-            row.finished_at = datetime.now(UTC)
-        vault.managed.write_log(directory, _log(planned, copied, algorithm, metadata, timings))
+        return complete(vault, actor, fileset_id, directory, copied, options, timings,
+                        len(planned.series))
     except BaseException:
-        _undo(vault, fileset_id, directory, [c.file_id for c in copied])
+        undo(vault, fileset_id, directory, [c.file_id for c in copied])
         raise
-    return ImportedFileset(fileset_id, str(directory), image_ids, len(copied),
-                           sum(c.size for c in copied), timings)
 
 
-def _undo(vault: Vault, fileset_id: int, directory: PurePosixPath, file_ids: list[int]) -> None:
+def undo(vault: Vault, fileset_id: int, directory: PurePosixPath, file_ids: list[int]) -> None:
     """Remove what a failed import wrote: rows first, then the bytes."""
     with vault.catalog.session() as session:
         session.execute(delete(Fileset).where(Fileset.id == fileset_id))
         if file_ids:
             session.execute(delete(OriginalFile).where(OriginalFile.id.in_(file_ids)))
     vault.managed.remove_fileset(directory)
-
 
 
 def describe(result: ImportedFileset) -> dict[str, Any]:

@@ -1,0 +1,275 @@
+"""Imports over HTTP: announce the files, send their bytes in any number of requests
+(resuming after a dropped connection where the server's copy ends), then finish.
+
+The client hashes each file as it reads it and announces the checksum; at the
+finish the server re-hashes what it has on disk and compares, so a byte
+damaged on the way fails the fileset, naming the file, and nothing stays.
+While an upload is open its fileset is ``importing`` (invisible, and removed by
+`admin cleanse` if abandoned); its manifest, in the catalog, says what is
+expected, and the bytes received so far are the partial files on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import select
+
+from pixelvault.catalog import Actor
+from pixelvault.catalog import files as file_rows
+from pixelvault.catalog.models import Fileset, FilesetState
+from pixelvault.errors import (
+    IntegrityError,
+    InvalidInputError,
+    LockHeldError,
+    NotFoundError,
+)
+from pixelvault.repository.atomic import fsync_dir, translate_os_error
+from pixelvault.repository.checksums import canonical, new_hasher
+from pixelvault.repository.files import ensure_parents
+from pixelvault.repository.managed import safe_part
+from pixelvault.services.imports.fileset import (
+    CHUNK,
+    CopiedFile,
+    ImportedFileset,
+    ImportOptions,
+    begin,
+    complete,
+    undo,
+)
+from pixelvault.services.vault import Vault
+
+MAX_FILES = 10_000
+MAX_PATH = 4096
+
+
+@dataclass(frozen=True)
+class Announced:
+    client_path: str
+    size: int
+    checksum: str
+
+
+@dataclass
+class Expected:
+    client_path: str
+    relpath: str
+    size: int
+    checksum: str
+    file_id: int
+
+
+def _relpaths(client_paths: list[str]) -> list[PurePosixPath]:
+    """Where each announced file goes: its last three directories and its name, as
+    kept by a local import; the client's paths are only ever names here."""
+    kept = []
+    for text in client_paths:
+        parts = [safe_part(p) for p in text.replace("\\", "/").split("/") if p not in ("",)]
+        if not parts:
+            raise InvalidInputError(f"{text!r} is not a file path")
+        kept.append(PurePosixPath(*parts[-4:]))
+    if len(set(kept)) != len(kept):
+        raise InvalidInputError("two files of the fileset would land on the same path; "
+                                "send files with distinct names")
+    return kept
+
+
+def start(vault: Vault, actor: Actor, files: list[Announced], options: ImportOptions
+          ) -> tuple[int, PurePosixPath, list[Expected]]:
+    """Open an upload: check the announcement, reserve ids, create the fileset."""
+    if not 0 < len(files) <= MAX_FILES:
+        raise InvalidInputError(f"announce 1 to {MAX_FILES} files")
+    algorithm = canonical(options.algorithm)
+    width = len(new_hasher(algorithm).hexdigest())
+    for item in files:
+        if item.size < 0 or len(item.client_path) > MAX_PATH:
+            raise InvalidInputError(f"{item.client_path[:100]!r}: a size of 0 or more and a "
+                                    f"path of at most {MAX_PATH} characters")
+        if len(item.checksum) != width or any(ch not in "0123456789abcdef"
+                                              for ch in item.checksum.lower()):
+            raise InvalidInputError(f"{item.client_path}: the checksum must be the file's "
+                                    f"{algorithm} as {width} hex digits")
+    relpaths = _relpaths([f.client_path for f in files])
+    vault.guard.check(sum(f.size for f in files))
+    with vault.catalog.session() as session:
+        ids = [file_rows.allocate_id(session) for _ in files]
+    expected = [Expected(f.client_path, str(rel), f.size, f.checksum.lower(), file_id)
+                for f, rel, file_id in zip(files, relpaths, ids, strict=True)]
+    manifest = json.dumps({"options": asdict(options), "files": [asdict(e) for e in expected],
+                           "started": time.time()})
+    fileset_id, directory = begin(vault, actor, format_name="", transfer="upload",
+                                  manifest=manifest)
+    return fileset_id, directory, expected
+
+
+def _open(vault: Vault, actor: Actor, fileset_id: int
+          ) -> tuple[PurePosixPath, list[Expected], ImportOptions, float]:
+    with vault.catalog.session() as session:
+        row = session.scalar(select(Fileset).where(
+            Fileset.id == fileset_id, Fileset.owner_id == actor.user_id,
+            Fileset.state == FilesetState.IMPORTING, Fileset.transfer == "upload"))
+        if row is None:
+            raise NotFoundError(f"no open upload with id {fileset_id}")
+        manifest: dict[str, Any] = json.loads(row.manifest)
+        directory = PurePosixPath(row.directory)
+    options = ImportOptions(**manifest["options"])
+    return (directory, [Expected(**f) for f in manifest["files"]], options,
+            float(manifest.get("started", time.time())))
+
+
+def _final(vault: Vault, directory: PurePosixPath, item: Expected) -> Path:
+    return vault.managed.path(directory / item.relpath)
+
+
+def _part(final: Path) -> Path:
+    return final.with_name(f".{final.name}.part")
+
+
+def received(vault: Vault, actor: Actor, fileset_id: int) -> list[int]:
+    """Bytes the server holds of each announced file (where to resume)."""
+    directory, expected, _, _ = _open(vault, actor, fileset_id)
+    sizes = []
+    for item in expected:
+        try:
+            sizes.append(_part(_final(vault, directory, item)).stat().st_size)
+        except FileNotFoundError:
+            sizes.append(0)
+    return sizes
+
+
+class PartWriter:
+    """Appends to one announced file where the server's copy ends, under a lock, so two
+    requests never interleave; a failed request leaves the copy as it was."""
+
+    def __init__(self, vault: Vault, actor: Actor, fileset_id: int, index: int,
+                 offset: int) -> None:
+        directory, expected, _, _ = _open(vault, actor, fileset_id)
+        if not 0 <= index < len(expected):
+            raise NotFoundError(f"upload {fileset_id} has no file {index}")
+        self.item = expected[index]
+        final = _final(vault, directory, self.item)
+        ensure_parents(vault.managed.path(directory), final)
+        self.part = _part(final)
+        vault.guard.check(max(self.item.size - offset, 0))
+        try:
+            fd = os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise translate_os_error(exc, str(self.part)) from None
+        self._handle = os.fdopen(fd, "wb")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._handle.close()
+            raise LockHeldError(f"file {index} of upload {fileset_id} is being sent by "
+                                "another request; wait for it, then resume") from None
+        self.start = os.fstat(fd).st_size
+        if offset != self.start:
+            self._handle.close()
+            raise LockHeldError(f"the server holds {self.start} bytes of file {index}; "
+                                f"resume at offset {self.start}")
+        self._handle.seek(self.start)
+        self.total = self.start
+
+    def write(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        if self.total > self.item.size:
+            raise InvalidInputError(f"{self.item.client_path} was announced with "
+                                    f"{self.item.size} bytes; more were sent")
+        try:
+            self._handle.write(chunk)
+        except OSError as exc:
+            raise translate_os_error(exc, str(self.part)) from None
+
+    def commit(self) -> int:
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as exc:
+            self.abort()
+            raise translate_os_error(exc, str(self.part)) from None
+        self._handle.close()
+        return self.total
+
+    def abort(self) -> None:
+        """Keep only what was there before this request: the client resumes from it."""
+        with contextlib.suppress(OSError):
+            self._handle.flush()
+        with contextlib.suppress(OSError):
+            os.truncate(self.part, self.start)
+        with contextlib.suppress(OSError):
+            self._handle.close()
+
+
+def receive(vault: Vault, actor: Actor, fileset_id: int, index: int, offset: int,
+            chunks: Iterable[bytes]) -> int:
+    """Append ``chunks`` to file ``index`` at ``offset`` (where the server's copy ends);
+    returns how many bytes it holds now."""
+    writer = PartWriter(vault, actor, fileset_id, index, offset)
+    try:
+        for chunk in chunks:
+            writer.write(chunk)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.commit()
+
+
+def status(vault: Vault, actor: Actor, fileset_id: int) -> dict[str, Any]:
+    """The upload's files and how much of each the server holds."""
+    _, expected, _, _ = _open(vault, actor, fileset_id)
+    have = received(vault, actor, fileset_id)
+    return {"id": fileset_id, "state": "uploading",
+            "files": [{"index": i, "client_path": e.client_path, "path": e.relpath,
+                       "size": e.size, "received": r}
+                      for i, (e, r) in enumerate(zip(expected, have, strict=True))]}
+
+
+def finish(vault: Vault, actor: Actor, fileset_id: int) -> ImportedFileset:
+    """Check every file against its announced size and checksum, then import them."""
+    directory, expected, options, started = _open(vault, actor, fileset_id)
+    algorithm = canonical(options.algorithm)
+    have = received(vault, actor, fileset_id)
+    for item, size in zip(expected, have, strict=True):
+        if size != item.size:
+            raise InvalidInputError(f"{item.client_path}: {size} of {item.size} bytes "
+                                    "received; send the rest, then finish")
+    copied: list[CopiedFile] = []
+    timings = {"upload": time.time() - started}
+    try:
+        for item in expected:
+            final = _final(vault, directory, item)
+            part = _part(final)
+            hasher = new_hasher(algorithm)
+            with part.open("rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    hasher.update(chunk)
+            if hasher.hexdigest() != item.checksum:
+                raise IntegrityError(
+                    f"{item.client_path} arrived damaged: the server's {algorithm} is "
+                    f"{hasher.hexdigest()}, the client's {item.checksum}; import it again")
+            os.chmod(part, 0o444)
+            os.rename(part, final)
+            fsync_dir(final.parent)
+            copied.append(CopiedFile(item.file_id, Path(item.client_path),
+                                  PurePosixPath(item.relpath), final,
+                                  str(vault.layout.relative(final)), item.size,
+                                  item.checksum))
+        return complete(vault, actor, fileset_id, directory, copied, options, timings)
+    except BaseException:
+        undo(vault, fileset_id, directory, [])
+        raise
+
+
+def abort(vault: Vault, actor: Actor, fileset_id: int) -> None:
+    directory, _, _, _ = _open(vault, actor, fileset_id)
+    with contextlib.suppress(NotFoundError):
+        undo(vault, fileset_id, directory, [])
+

@@ -1,0 +1,99 @@
+"""Imports over HTTP: announce, send (resumable), finish; damage and strangers refused."""
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from pixelvault.catalog.models import Fileset
+from tests.formats.samples import ome_tiff
+from tests.server.conftest import Api, World
+
+
+def sha1(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()  # noqa: S324 - OMERO's default checksum
+
+
+def announce(api: Api, headers: dict[str, str], data: bytes,
+             **extra: object) -> dict[str, Any]:
+    answer = api.client.post("/api/v1/imports", headers=headers, json={
+        "files": [{"client_path": "/home/alice/exp/day1/cells.ome.tif", "size": len(data),
+                   "checksum": sha1(data)}], **extra})
+    assert answer.status_code == 201, answer.text
+    made: dict[str, Any] = answer.json()
+    return made
+
+
+def test_upload_resume_and_finish(api: Api, world: World, tmp_path: Path) -> None:
+    alice = world.headers["alice"]
+    data = ome_tiff(tmp_path).path.read_bytes()
+    upload = announce(api, alice, data, dataset="Day 1")
+    url = f"/api/v1/imports/{upload['id']}"
+    assert upload["files"][0]["received"] == 0
+    assert upload["files"][0]["path"] == "alice/exp/day1/cells.ome.tif"
+    half = len(data) // 2
+    sent = api.client.put(f"{url}/files/0?offset=0", headers=alice, content=data[:half])
+    assert sent.status_code == 200 and sent.json()["received"] == half
+    # The connection dropped: the status says where to resume; a wrong offset is refused.
+    assert api.client.get(url, headers=alice).json()["files"][0]["received"] == half
+    wrong = api.client.put(f"{url}/files/0?offset=0", headers=alice, content=data)
+    assert wrong.status_code == 409 and f"offset {half}" in wrong.json()["message"]
+    early = api.client.post(f"{url}/finish", headers=alice)
+    assert early.status_code == 400 and "send the rest" in early.json()["message"]
+    too_much = api.client.put(f"{url}/files/0?offset={half}", headers=alice,
+                              content=data[half:] + b"extra")
+    assert too_much.status_code == 400
+    assert api.client.get(url, headers=alice).json()["files"][0]["received"] == half
+    rest = api.client.put(f"{url}/files/0?offset={half}", headers=alice, content=data[half:])
+    assert rest.json()["received"] == len(data)
+    # Strangers see no upload at all.
+    for who in ("bob", "xavier"):
+        assert api.client.get(url, headers=world.headers[who]).status_code == 404
+        assert api.client.post(f"{url}/finish", headers=world.headers[who]).status_code == 404
+    done = api.client.post(f"{url}/finish", headers=alice)
+    assert done.status_code == 200, done.text
+    (image,) = done.json()["images"]
+    got = api.client.get(f"/api/v0/m/images/{image}/", headers=alice).json()["data"]
+    assert got["Name"] == "cells.ome.tif" and got["Pixels"]["SizeZ"] == 4
+    datasets = api.client.get("/api/v1/datasets", headers=alice).json()["data"]
+    assert [d["name"] for d in datasets] == ["Day 1"]
+    listed = api.client.get(f"/api/v1/datasets/{datasets[0]['id']}/images", headers=alice)
+    assert [i["id"] for i in listed.json()["data"]] == [image]
+    assert api.client.get(url, headers=alice).status_code == 404  # no longer an upload
+
+
+def test_damage_on_the_way_fails_the_fileset_and_leaves_nothing(api: Api, world: World,
+                                                               tmp_path: Path) -> None:
+    alice = world.headers["alice"]
+    data = ome_tiff(tmp_path).path.read_bytes()
+    upload = announce(api, alice, data)
+    url = f"/api/v1/imports/{upload['id']}"
+    damaged = bytearray(data)
+    damaged[1000] ^= 0x01
+    api.client.put(f"{url}/files/0", headers=alice, content=bytes(damaged))
+    failed = api.client.post(f"{url}/finish", headers=alice)
+    assert failed.status_code == 422 and "arrived damaged" in failed.json()["message"]
+    assert "cells.ome.tif" in failed.json()["message"]
+    with api.vault.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(Fileset)) == 0
+    assert list(api.vault.managed.root.iterdir()) == []
+
+
+def test_announcements_are_checked_and_uploads_can_be_abandoned(api: Api,
+                                                                world: World) -> None:
+    alice = world.headers["alice"]
+    for files in ([], [{"client_path": "a.tif", "size": -1, "checksum": "0" * 40}],
+                  [{"client_path": "a.tif", "size": 1, "checksum": "xyz"}],
+                  [{"client_path": "d/a.tif", "size": 1, "checksum": "0" * 40},
+                   {"client_path": "d/a.tif", "size": 1, "checksum": "0" * 40}]):
+        refused = api.client.post("/api/v1/imports", headers=alice, json={"files": files})
+        assert refused.status_code == 400, files
+    hostile = announce(api, alice, b"x", checksum_algorithm="SHA1-160")
+    upload = api.client.post("/api/v1/imports", headers=alice, json={"files": [
+        {"client_path": "../../../etc/passwd", "size": 1, "checksum": sha1(b"x")}]}).json()
+    assert ".." not in upload["files"][0]["path"].split("/")
+    for made in (hostile, upload):
+        assert api.client.delete(f"/api/v1/imports/{made['id']}",
+                                 headers=alice).status_code == 204
+    assert list(api.vault.managed.root.iterdir()) == []
