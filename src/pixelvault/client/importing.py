@@ -94,9 +94,9 @@ def import_paths(conn: Connection, paths: Sequence[str | Path], *,
     """Import files and directories; returns what was imported, failed and skipped."""
     from pixelvault.services.imports.plan import plan
 
-    return import_plan(conn, plan([Path(p) for p in paths]), dataset=dataset, name=name,
-                       description=description, minmax=minmax, algorithm=algorithm,
-                       progress=progress, retries=retries)
+    return import_plan(conn, plan([Path(p).expanduser() for p in paths]), dataset=dataset,
+                       name=name, description=description, minmax=minmax,
+                       algorithm=algorithm, progress=progress, retries=retries)
 
 
 def import_plan(conn: Connection, found: Plan, *, dataset: str | int | None = None,
