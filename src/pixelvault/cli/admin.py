@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from pixelvault.cli import memo
 from pixelvault.cli.output import Output, console, errors, print_json, print_table
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The catalog database's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(memo.app, name="memo")
 
 
 @app.command()

@@ -23,6 +23,7 @@ from pixelvault.formats.base import (
     check_region,
     pixel_type_of,
 )
+from pixelvault.formats.memo import metadata_from_json, metadata_to_json
 
 MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 SUFFIXES = (".tif", ".tiff", ".btf", ".tf2", ".tf8", ".lsm", ".stk", ".ndpi", ".svs",
@@ -56,24 +57,71 @@ class TiffReader:
             return 2
         return 1 if path.name.lower().endswith(SUFFIXES) else 0
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, memo: dict[str, Any] | None = None) -> None:
+        """Open ``path``; with a ``memo`` (from :meth:`memo`), skip scanning every page."""
         tifffile = _tifffile()
         self.path = path
-        try:
-            self._tif = tifffile.TiffFile(path)
-            self._series = list(self._tif.series)
-            if not self._series:
-                raise ValueError("no images in it")
-            for series in self._series:
-                for axis in "XY":
-                    if axis not in series.axes:
-                        raise ValueError(f"a series without a {axis} axis ({series.axes})")
-        except (OSError, ValueError, IndexError, KeyError, EOFError, RuntimeError,
-                _tifffile().TiffFileError) as exc:
-            self._close_quietly()
-            raise CorruptFileError(f"{path.name}: not a readable TIFF ({exc})") from None
         self._arrays: dict[tuple[int, int], Any] = {}
         self._metadata: Metadata | None = None
+        self._planes: dict[str, Any] = {}  # "series/level" -> page layout, from a memo
+        self._scanned: list[Any] | None = None
+        self._used: list[Path] | None = None
+        try:
+            self._tif = tifffile.TiffFile(path)
+        except (OSError, ValueError, IndexError, KeyError, EOFError, RuntimeError,
+                tifffile.TiffFileError) as exc:
+            raise CorruptFileError(f"{path.name}: not a readable TIFF ({exc})") from None
+        if memo is not None:
+            try:
+                self._metadata = metadata_from_json(memo["metadata"])
+                self._planes = dict(memo["planes"])
+                self._used = [Path(p) for p in memo["used"]]
+                return
+            except (KeyError, TypeError, ValueError):
+                self._metadata, self._planes = None, {}  # not ours after all: parse
+        self._scan()
+
+    def _scan(self) -> list[Any]:
+        """tifffile's series: every page of the file is visited (what a memo spares)."""
+        if self._scanned is None:
+            try:
+                scanned = list(self._tif.series)
+                if not scanned:
+                    raise ValueError("no images in it")
+                for series in scanned:
+                    for axis in "XY":
+                        if axis not in series.axes:
+                            raise ValueError(f"a series without a {axis} axis "
+                                             f"({series.axes})")
+            except (OSError, ValueError, IndexError, KeyError, EOFError, RuntimeError,
+                    _tifffile().TiffFileError) as exc:
+                self._close_quietly()
+                raise CorruptFileError(f"{self.path.name}: not a readable TIFF ({exc})") \
+                    from None
+            self._scanned = scanned
+        return self._scanned
+
+    @property
+    def _series(self) -> list[Any]:
+        return self._scan()
+
+    def memo(self) -> dict[str, Any]:
+        """What a later open needs to skip the scan: the metadata, the files of the set,
+        and where each striped plane's directory (IFD) starts."""
+        planes: dict[str, Any] = {}
+        for index, tiff_series in enumerate(self._series):
+            for level, level_series in enumerate(tiff_series.levels):
+                keyframe = level_series.keyframe
+                pages = level_series.pages
+                if keyframe.is_tiled or keyframe.nbytes > WHOLE_PAGE_BYTES or any(
+                        page is None or page.parent is not self._tif for page in pages):
+                    continue  # read through tifffile's series, as without a memo
+                planes[f"{index}/{level}"] = {
+                    "shape": list(level_series.shape), "axes": level_series.axes,
+                    "page_dims": len(keyframe.shape),
+                    "offsets": [int(page.offset) for page in pages]}
+        return {"metadata": metadata_to_json(self.metadata()), "planes": planes,
+                "used": [str(p) for p in self.used_files()]}
 
     def _close_quietly(self) -> None:
         tif = getattr(self, "_tif", None)
@@ -83,10 +131,11 @@ class TiffReader:
     @property
     def kind(self) -> str:
         """The TIFF flavour tifffile recognised (ome, imagej, lsm, svs, ...)."""
-        flavour = self._tif.series[0].kind if self._series else ""
-        return str(flavour or "generic")
+        return str(self._series[0].kind or "generic")
 
     def used_files(self) -> list[Path]:
+        if self._used is not None:
+            return list(self._used)
         files = [self.path]
         if self._tif.is_ome:
             ome = self._ome()
@@ -199,6 +248,9 @@ class TiffReader:
              x: int, y: int, width: int, height: int) -> np.ndarray[Any, Any]:
         described = self.metadata().series[series]
         check_region(described, level, z, c, t, x, y, width, height)
+        layout = self._planes.get(f"{series}/{level}")
+        if layout is not None:
+            return self._read_memo_page(layout, described, z, c, t, x, y, width, height)
         level_series = self._series[series].levels[level]
         axes = AxisMap(level_series.axes, tuple(level_series.shape))
         key = axes.index(z, c, t, slice(y, y + height), slice(x, x + width))
@@ -222,6 +274,26 @@ class TiffReader:
             else:
                 region = self._array(series, level)[key]
         except (ValueError, OSError, RuntimeError, IndexError, KeyError) as exc:
+            raise CorruptFileError(f"{self.path.name}: pixels cannot be decoded ({exc}); "
+                                   "the file is truncated or damaged") from None
+        return np.asarray(region, dtype=described.dtype)
+
+    def _read_memo_page(self, layout: dict[str, Any], described: Series, z: int, c: int,
+                        t: int, x: int, y: int, width: int, height: int
+                        ) -> np.ndarray[Any, Any]:
+        """A plane found by its directory's offset from the memo: one IFD read, no scan."""
+        tifffile = _tifffile()
+        shape = tuple(layout["shape"])
+        key = AxisMap(layout["axes"], shape).index(z, c, t, slice(y, y + height),
+                                                   slice(x, x + width))
+        leading = shape[:len(shape) - int(layout["page_dims"])]
+        number = int(np.ravel_multi_index(key[:len(leading)], leading)) if leading else 0
+        try:
+            self._tif.filehandle.seek(int(layout["offsets"][number]))
+            page = tifffile.TiffPage(self._tif, index=number)
+            region = page.asarray().reshape(shape[len(leading):])[key[len(leading):]]
+        except (ValueError, OSError, RuntimeError, IndexError, KeyError,
+                tifffile.TiffFileError) as exc:
             raise CorruptFileError(f"{self.path.name}: pixels cannot be decoded ({exc}); "
                                    "the file is truncated or damaged") from None
         return np.asarray(region, dtype=described.dtype)

@@ -74,6 +74,12 @@ def cleanse(vault: Vault, *, dry_run: bool = False,
                 continue  # something arrived meanwhile
         report.directories.append(str(Path(directory).relative_to(root)))
     _interrupted_imports(vault, report, dry_run=dry_run, cutoff=cutoff)
+    for memo in vault.memos.orphans():
+        rel = str(memo.relative_to(root))
+        size = memo.stat().st_size
+        if not dry_run:
+            memo.unlink(missing_ok=True)
+        report.removed.append((rel, size, "memo of a file that is gone"))
     return report
 
 
@@ -103,6 +109,7 @@ def _interrupted_imports(vault: Vault, report: CleanseReport, *, dry_run: bool,
                 session.execute(sql_delete(Fileset).where(
                     Fileset.id == fileset_id, Fileset.state == FilesetState.IMPORTING))
             vault.managed.remove_fileset(PurePosixPath(directory))
+            vault.memos.forget(path)
             log.info("cleanse removed interrupted import %s", rel)
         report.removed.append((rel, size, "interrupted import (fileset "
                                           f"{fileset_id} never finished)"))

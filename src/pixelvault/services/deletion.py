@@ -87,6 +87,7 @@ def _remove_bytes(vault: Vault, attachment_files: list[int], directories: list[s
         vault.files.delete(file_id)
     for directory in directories:
         vault.managed.remove_fileset(PurePosixPath(directory))
+        vault.memos.forget(vault.managed.path(directory))
 
 
 def delete_object(vault: Vault, actor: Actor, kind: str, object_id: int) -> Deleted:

@@ -8,6 +8,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from pixelvault.catalog.models import (
     ExperimenterGroup,
     Fileset,
     FilesetEntry,
+    FilesetState,
     Image,
     OriginalFile,
 )
@@ -151,3 +153,15 @@ def usage(vault: Vault, actor: Actor, sum_by: str) -> list[Usage]:
         else:
             entry[1] += info.st_blocks * 512
     return [Usage(key, n, size, linked) for key, (n, size, linked) in sorted(totals.items())]
+
+
+def first_files(vault: Vault) -> list[Path]:
+    """The file each ready fileset's reader opens (its first), for memo rebuilding."""
+    with vault.catalog.session() as session:
+        rows = session.scalars(
+            select(OriginalFile.path)
+            .join(FilesetEntry, FilesetEntry.original_file_id == OriginalFile.id)
+            .join(Fileset, Fileset.id == FilesetEntry.fileset_id)
+            .where(FilesetEntry.position == 0, Fileset.state == FilesetState.READY)
+            .order_by(Fileset.id)).all()
+    return [vault.managed.file(path) for path in rows]

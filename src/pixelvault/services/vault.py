@@ -13,6 +13,7 @@ from pixelvault.config import Settings
 from pixelvault.errors import RepositoryError
 from pixelvault.repository import FilesStore, Layout, LockMode, RepositoryLock, WriteGuard
 from pixelvault.repository.managed import ManagedStore
+from pixelvault.repository.memo import MemoStore
 from pixelvault.services import passwords
 
 
@@ -59,6 +60,10 @@ class Vault:
     @cached_property
     def managed(self) -> ManagedStore:
         return ManagedStore(self.guard)
+
+    @cached_property
+    def memos(self) -> MemoStore:
+        return MemoStore(self.layout)
 
     def local_admin(self) -> Actor:
         """The actor of commands run directly on the repository's machine.

@@ -42,13 +42,14 @@ from pixelvault.catalog.models import (
     Pixels,
 )
 from pixelvault.errors import CorruptFileError, IntegrityError, InvalidInputError
-from pixelvault.formats import Metadata, Series, open_reader
+from pixelvault.formats import Metadata, Series
 from pixelvault.repository import Store
 from pixelvault.repository.checksums import DEFAULT_ALGORITHM, canonical, new_hasher
 from pixelvault.repository.managed import TemplateValues, client_paths
 from pixelvault.services.files import guess_mimetype
 from pixelvault.services.imports.minmax import channel_ranges
 from pixelvault.services.imports.plan import PlannedFileset
+from pixelvault.services.readers import open_original
 from pixelvault.services.vault import Vault
 
 CHUNK = 4 << 20
@@ -248,7 +249,7 @@ def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPa
     statistics, and record everything in one transaction."""
     algorithm = canonical(options.algorithm)
     mark = time.monotonic()
-    reader = open_reader(copied[0].stored)
+    reader = open_original(vault.memos, copied[0].stored)  # writes its memo too
     try:
         metadata = reader.metadata()
         if expected_series is not None and len(metadata.series) != expected_series:
@@ -311,6 +312,7 @@ def undo(vault: Vault, fileset_id: int, directory: PurePosixPath, file_ids: list
         if file_ids:
             session.execute(delete(OriginalFile).where(OriginalFile.id.in_(file_ids)))
     vault.managed.remove_fileset(directory)
+    vault.memos.forget(vault.managed.path(directory))
 
 
 def describe(result: ImportedFileset) -> dict[str, Any]:
