@@ -24,7 +24,7 @@ from pixelvault.catalog.models import (
 )
 from pixelvault.errors import InvalidInputError, NotFoundError
 from pixelvault.repository.checksums import digest_bytes
-from pixelvault.services import imports
+from pixelvault.services import deletion, filesets, imports
 from pixelvault.services.vault import Vault, open_vault
 from tests.conftest import Env, spawn_python
 from tests.formats.samples import ome_multiseries, ome_tiff, png_rgb
@@ -191,7 +191,7 @@ KILLED_IMPORT = """
 import os, signal, sys
 from pathlib import Path
 from pixelvault.config import load_settings
-from pixelvault.services import imports
+from pixelvault.services import deletion, filesets, imports
 from pixelvault.services.vault import open_vault
 
 vault = open_vault(load_settings())
@@ -254,3 +254,54 @@ def test_a_multi_file_ome_tiff_is_one_fileset_read_from_its_copy(vault: Vault,
     assert (channel.min, channel.max) == (float(planes.min()), float(planes.max()))
     copies = sorted(vault.managed.path(result.directory).rglob("*.ome.tif"))
     assert [p.name for p in copies] == sorted(p.name for p in paths)
+
+
+@pytest.mark.parametrize("transfer", ["ln", "ln_s", "cp_rm", "ln_rm"])
+def test_in_place_transfers(vault: Vault, tmp_path: Path, transfer: str) -> None:
+    source = tmp_path / "scope"
+    source.mkdir()
+    sample = png_rgb(source)
+    original = sample.path.read_bytes()
+    inode = sample.path.stat().st_ino
+    (result,) = imports.run(vault, vault.local_admin(), imports.plan([source]),
+                            imports.ImportOptions(transfer=transfer)).imported
+    (stored,) = [p for p in vault.managed.path(result.directory).rglob("photo.png")]
+    assert stored.read_bytes() == original
+    if transfer == "ln_s":
+        assert stored.is_symlink() and os.readlink(stored) == str(sample.path)
+        usage = filesets.usage(vault, vault.local_admin(), "component")
+        assert usage[0].linked == len(original) and usage[0].bytes == 0
+    else:
+        assert not stored.is_symlink()
+    if transfer.startswith("ln") and transfer != "ln_s":
+        assert stored.stat().st_ino == inode  # the same file, not a copy
+    assert sample.path.exists() == (not transfer.endswith("_rm"))
+    with vault.catalog.session() as session:
+        fileset = session.get(Fileset, result.fileset_id)
+        assert fileset is not None and fileset.transfer == transfer
+    deletion.delete_fileset(vault, vault.local_admin(), result.fileset_id)
+    if transfer == "ln_s":  # deleting an in-place import never touches the user's file
+        assert sample.path.read_bytes() == original
+
+
+def test_a_failed_in_place_import_keeps_the_source(vault: Vault, tmp_path: Path) -> None:
+    source = tmp_path / "scope"
+    source.mkdir()
+    bad = ome_tiff(source)
+    data = bad.path.read_bytes()
+    bad.path.write_bytes(data[:int(len(data) * 0.9)])
+    outcome = imports.run(vault, vault.local_admin(), imports.plan([source]),
+                          imports.ImportOptions(transfer="cp_rm"))
+    assert len(outcome.failed) == 1 and bad.path.exists()
+    assert managed_files(vault) == []
+
+
+def test_hard_links_across_filesystems_are_refused_with_the_fix(
+        vault: Vault, tmpfs: Callable[..., Path]) -> None:
+    disk = tmpfs("elsewhere", size="4m")
+    png_rgb(disk)
+    outcome = imports.run(vault, vault.local_admin(), imports.plan([disk]),
+                          imports.ImportOptions(transfer="ln"))
+    (failure,) = outcome.failed
+    assert "another filesystem" in failure.reason and "ln_s" in failure.reason
+    assert managed_files(vault) == []

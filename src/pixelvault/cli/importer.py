@@ -49,6 +49,11 @@ def import_(
     user: str | None = typer.Option(None, "--user",
                                     help="Import for this user, in their default group "
                                          "(default: root)."),
+    transfer: str | None = typer.Option(
+        None, "--transfer", "-t",
+        help="upload (through a server), or on this machine: cp (default), cp_rm, ln, "
+             "ln_rm, ln_s (in place: hard or symbolic links; *_rm remove the source after "
+             "a successful import)."),
     local: bool = typer.Option(False, "--local",
                                help="Import into this machine's repository directly, even "
                                     "when logged in to a server."),
@@ -71,6 +76,8 @@ def import_(
         pixelvault import ~/data/2026-11-24 --dataset "Mitosis" --dry-run
 
         pixelvault import cells.ome.tif --local --user alice --output json
+
+        pixelvault import /mnt/scope/run42 --transfer ln_s    # in place, no copy
     """
     from rich.progress import (
         BarColumn,
@@ -108,7 +115,13 @@ def import_(
         if plan.skipped:
             raise IncompleteError(f"{len(plan.skipped)} file(s) would be skipped (see above)")
         return
-    conn = None if local else _server()
+    if transfer is not None and transfer not in ("upload", *imports.LOCAL_TRANSFERS):
+        raise InvalidInputError(f"--transfer takes upload, {', '.join(imports.LOCAL_TRANSFERS)}"
+                                f"; not {transfer!r}")
+    in_place = transfer not in (None, "upload")
+    conn = None if local or in_place else _server()
+    if conn is None and transfer == "upload":
+        raise InvalidInputError("--transfer upload needs a server: `pixelvault login` first")
     if conn is not None:
         if user is not None:
             raise InvalidInputError("--user is for imports into the local repository "
@@ -135,7 +148,7 @@ def import_(
                 raise NotFoundError(f"no user {user!r}; see `pixelvault user list`")
             actor = found
         options = imports.ImportOptions(
-            algorithm=algorithm, minmax="minmax" not in skip,
+            algorithm=algorithm, minmax="minmax" not in skip, transfer=transfer or "cp",
             dataset_id=imports.resolve_dataset(vault.catalog, actor, dataset),
             name=name, description=description)
         total = sum(f.size for f in plan.filesets)

@@ -9,6 +9,7 @@ Imported files are written once, atomically, and made read-only.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -21,7 +22,12 @@ from pathlib import Path, PurePosixPath
 
 from pixelvault.config import TEMPLATE_TOKEN, check_template
 from pixelvault.errors import InvalidInputError, NotFoundError
-from pixelvault.repository.atomic import fsync_dir, translate_os_error, write_bytes_atomic
+from pixelvault.repository.atomic import (
+    fsync_dir,
+    temp_name,
+    translate_os_error,
+    write_bytes_atomic,
+)
 from pixelvault.repository.files import FileWriter, ensure_parents, read_range
 from pixelvault.repository.guard import WriteGuard
 from pixelvault.repository.layout import Store
@@ -88,11 +94,16 @@ class ManagedStore:
 
     def path(self, relpath: PurePosixPath | str) -> Path:
         """An absolute path for a catalog path, which must stay inside the store."""
-        resolved = (self.root / str(relpath)).resolve()
-        root = self.root.resolve()
-        if resolved != root and root not in resolved.parents:
+        path = self.root / str(relpath)
+        if ".." in PurePosixPath(str(relpath)).parts:
             raise InvalidInputError(f"{relpath} leaves ManagedRepository")
-        return self.root / str(relpath)
+        # The last component may be an in-place symbolic link to the user's file; every
+        # directory above it must be inside the store.
+        resolved = path.parent.resolve()
+        root = self.root.resolve()
+        if path != self.root and resolved != root and root not in resolved.parents:
+            raise InvalidInputError(f"{relpath} leaves ManagedRepository")
+        return path
 
     def create_fileset_dir(self, template: str, values: TemplateValues) -> PurePosixPath:
         """A new, empty directory for one fileset; a taken name gets a numbered twin."""
@@ -121,6 +132,31 @@ class ManagedStore:
         ensure_parents(self.path(fileset_dir), final)
         return FileWriter(final, self.layout.relative(final), object_id, algorithms,
                           self.guard, mode=0o444)
+
+    def link(self, fileset_dir: PurePosixPath, relpath: PurePosixPath, source: Path, *,
+             symbolic: bool) -> Path:
+        """Put ``source`` in the fileset without copying it: a hard link (same file, same
+        filesystem) or a symbolic link to its absolute path (in-place import)."""
+        self.guard.check()
+        final = self.path(fileset_dir / relpath)
+        ensure_parents(self.path(fileset_dir), final)
+        tmp = temp_name(final)
+        try:
+            if symbolic:
+                os.symlink(os.path.abspath(source), tmp)
+            else:
+                os.link(source, tmp, follow_symlinks=True)
+            os.rename(tmp, final)
+            fsync_dir(final.parent)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if exc.errno == errno.EXDEV:
+                raise InvalidInputError(
+                    f"{source} is on another filesystem than the repository, so it cannot be "
+                    "hard-linked; use --transfer cp or ln_s") from None
+            raise translate_os_error(exc, str(final)) from None
+        return final
 
     def file(self, repo_path: str) -> Path:
         """A fileset file from its catalog path (``ManagedRepository/...``)."""

@@ -14,6 +14,8 @@ fileset in state ``importing``, which `admin cleanse` removes.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -53,12 +55,20 @@ from pixelvault.services.readers import open_original
 from pixelvault.services.vault import Vault
 
 CHUNK = 4 << 20
+log = logging.getLogger(__name__)
 ORIGINAL_METADATA_NS = "openmicroscopy.org/omero/import/original_metadata"
+
+
+# How files get into ManagedRepository (OMERO's names). "upload" is over HTTP; the
+# others need the repository's filesystem: copies, hard links, symbolic links, and
+# copies or hard links whose source is removed once the import succeeded.
+LOCAL_TRANSFERS = ("cp", "cp_rm", "ln", "ln_rm", "ln_s")
 
 
 @dataclass(frozen=True)
 class ImportOptions:
     algorithm: str = DEFAULT_ALGORITHM
+    transfer: str = "cp"
     minmax: bool = True
     dataset_id: int | None = None
     name: str | None = None
@@ -126,6 +136,31 @@ def _copy(vault: Vault, actor: Actor, directory: PurePosixPath, source: Path,
                              "check the disk, then import again")
     return CopiedFile(file_id, source, relpath, writer.final, str(stored.relpath), stored.size,
                    sent)
+
+
+def _link(vault: Vault, actor: Actor, directory: PurePosixPath, source: Path,
+          relpath: PurePosixPath, algorithm: str, transfer: str,
+          progress: Progress | None) -> CopiedFile:
+    """In place: link the file, then hash it as the repository sees it."""
+    before = source.stat()
+    with vault.catalog.session() as session:
+        file_id = file_rows.allocate_id(session)
+    symbolic = transfer == "ln_s"
+    final = vault.managed.link(directory, relpath, source, symbolic=symbolic)
+    hasher = new_hasher(algorithm)
+    with final.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            hasher.update(chunk)
+            if progress is not None:
+                progress(len(chunk))
+    after = source.stat()
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise IntegrityError(f"{source.name} changed while it was imported; import it again "
+                             "once whatever writes it has finished")
+    if not symbolic:
+        os.chmod(final, 0o444)  # the same file as the source: both become read-only
+    return CopiedFile(file_id, source, relpath, final, str(vault.layout.relative(final)),
+                      after.st_size, hasher.hexdigest())
 
 
 def _image_name(options: ImportOptions, copied: CopiedFile, series: Series, count: int) -> str:
@@ -289,20 +324,35 @@ def import_fileset(vault: Vault, actor: Actor, planned: PlannedFileset,
     algorithm = canonical(options.algorithm)
     if not planned.files:
         raise InvalidInputError("a fileset needs at least one file")
+    if options.transfer not in LOCAL_TRANSFERS:
+        raise InvalidInputError(f"transfer {options.transfer!r} is not one of "
+                                f"{', '.join(LOCAL_TRANSFERS)}")
     timings: dict[str, float] = {}
     started = time.monotonic()
-    fileset_id, directory = begin(vault, actor, format_name=planned.format, transfer="cp",
-                                  values=values)
+    fileset_id, directory = begin(vault, actor, format_name=planned.format,
+                                  transfer=options.transfer, values=values)
     copied: list[CopiedFile] = []
     try:
         for source, relpath in zip(planned.files, client_paths(planned.files), strict=True):
-            copied.append(_copy(vault, actor, directory, source, relpath, algorithm, progress))
+            if options.transfer.startswith("cp"):
+                copied.append(_copy(vault, actor, directory, source, relpath, algorithm,
+                                    progress))
+            else:
+                copied.append(_link(vault, actor, directory, source, relpath, algorithm,
+                                    options.transfer, progress))
         timings["upload"] = time.monotonic() - started
-        return complete(vault, actor, fileset_id, directory, copied, options, timings,
-                        len(planned.series))
+        result = complete(vault, actor, fileset_id, directory, copied, options, timings,
+                          len(planned.series))
     except BaseException:
         undo(vault, fileset_id, directory, [c.file_id for c in copied])
         raise
+    if options.transfer.endswith("_rm"):
+        for item in copied:  # only now, with the import committed
+            try:
+                item.source.unlink()
+            except OSError as exc:
+                log.warning("imported, but %s could not be removed: %s", item.source, exc)
+    return result
 
 
 def undo(vault: Vault, fileset_id: int, directory: PurePosixPath, file_ids: list[int]) -> None:
