@@ -72,6 +72,8 @@ def test_import_then_see_and_delete_through_the_server(running: Env, tmp_path: P
     assert [s["path"] for s in made["skipped"]] == [str(source / "notes.txt")]
     datasets = json.loads(env.cli("dataset", "list", "-o", "json", check=True).stdout)
     assert [d["name"] for d in datasets["data"]] == ["Day 1"]
+    assert json.loads(env.cli("jobs", "list", "-o", "json", check=True).stdout) == []
+    assert "0 imports under way" in env.cli("jobs", "list", check=True).stdout
     images = json.loads(env.cli("image", "list", "-o", "json", check=True).stdout)
     assert [i["id"] for i in images["data"]] == fileset["images"]
     stored = env.home / "OMERO" / "ManagedRepository" / fileset["directory"]

@@ -35,6 +35,12 @@ def test_upload_resume_and_finish(api: Api, world: World, tmp_path: Path) -> Non
     half = len(data) // 2
     sent = api.client.put(f"{url}/files/0?offset=0", headers=alice, content=data[:half])
     assert sent.status_code == 200 and sent.json()["received"] == half
+    # Imports under way are jobs with progress: the owner's, and every one for admins.
+    jobs = api.client.get("/api/v1/imports", headers=alice).json()
+    assert [(j["id"], j["received"], j["bytes"]) for j in jobs] == [
+        (upload["id"], half, len(data))]
+    assert api.client.get("/api/v1/imports", headers=world.headers["bob"]).json() == []
+    assert len(api.client.get("/api/v1/imports", headers=world.headers["root"]).json()) == 1
     # The connection dropped: the status says where to resume; a wrong offset is refused.
     assert api.client.get(url, headers=alice).json()["files"][0]["received"] == half
     wrong = api.client.put(f"{url}/files/0?offset=0", headers=alice, content=data)

@@ -20,6 +20,7 @@ from pixelvault.cli import (
     fs,
     graph,
     importer,
+    jobs,
     login,
     principals,
     serve,
@@ -50,6 +51,7 @@ app.add_typer(containers.projects, name="project")
 app.add_typer(containers.datasets, name="dataset")
 app.add_typer(containers.images, name="image")
 app.add_typer(sessions.app, name="sessions")
+app.add_typer(jobs.app, name="jobs")
 app.command("annotate")(annotate.annotate)
 app.command("annotations")(annotate.list_annotations)
 app.command("download")(annotate.download)

@@ -160,6 +160,15 @@ class Connection:
                                       description=description, minmax=minmax,
                                       algorithm=algorithm, progress=progress)
 
+    def imports(self) -> list[dict[str, Any]]:
+        """Imports under way on the server (yours; administrators: everyone's)."""
+        answer: list[dict[str, Any]] = self.request("GET", "/api/v1/imports")
+        return answer
+
+    def import_status(self, upload_id: int) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request("GET", f"/api/v1/imports/{upload_id}")
+        return answer
+
     def chgrp(self, targets: list[str], group_id: int, *,
               dry_run: bool = False) -> dict[str, Any]:
         """Move objects (``["Project:51", "Image:3"]``) and what they contain to a group."""

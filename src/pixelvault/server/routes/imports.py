@@ -47,6 +47,12 @@ def start(body: NewImport, actor: ActorDep, request: Request) -> dict[str, Any]:
     return upload.status(vault, actor, fileset_id)
 
 
+@router.get("/imports")
+def list_(actor: ActorDep, request: Request) -> list[dict[str, Any]]:
+    """Imports under way (yours; administrators: everyone's), with bytes received."""
+    return upload.list_uploads(vault_of(request), actor)
+
+
 @router.get("/imports/{fileset_id}")
 def status(fileset_id: PathId, actor: ActorDep, request: Request) -> dict[str, Any]:
     """How many bytes of each file the server holds: where to resume."""

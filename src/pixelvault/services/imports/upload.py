@@ -17,7 +17,7 @@ import json
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -224,12 +224,33 @@ def receive(vault: Vault, actor: Actor, fileset_id: int, index: int, offset: int
 
 def status(vault: Vault, actor: Actor, fileset_id: int) -> dict[str, Any]:
     """The upload's files and how much of each the server holds."""
-    _, expected, _, _ = _open(vault, actor, fileset_id)
+    _, expected, _, started = _open(vault, actor, fileset_id)
     have = received(vault, actor, fileset_id)
-    return {"id": fileset_id, "state": "uploading",
+    return {"id": fileset_id, "state": "uploading", "started": started,
+            "bytes": sum(e.size for e in expected), "received": sum(have),
             "files": [{"index": i, "client_path": e.client_path, "path": e.relpath,
                        "size": e.size, "received": r}
                       for i, (e, r) in enumerate(zip(expected, have, strict=True))]}
+
+
+def list_uploads(vault: Vault, actor: Actor) -> list[dict[str, Any]]:
+    """Open uploads (import jobs): your own; administrators see everyone's."""
+    query = select(Fileset.id, Fileset.owner_id).where(
+        Fileset.state == FilesetState.IMPORTING, Fileset.transfer == "upload")
+    if not actor.is_admin:
+        query = query.where(Fileset.owner_id == actor.user_id)
+    with vault.catalog.session() as session:
+        rows = session.execute(query.order_by(Fileset.id)).all()
+    found = []
+    for fileset_id, owner_id in rows:
+        owner = replace(actor, user_id=owner_id)  # admins look as the owner would
+        try:
+            item = status(vault, owner, fileset_id)
+        except NotFoundError:
+            continue  # finished or abandoned meanwhile
+        item.pop("files")
+        found.append({**item, "owner_id": owner_id})
+    return found
 
 
 def finish(vault: Vault, actor: Actor, fileset_id: int) -> ImportedFileset:

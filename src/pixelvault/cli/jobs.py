@@ -1,0 +1,53 @@
+"""`pixelvault jobs`: imports under way on the server you are logged in to."""
+
+from __future__ import annotations
+
+import datetime
+
+import typer
+
+from pixelvault.cli.login import connection
+from pixelvault.cli.output import Output, print_json, print_table
+from pixelvault.sizes import format_size
+
+app = typer.Typer(
+    help="Imports under way on the server (yours; administrators: everyone's).\n\n"
+         "Examples:\n\n"
+         "    pixelvault jobs list\n\n"
+         "    pixelvault jobs show 12 --output json",
+    no_args_is_help=True, rich_markup_mode="markdown")
+
+
+def _started(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@app.command("list")
+def list_(output: Output = typer.Option(Output.table, "--output", "-o")) -> None:
+    """Each import with its progress."""
+    with connection() as conn:
+        jobs = conn.imports()
+    if output is Output.json:
+        print_json(jobs)
+        return
+    print_table(["id", "state", "owner", "started", "received", "of", "done"],
+                [(j["id"], j["state"], j["owner_id"], _started(j["started"]),
+                  format_size(j["received"]), format_size(j["bytes"]),
+                  f"{100 * j['received'] / j['bytes']:.0f}%" if j["bytes"] else "100%")
+                 for j in jobs], title=f"{len(jobs)} imports under way")
+
+
+@app.command("show")
+def show(job: int = typer.Argument(..., help="Import (fileset) id."),
+         output: Output = typer.Option(Output.table, "--output", "-o")) -> None:
+    """One import, file by file."""
+    with connection() as conn:
+        found = conn.import_status(job)
+    if output is Output.json:
+        print_json(found)
+        return
+    print_table(["index", "client path", "size", "received"],
+                [(f["index"], f["client_path"], f["size"], f["received"])
+                 for f in found["files"]],
+                title=f"import {found['id']}: {found['state']}, started "
+                      f"{_started(found['started'])}")
