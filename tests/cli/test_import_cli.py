@@ -122,3 +122,19 @@ def test_fs_commands(initialised: Env, tmp_path: Path) -> None:
     assert checked.returncode == 65 and "do not match" in checked.stderr
     problems = [p for s in json.loads(checked.stdout) for p in s["problems"]]
     assert len(problems) == 1 and "cells.ome.tif" in problems[0]
+
+
+def test_an_ome_zarr_through_the_server(running: Env, tmp_path: Path) -> None:
+    from tests.formats.samples import ome_zarr
+
+    env = running
+    url = f"http://127.0.0.1:{env.vars['PIXELVAULT_SERVER_PORT']}"
+    env.cli("login", "-s", url, "-u", "root", "-w", "root-secret-1", check=True)
+    source = tmp_path / "zarrs"
+    source.mkdir()
+    ome_zarr("0.4")(source)
+    made = json.loads(env.cli("import", str(source), "-o", "json", check=True).stdout)
+    (fileset,) = made["imported"]
+    assert fileset["files"] > 10 and len(fileset["images"]) == 1
+    image = json.loads(env.cli("image", "list", "-o", "json", check=True).stdout)["data"][0]
+    assert image["name"] == "image-0.4.ome.zarr"

@@ -212,3 +212,42 @@ MAKERS += [
     ome_xml(np.uint32, "uint32", "none", True, "XYZTC"),
     ome_xml(np.bool_, "bit", "none", True, "XYTCZ"),
 ]
+
+
+def ome_zarr(version: str) -> Callable[[Path], Sample]:
+    def make(d: Path) -> Sample:
+        import zarr
+
+        truth = _random((2, 3, 2, 64, 48), np.uint16)  # T C Z Y X
+        path = d / f"image-{version}.ome.zarr"
+        root = zarr.open_group(str(path), mode="w", zarr_format=3 if version == "0.5" else 2)
+        datasets = []
+        for level in range(3):
+            step = 2 ** level
+            data = truth[:, :, :, ::step, ::step]
+            root.create_array(str(level), shape=data.shape, dtype=data.dtype,
+                              chunks=(1, 1, 1, 16, 16))[...] = data
+            datasets.append({"path": str(level), "coordinateTransformations": [
+                {"type": "scale", "scale": [1.0, 1.0, 2.0, 0.5 * step, 0.5 * step]}]})
+        axes = [{"name": "t", "type": "time", "unit": "second"},
+                {"name": "c", "type": "channel"},
+                {"name": "z", "type": "space", "unit": "micrometer"},
+                {"name": "y", "type": "space", "unit": "micrometer"},
+                {"name": "x", "type": "space", "unit": "micrometer"}]
+        multiscales: list[dict[str, Any]] = [{"version": version, "name": "cells", "axes": axes,
+                        "datasets": datasets}]
+        omero: dict[str, Any] = {"channels": [{"label": name, "color": colour} for name, colour in
+                              (("DAPI", "0000FF"), ("GFP", "00FF00"), ("RFP", "FF0000"))]}
+        if version == "0.5":
+            root.attrs["ome"] = {"version": "0.5", "multiscales": multiscales,
+                                 "omero": omero}
+        else:
+            root.attrs.update({"multiscales": multiscales, "omero": omero})
+        return Sample(f"OME-Zarr {version}", path, [truth], "uint16", levels=3,
+                      channel_names=["DAPI", "GFP", "RFP"], physical_size_x=0.5,
+                      physical_size_z=2.0)
+    make.__name__ = f"ome_zarr_{version.replace('.', '_')}"
+    return make
+
+
+MAKERS += [ome_zarr("0.4"), ome_zarr("0.5")]

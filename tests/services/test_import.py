@@ -305,3 +305,30 @@ def test_hard_links_across_filesystems_are_refused_with_the_fix(
     (failure,) = outcome.failed
     assert "another filesystem" in failure.reason and "ln_s" in failure.reason
     assert managed_files(vault) == []
+
+
+def test_an_ome_zarr_directory_is_one_fileset(vault: Vault, tmp_path: Path) -> None:
+    from tests.formats.samples import ome_zarr
+
+    source = tmp_path / "plate-day1"
+    source.mkdir()
+    sample = ome_zarr("0.5")(source)
+    png_rgb(source)
+    plan = imports.plan([source])
+    formats = sorted(f.format for f in plan.filesets)
+    assert formats == ["OME-Zarr", "PNG/JPEG/BMP/GIF"] and plan.skipped == []
+    outcome = imports.run(vault, vault.local_admin(), plan, imports.ImportOptions())
+    zarr_result = next(r for r in outcome.imported if r.files > 1)
+    with vault.catalog.session() as session:
+        pixels = session.scalar(select(Pixels).where(
+            Pixels.image_id == zarr_result.image_ids[0]))
+        assert pixels is not None
+        assert (pixels.size_x, pixels.size_y, pixels.size_z, pixels.size_c,
+                pixels.size_t) == (48, 64, 2, 3, 2)
+        assert json.loads(pixels.levels) == [[48, 64], [24, 32], [12, 16]]
+        channels = session.scalars(select(Channel).where(Channel.pixels_id == pixels.id)
+                                   .order_by(Channel.index)).all()
+        assert [c.name for c in channels] == ["DAPI", "GFP", "RFP"]
+        assert channels[0].max == float(sample.truth[0][:, 0].max())
+    copied = vault.managed.path(zarr_result.directory)
+    assert (next(copied.rglob("image-0.5.ome.zarr")) / "zarr.json").is_file()

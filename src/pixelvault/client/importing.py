@@ -65,13 +65,14 @@ def _send(conn: Connection, upload_id: int, index: int, path: Path, size: int,
 
 def import_fileset(conn: Connection, files: Sequence[Path], *, algorithm: str,
                    options: dict[str, Any], progress: Progress | None = None,
-                   retries: int = 5) -> dict[str, Any]:
+                   retries: int = 5, entry_depth: int = 0) -> dict[str, Any]:
     sizes = [p.stat().st_size for p in files]
     announced = [{"client_path": str(Path(os.path.abspath(p))), "size": size,
                   "checksum": _checksum(p, algorithm)} for p, size in zip(files, sizes,
                                                                             strict=True)]
     upload = conn.request("POST", "/api/v1/imports", json={
-        "files": announced, "checksum_algorithm": algorithm, **options})
+        "files": announced, "checksum_algorithm": algorithm, "entry_depth": entry_depth,
+        **options})
     upload_id = int(upload["id"])
     try:
         for index, (path, size) in enumerate(zip(files, sizes, strict=True)):
@@ -112,9 +113,9 @@ def import_plan(conn: Connection, found: Plan, *, dataset: str | int | None = No
         "skipped": [{"path": str(s.path), "reason": s.reason} for s in found.skipped]}
     for fileset in found.filesets:
         try:
-            outcome["imported"].append(import_fileset(conn, fileset.files,
-                                                      algorithm=algorithm, options=options,
-                                                      progress=progress, retries=retries))
+            outcome["imported"].append(import_fileset(
+                conn, fileset.files, algorithm=algorithm, options=options, progress=progress,
+                retries=retries, entry_depth=fileset.entry_depth))
         except errors.PixelvaultError as exc:
             outcome["failed"].append({"path": str(fileset.files[0]), "reason": exc.message})
     return outcome

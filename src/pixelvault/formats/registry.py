@@ -7,6 +7,7 @@ from pathlib import Path
 from pixelvault.errors import CorruptFileError, InvalidInputError, UnsupportedFormatError
 from pixelvault.formats.base import Reader
 from pixelvault.formats.omexml_file import OmeXmlReader
+from pixelvault.formats.omezarr import OmeZarrReader
 from pixelvault.formats.raster import RasterReader
 from pixelvault.formats.tiff import TiffReader
 
@@ -37,6 +38,8 @@ def _describe_unknown(path: Path, head: bytes) -> str:
 
 def detect(path: Path) -> type[Reader]:
     """The reader class for ``path``; UnsupportedFormatError naming what it looks like."""
+    if path.is_dir() and OmeZarrReader.claims_directory(path):
+        return OmeZarrReader
     try:
         with path.open("rb") as handle:
             head = handle.read(HEAD)
@@ -53,7 +56,7 @@ def detect(path: Path) -> type[Reader]:
     if best == 0:
         raise UnsupportedFormatError(
             f"{path.name}: {_describe_unknown(path, head)}, which pixelvault cannot read "
-            "(it reads TIFF and OME-TIFF, OME-XML, PNG, JPEG, BMP and GIF)")
+            "(it reads TIFF and OME-TIFF, OME-XML, OME-Zarr, PNG, JPEG, BMP and GIF)")
     return READERS[index]
 
 

@@ -32,6 +32,9 @@ class NewImport(BaseModel):
     name: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=100_000)] = None
     minmax: bool = True
+    entry_depth: Annotated[int, Field(ge=0, le=64, description=(
+        "What the reader opens: the first file (0) or the directory that many levels "
+        "above it (an OME-Zarr image)"))] = 0
 
 
 @router.post("/imports", status_code=201)
@@ -43,7 +46,8 @@ def start(body: NewImport, actor: ActorDep, request: Request) -> dict[str, Any]:
         dataset_id=imports.resolve_dataset(vault.catalog, actor, body.dataset),
         name=body.name, description=body.description)
     fileset_id, _, _ = upload.start(vault, actor, [
-        upload.Announced(f.client_path, f.size, f.checksum) for f in body.files], options)
+        upload.Announced(f.client_path, f.size, f.checksum) for f in body.files], options,
+        body.entry_depth)
     return upload.status(vault, actor, fileset_id)
 
 

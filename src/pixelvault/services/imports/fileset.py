@@ -163,8 +163,8 @@ def _link(vault: Vault, actor: Actor, directory: PurePosixPath, source: Path,
                       after.st_size, hasher.hexdigest())
 
 
-def _image_name(options: ImportOptions, copied: CopiedFile, series: Series, count: int) -> str:
-    base = options.name or copied.source.name
+def _image_name(options: ImportOptions, entry_name: str, series: Series, count: int) -> str:
+    base = options.name or entry_name
     if count == 1:
         return base[:1024]
     return f"{base} [{series.name or series.index}]"[:1024]
@@ -186,8 +186,9 @@ def _annotate(session: Session, actor: Actor, kind: str, text: str, namespace: s
 
 
 def _record(session: Session, actor: Actor, fileset_id: int, copied: list[CopiedFile],
-            algorithm: str, metadata: Metadata, ranges: list[list[tuple[float, float] | None]],
-            options: ImportOptions) -> list[int]:
+            entry_name: str, algorithm: str, metadata: Metadata,
+            ranges: list[list[tuple[float, float] | None]], options: ImportOptions
+            ) -> list[int]:
     for position, item in enumerate(copied):
         session.add(OriginalFile(
             id=item.file_id, store=Store.MANAGED.value, path=item.repo_path,
@@ -199,7 +200,7 @@ def _record(session: Session, actor: Actor, fileset_id: int, copied: list[Copied
                                  client_path=str(item.source)[:4096]))
     image_ids: list[int] = []
     for series, series_ranges in zip(metadata.series, ranges, strict=True):
-        image = Image(name=_image_name(options, copied[0], series, len(metadata.series)),
+        image = Image(name=_image_name(options, entry_name, series, len(metadata.series)),
                       description=options.description if options.description is not None
                       else series.description,
                       fileset_id=fileset_id, series=series.index,
@@ -279,12 +280,15 @@ def begin(vault: Vault, actor: Actor, *, format_name: str, transfer: str,
 
 def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPath,
              copied: list[CopiedFile], options: ImportOptions, timings: dict[str, float],
-             expected_series: int | None = None) -> ImportedFileset:
+             expected_series: int | None = None, entry_depth: int = 0) -> ImportedFileset:
     """Phase 3, once every file is in place and verified: read the copy, compute
     statistics, and record everything in one transaction."""
     algorithm = canonical(options.algorithm)
     mark = time.monotonic()
-    reader = open_original(vault.memos, copied[0].stored)  # writes its memo too
+    entry = copied[0].stored if entry_depth == 0 else copied[0].stored.parents[entry_depth - 1]
+    if vault.managed.path(directory) not in (entry, *entry.parents):
+        raise InvalidInputError("the image's entry lies outside its fileset")
+    reader = open_original(vault.memos, entry)  # writes its memo too
     try:
         metadata = reader.metadata()
         if expected_series is not None and len(metadata.series) != expected_series:
@@ -301,8 +305,8 @@ def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPa
         reader.close()
     mark = time.monotonic()
     with vault.catalog.session() as session:
-        image_ids = _record(session, actor, fileset_id, copied, algorithm, metadata, ranges,
-                            options)
+        image_ids = _record(session, actor, fileset_id, copied, entry.name, algorithm,
+                            metadata, ranges, options)
         row = session.get(Fileset, fileset_id)
         assert row is not None
         timings["catalog"] = time.monotonic() - mark
@@ -342,7 +346,7 @@ def import_fileset(vault: Vault, actor: Actor, planned: PlannedFileset,
                                     options.transfer, progress))
         timings["upload"] = time.monotonic() - started
         result = complete(vault, actor, fileset_id, directory, copied, options, timings,
-                          len(planned.series))
+                          len(planned.series), planned.entry_depth)
     except BaseException:
         undo(vault, fileset_id, directory, [c.file_id for c in copied])
         raise

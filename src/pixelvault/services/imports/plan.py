@@ -14,13 +14,22 @@ from pathlib import Path
 
 from pixelvault.errors import InvalidInputError, PixelvaultError
 from pixelvault.formats import Series, open_reader
+from pixelvault.formats.omezarr import OmeZarrReader
 
 
 @dataclass
 class PlannedFileset:
-    files: list[Path]  # absolute; the reader opens the first
+    files: list[Path]  # absolute
     format: str
     series: list[Series] = field(default_factory=list)
+    entry: Path | None = None  # what the reader opens, if not the first file (a directory)
+
+    @property
+    def entry_depth(self) -> int:
+        """How many levels above the first file the reader's entry is (0: the file)."""
+        if self.entry is None or self.entry == self.files[0]:
+            return 0
+        return len(self.files[0].relative_to(self.entry).parts)
 
     @property
     def size(self) -> int:
@@ -51,8 +60,15 @@ def _candidates(paths: Sequence[Path], skipped: list[Skipped]) -> list[Path]:
         if not os.path.lexists(path):
             skipped.append(Skipped(path, "no such file or directory"))
         elif path.is_dir() and not path.is_symlink():
+            if OmeZarrReader.claims_directory(path):
+                found.append(path)  # one image, however many files
+                continue
             for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                images = [d for d in dirnames if not d.startswith(".")
+                          and OmeZarrReader.claims_directory(Path(dirpath) / d)]
+                found.extend(Path(dirpath) / d for d in sorted(images))
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                                     and d not in images)
                 found.extend(Path(dirpath) / name for name in sorted(filenames)
                              if not name.startswith("."))
         else:
@@ -68,6 +84,8 @@ def _candidates(paths: Sequence[Path], skipped: list[Skipped]) -> list[Path]:
             if not target.is_file():
                 skipped.append(Skipped(path, "a symbolic link to something not a file"))
                 continue
+        elif path.is_dir():
+            pass  # an OME-Zarr image
         elif not path.is_file():
             skipped.append(Skipped(path, "not a regular file"))
             continue
@@ -98,7 +116,11 @@ def plan(paths: Sequence[Path]) -> Plan:
                 skipped.append(Skipped(path, f"needs {missing[0].name}, which is missing"))
                 continue
             planned = PlannedFileset(used, type(reader).format_name,
-                                     list(reader.metadata().series))
+                                     list(reader.metadata().series),
+                                     entry=path if path.is_dir() else None)
+            if not used:
+                skipped.append(Skipped(path, "an image without any file"))
+                continue
         except PixelvaultError as exc:
             skipped.append(Skipped(path, exc.message))
             continue

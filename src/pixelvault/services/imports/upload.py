@@ -35,7 +35,7 @@ from pixelvault.errors import (
 from pixelvault.repository.atomic import fsync_dir, translate_os_error
 from pixelvault.repository.checksums import canonical, new_hasher
 from pixelvault.repository.files import ensure_parents
-from pixelvault.repository.managed import safe_part
+from pixelvault.repository.managed import KEPT_PARENTS, safe_part
 from pixelvault.services.imports.fileset import (
     CHUNK,
     CopiedFile,
@@ -68,23 +68,35 @@ class Expected:
 
 
 def _relpaths(client_paths: list[str]) -> list[PurePosixPath]:
-    """Where each announced file goes: its last three directories and its name, as
-    kept by a local import; the client's paths are only ever names here."""
-    kept = []
+    """Where each announced file goes, as a local import would put it: the path below the
+    files' common directory, plus up to three of that directory's own last names. The
+    client's paths are only ever names here, cleaned part by part."""
+    split = []
     for text in client_paths:
-        parts = [safe_part(p) for p in text.replace("\\", "/").split("/") if p not in ("",)]
+        parts = [safe_part(p) for p in text.replace("\\", "/").split("/") if p]
         if not parts:
             raise InvalidInputError(f"{text!r} is not a file path")
-        kept.append(PurePosixPath(*parts[-4:]))
-    if len(set(kept)) != len(kept):
+        split.append(parts)
+    common = split[0][:-1]
+    for parts in split[1:]:
+        length = 0
+        while length < min(len(common), len(parts) - 1) and common[length] == parts[length]:
+            length += 1
+        common = common[:length]
+    kept = common[-KEPT_PARENTS:]
+    paths = [PurePosixPath(*kept, *parts[len(common):]) for parts in split]
+    if len(set(paths)) != len(paths):
         raise InvalidInputError("two files of the fileset would land on the same path; "
                                 "send files with distinct names")
-    return kept
+    return paths
 
 
-def start(vault: Vault, actor: Actor, files: list[Announced], options: ImportOptions
-          ) -> tuple[int, PurePosixPath, list[Expected]]:
-    """Open an upload: check the announcement, reserve ids, create the fileset."""
+def start(vault: Vault, actor: Actor, files: list[Announced], options: ImportOptions,
+          entry_depth: int = 0) -> tuple[int, PurePosixPath, list[Expected]]:
+    """Open an upload: check the announcement, reserve ids, create the fileset.
+
+    ``entry_depth`` says what the reader opens: the first file (0), or the directory
+    that many levels above it (an OME-Zarr image)."""
     if not 0 < len(files) <= MAX_FILES:
         raise InvalidInputError(f"announce 1 to {MAX_FILES} files")
     algorithm = canonical(options.algorithm)
@@ -98,20 +110,22 @@ def start(vault: Vault, actor: Actor, files: list[Announced], options: ImportOpt
             raise InvalidInputError(f"{item.client_path}: the checksum must be the file's "
                                     f"{algorithm} as {width} hex digits")
     relpaths = _relpaths([f.client_path for f in files])
+    if not 0 <= entry_depth < len(relpaths[0].parts):
+        raise InvalidInputError(f"entry_depth {entry_depth} is outside the first file's path")
     vault.guard.check(sum(f.size for f in files))
     with vault.catalog.session() as session:
         ids = [file_rows.allocate_id(session) for _ in files]
     expected = [Expected(f.client_path, str(rel), f.size, f.checksum.lower(), file_id)
                 for f, rel, file_id in zip(files, relpaths, ids, strict=True)]
     manifest = json.dumps({"options": asdict(options), "files": [asdict(e) for e in expected],
-                           "started": time.time()})
+                           "started": time.time(), "entry_depth": entry_depth})
     fileset_id, directory = begin(vault, actor, format_name="", transfer="upload",
                                   manifest=manifest)
     return fileset_id, directory, expected
 
 
-def _open(vault: Vault, actor: Actor, fileset_id: int
-          ) -> tuple[PurePosixPath, list[Expected], ImportOptions, float]:
+def _manifest(vault: Vault, actor: Actor, fileset_id: int) -> dict[str, Any]:
+    """The open upload's manifest, with its directory; 404 unless it is the actor's."""
     with vault.catalog.session() as session:
         row = session.scalar(select(Fileset).where(
             Fileset.id == fileset_id, Fileset.owner_id == actor.user_id,
@@ -119,7 +133,14 @@ def _open(vault: Vault, actor: Actor, fileset_id: int
         if row is None:
             raise NotFoundError(f"no open upload with id {fileset_id}")
         manifest: dict[str, Any] = json.loads(row.manifest)
-        directory = PurePosixPath(row.directory)
+        manifest["directory"] = row.directory
+        return manifest
+
+
+def _open(vault: Vault, actor: Actor, fileset_id: int
+          ) -> tuple[PurePosixPath, list[Expected], ImportOptions, float]:
+    manifest = _manifest(vault, actor, fileset_id)
+    directory = PurePosixPath(manifest["directory"])
     options = ImportOptions(**manifest["options"])
     return (directory, [Expected(**f) for f in manifest["files"]], options,
             float(manifest.get("started", time.time())))
@@ -283,7 +304,9 @@ def finish(vault: Vault, actor: Actor, fileset_id: int) -> ImportedFileset:
                                   PurePosixPath(item.relpath), final,
                                   str(vault.layout.relative(final)), item.size,
                                   item.checksum))
-        return complete(vault, actor, fileset_id, directory, copied, options, timings)
+        depth = int(_manifest(vault, actor, fileset_id).get("entry_depth", 0))
+        return complete(vault, actor, fileset_id, directory, copied, options, timings,
+                        entry_depth=depth)
     except BaseException:
         undo(vault, fileset_id, directory, [])
         raise
