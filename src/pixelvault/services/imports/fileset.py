@@ -108,11 +108,9 @@ def _template_values(session: Session, actor: Actor) -> TemplateValues:
                           when=datetime.now())
 
 
-def _copy(vault: Vault, actor: Actor, directory: PurePosixPath, source: Path,
+def _copy(vault: Vault, file_id: int, directory: PurePosixPath, source: Path,
           relpath: PurePosixPath, algorithm: str, progress: Progress | None) -> CopiedFile:
     before = source.stat()
-    with vault.catalog.session() as session:
-        file_id = file_rows.allocate_id(session)
     writer = vault.managed.open_writer(directory, relpath, file_id, [algorithm], before.st_size)
     with writer, source.open("rb") as handle:
         while chunk := handle.read(CHUNK):
@@ -138,13 +136,11 @@ def _copy(vault: Vault, actor: Actor, directory: PurePosixPath, source: Path,
                    sent)
 
 
-def _link(vault: Vault, actor: Actor, directory: PurePosixPath, source: Path,
+def _link(vault: Vault, file_id: int, directory: PurePosixPath, source: Path,
           relpath: PurePosixPath, algorithm: str, transfer: str,
           progress: Progress | None) -> CopiedFile:
     """In place: link the file, then hash it as the repository sees it."""
     before = source.stat()
-    with vault.catalog.session() as session:
-        file_id = file_rows.allocate_id(session)
     symbolic = transfer == "ln_s"
     final = vault.managed.link(directory, relpath, source, symbolic=symbolic)
     hasher = new_hasher(algorithm)
@@ -194,7 +190,6 @@ def _record(session: Session, actor: Actor, fileset_id: int, copied: list[Copied
             id=item.file_id, store=Store.MANAGED.value, path=item.repo_path,
             name=item.source.name, size=item.size, mimetype=guess_mimetype(item.source.name),
             hasher=algorithm, hash=item.hash, owner_id=actor.user_id, group_id=actor.group_id))
-        session.flush()
         session.add(FilesetEntry(fileset_id=fileset_id, position=position,
                                  original_file_id=item.file_id,
                                  client_path=str(item.source)[:4096]))
@@ -259,9 +254,10 @@ def template_values(vault: Vault, actor: Actor) -> TemplateValues:
 
 
 def begin(vault: Vault, actor: Actor, *, format_name: str, transfer: str,
-          values: TemplateValues | None = None, manifest: str = "{}"
-          ) -> tuple[int, PurePosixPath]:
-    """Phase 1: the fileset's directory, then its row in state ``importing``."""
+          values: TemplateValues | None = None, manifest: str = "{}",
+          file_ids: list[int] | None = None, files: int = 0) -> tuple[int, PurePosixPath]:
+    """Phase 1: the fileset's directory, then its row in state ``importing`` (and, in the
+    same transaction, ``files`` OriginalFile ids appended to ``file_ids``)."""
     values = replace(values or template_values(vault, actor), when=datetime.now())
     directory = vault.managed.create_fileset_dir(vault.settings.fs_repo_path, values)
     try:
@@ -272,6 +268,8 @@ def begin(vault: Vault, actor: Actor, *, format_name: str, transfer: str,
                               manifest=manifest)
             session.add(fileset)
             session.flush()
+            if file_ids is not None:
+                file_ids.extend(file_rows.allocate_id(session) for _ in range(files))
             return fileset.id, directory
     except BaseException:
         vault.managed.remove_fileset(directory)
@@ -333,16 +331,19 @@ def import_fileset(vault: Vault, actor: Actor, planned: PlannedFileset,
                                 f"{', '.join(LOCAL_TRANSFERS)}")
     timings: dict[str, float] = {}
     started = time.monotonic()
+    file_ids: list[int] = []
     fileset_id, directory = begin(vault, actor, format_name=planned.format,
-                                  transfer=options.transfer, values=values)
+                                  transfer=options.transfer, values=values,
+                                  file_ids=file_ids, files=len(planned.files))
     copied: list[CopiedFile] = []
     try:
-        for source, relpath in zip(planned.files, client_paths(planned.files), strict=True):
+        for file_id, source, relpath in zip(file_ids, planned.files,
+                                            client_paths(planned.files), strict=True):
             if options.transfer.startswith("cp"):
-                copied.append(_copy(vault, actor, directory, source, relpath, algorithm,
+                copied.append(_copy(vault, file_id, directory, source, relpath, algorithm,
                                     progress))
             else:
-                copied.append(_link(vault, actor, directory, source, relpath, algorithm,
+                copied.append(_link(vault, file_id, directory, source, relpath, algorithm,
                                     options.transfer, progress))
         timings["upload"] = time.monotonic() - started
         result = complete(vault, actor, fileset_id, directory, copied, options, timings,
