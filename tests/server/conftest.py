@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -33,14 +34,23 @@ class Api:
         return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
+@contextmanager
+def serving(env: Env) -> Iterator[Api]:
+    """The app in-process on ``env``'s repository, root's password set."""
+    vault = open_vault(env.settings())
+    principals.bootstrap_root_password(vault.catalog, ROOT_PASSWORD)
+    try:
+        with vault.lock(LockMode.SHARED, "test server") as lock, \
+                TestClient(create_app(vault, lock)) as client:
+            yield Api(vault, client)
+    finally:
+        vault.close()
+
+
 @pytest.fixture
 def api(initialised: Env) -> Iterator[Api]:
-    vault = open_vault(initialised.settings())
-    principals.bootstrap_root_password(vault.catalog, ROOT_PASSWORD)
-    with vault.lock(LockMode.SHARED, "test server") as lock, \
-            TestClient(create_app(vault, lock)) as client:
-        yield Api(vault, client)
-    vault.close()
+    with serving(initialised) as made:
+        yield made
 
 
 @dataclass

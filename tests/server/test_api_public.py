@@ -3,26 +3,17 @@
 from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 
 from pixelvault.catalog.models import Permissions
-from pixelvault.repository import LockMode
-from pixelvault.server.app import create_app
-from pixelvault.services import principals
-from pixelvault.services.vault import open_vault
 from tests.conftest import Env
-from tests.server.conftest import PASSWORD, ROOT_PASSWORD, Api
+from tests.server.conftest import PASSWORD, ROOT_PASSWORD, Api, serving
 
 
 @pytest.fixture
 def public_api(initialised: Env) -> Iterator[Api]:
     initialised.set(server_public_user="guest")
-    vault = open_vault(initialised.settings())
-    principals.bootstrap_root_password(vault.catalog, ROOT_PASSWORD)
-    with vault.lock(LockMode.SHARED, "test server") as lock, \
-            TestClient(create_app(vault, lock)) as client:
-        yield Api(vault, client)
-    vault.close()
+    with serving(initialised) as made:
+        yield made
 
 
 def test_off_by_default(api: Api) -> None:

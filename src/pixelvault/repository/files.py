@@ -54,6 +54,17 @@ def ensure_parents(store_root: Path, final: Path) -> None:
         fsync_dir(current.parent)
 
 
+def remove_empty_parents(path: Path, root: Path) -> None:
+    """Remove the now-empty directories above ``path``, up to (not including) ``root``."""
+    parent = path.parent
+    while parent != root and root in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+
+
 class FileWriter:
     """An open, not yet visible, Files-store object; commit() makes it visible."""
 

@@ -28,7 +28,12 @@ from pixelvault.repository.atomic import (
     translate_os_error,
     write_bytes_atomic,
 )
-from pixelvault.repository.files import FileWriter, ensure_parents, read_range
+from pixelvault.repository.files import (
+    FileWriter,
+    ensure_parents,
+    read_range,
+    remove_empty_parents,
+)
 from pixelvault.repository.guard import WriteGuard
 from pixelvault.repository.layout import Store
 
@@ -191,11 +196,4 @@ class ManagedStore:
                     os.chmod(dirpath, stat.S_IRWXU)
             shutil.rmtree(directory, ignore_errors=False)
         self.log_path(fileset_dir).unlink(missing_ok=True)
-        # Template levels (user_N/2026-11/24) left empty go too.
-        parent = directory.parent
-        while parent != self.root and self.root in parent.parents:
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-            parent = parent.parent
+        remove_empty_parents(directory, self.root)  # template levels left empty go too

@@ -19,7 +19,7 @@ from typing import Any
 
 from pixelvault.errors import PixelvaultError
 from pixelvault.repository.atomic import write_bytes_atomic
-from pixelvault.repository.files import ensure_parents
+from pixelvault.repository.files import ensure_parents, remove_empty_parents
 from pixelvault.repository.layout import Layout, Store
 
 log = logging.getLogger(__name__)
@@ -83,13 +83,7 @@ class MemoStore:
         target = self.root / Path(os.path.abspath(directory)).relative_to(self.layout.root)
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target, ignore_errors=True)
-        parent = target.parent
-        while parent != self.root and self.root in parent.parents:
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-            parent = parent.parent
+        remove_empty_parents(target, self.root)
 
     def orphans(self) -> list[Path]:
         """Memos whose original file is gone."""

@@ -15,6 +15,7 @@ from pixelvault.catalog import Actor
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.params import PathId
 from pixelvault.server.ranges import UnsatisfiableRangeError, parse_range
+from pixelvault.server.streaming import pump
 from pixelvault.services import annotation, files
 
 router = APIRouter(prefix="/api/v1", tags=["annotations"])
@@ -99,14 +100,7 @@ async def _receive(request: Request, actor: Actor, kind: str, object_id: int,
         annotation.begin_attachment, vault, actor, kind, object_id, name=name,
         mimetype=mimetype, expected_size=size)
     try:
-        buffer = bytearray()
-        async for chunk in request.stream():
-            buffer += chunk
-            if len(buffer) >= SPOOL:
-                await run_in_threadpool(pending.write, bytes(buffer))
-                buffer.clear()
-        if buffer:
-            await run_in_threadpool(pending.write, bytes(buffer))
+        await pump(request, pending.write, SPOOL)
     except BaseException:
         pending.abort()
         raise

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.params import PathId
+from pixelvault.server.streaming import pump
 from pixelvault.services import imports
 from pixelvault.services.imports import upload
 
@@ -70,14 +71,7 @@ async def send(fileset_id: PathId, index: PathId, request: Request, actor: Actor
     writer = await run_in_threadpool(upload.PartWriter, vault_of(request), actor, fileset_id,
                                      index, offset)
     try:
-        buffer = bytearray()
-        async for chunk in request.stream():
-            buffer += chunk
-            if len(buffer) >= SPOOL:
-                await run_in_threadpool(writer.write, bytes(buffer))
-                buffer.clear()
-        if buffer:
-            await run_in_threadpool(writer.write, bytes(buffer))
+        await pump(request, writer.write, SPOOL)
     except BaseException:
         await run_in_threadpool(writer.abort)
         raise
