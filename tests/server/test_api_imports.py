@@ -103,3 +103,22 @@ def test_announcements_are_checked_and_uploads_can_be_abandoned(api: Api,
         assert api.client.delete(f"/api/v1/imports/{made['id']}",
                                  headers=alice).status_code == 204
     assert list(api.vault.managed.root.iterdir()) == []
+
+
+def test_a_dataset_deleted_during_the_upload_fails_it_cleanly(api: Api, world: World,
+                                                              tmp_path: Path) -> None:
+    alice = world.headers["alice"]
+    data = ome_tiff(tmp_path).path.read_bytes()
+    upload = announce(api, alice, data, dataset="Soon gone")
+    dataset = api.client.get("/api/v1/datasets", headers=alice).json()["data"][0]["id"]
+    url = f"/api/v1/imports/{upload['id']}"
+    api.client.put(f"{url}/files/0", headers=alice, content=data)
+    assert api.client.delete(f"/api/v1/datasets/{dataset}", headers=alice).status_code == 204
+    failed = api.client.post(f"{url}/finish", headers=alice)
+    assert failed.status_code == 404 and "dataset" in failed.json()["message"]
+    with api.vault.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(Fileset)) == 0
+    assert list(api.vault.managed.root.iterdir()) == []
+    refused = api.client.post("/api/v1/imports", headers=alice, json={"files": [
+        {"client_path": "d/.a.tif.part", "size": 1, "checksum": sha1(b"x")}]})
+    assert refused.status_code == 400 and "partial files" in refused.json()["message"]

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from pixelvault.catalog import Actor
+from pixelvault.catalog import Actor, Right
 from pixelvault.catalog import files as file_rows
 from pixelvault.catalog.models import (
     Annotation,
@@ -48,6 +48,7 @@ from pixelvault.formats import Metadata, Series
 from pixelvault.repository import Store
 from pixelvault.repository.checksums import DEFAULT_ALGORITHM, canonical, new_hasher
 from pixelvault.repository.managed import TemplateValues, client_paths
+from pixelvault.services import containers
 from pixelvault.services.files import guess_mimetype
 from pixelvault.services.imports.minmax import channel_ranges
 from pixelvault.services.imports.plan import PlannedFileset
@@ -185,6 +186,12 @@ def _record(session: Session, actor: Actor, fileset_id: int, copied: list[Copied
             entry_name: str, algorithm: str, metadata: Metadata,
             ranges: list[list[tuple[float, float] | None]], options: ImportOptions
             ) -> list[int]:
+    if options.dataset_id is not None:
+        # Checked again here: the dataset may have gone, or changed hands, meanwhile.
+        dataset = containers.checked(session, actor, "dataset", options.dataset_id,
+                                     Right.EDIT)
+        if dataset.group_id != actor.group_id:
+            raise InvalidInputError(f"dataset {options.dataset_id} is now in another group")
     for position, item in enumerate(copied):
         session.add(OriginalFile(
             id=item.file_id, store=Store.MANAGED.value, path=item.repo_path,

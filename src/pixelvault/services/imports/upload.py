@@ -16,7 +16,7 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -76,6 +76,9 @@ def _relpaths(client_paths: list[str]) -> list[PurePosixPath]:
         parts = [safe_part(p) for p in text.replace("\\", "/").split("/") if p]
         if not parts:
             raise InvalidInputError(f"{text!r} is not a file path")
+        if parts[-1].startswith(".") and parts[-1].endswith(".part"):
+            raise InvalidInputError(f"{text!r}: names like .NAME.part are the server's own "
+                                    "partial files; rename the file")
         split.append(parts)
     common = split[0][:-1]
     for parts in split[1:]:
@@ -277,6 +280,31 @@ def list_uploads(vault: Vault, actor: Actor) -> list[dict[str, Any]]:
 def finish(vault: Vault, actor: Actor, fileset_id: int) -> ImportedFileset:
     """Check every file against its announced size and checksum, then import them."""
     directory, expected, options, started = _open(vault, actor, fileset_id)
+    with _finishing(vault, fileset_id, directory):
+        return _finish(vault, actor, fileset_id, directory, expected, options, started)
+
+
+@contextlib.contextmanager
+def _finishing(vault: Vault, fileset_id: int, directory: PurePosixPath) -> Iterator[None]:
+    """One finish at a time per upload (a lock on its directory)."""
+    try:
+        fd = os.open(vault.managed.path(directory), os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise translate_os_error(exc, str(directory)) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockHeldError(f"upload {fileset_id} is being finished by another "
+                                "request") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _finish(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPath,
+            expected: list[Expected], options: ImportOptions, started: float
+            ) -> ImportedFileset:
     algorithm = canonical(options.algorithm)
     have = received(vault, actor, fileset_id)
     for item, size in zip(expected, have, strict=True):
