@@ -20,7 +20,8 @@ def test_dry_run_then_import_into_a_named_dataset(initialised: Env, tmp_path: Pa
     assert [len(f["images"]) for f in planned["filesets"]] == [1, 1]
     assert not list((env.home / "OMERO" / "ManagedRepository").iterdir())  # nothing written
 
-    done = env.cli("import", str(source), "--dataset", "Plate 1", "-o", "json", check=True)
+    done = env.cli("import", str(source), "--dataset", "Plate 1", "-j", "2", "-o", "json",
+                   check=True)
     result = json.loads(done.stdout)
     assert len(result["imported"]) == 2 and result["failed"] == result["skipped"] == []
     assert all(r["timings"]["upload"] >= 0 for r in result["imported"])

@@ -44,6 +44,8 @@ def import_(
                                                 "CRC-32, Adler-32, BLAKE3-256, ..."),
     skip: list[str] = typer.Option([], "--skip", help="minmax: no channel statistics "
                                                       "(checksum and thumbnails: not yet)."),
+    parallel: int = typer.Option(1, "--parallel", "-j", min=1, max=32,
+                                 help="Filesets imported at once (on this machine)."),
     name: str | None = typer.Option(None, "--name", "-n", help="Image name (default: file)."),
     description: str | None = typer.Option(None, "--description", "-x"),
     user: str | None = typer.Option(None, "--user",
@@ -157,7 +159,7 @@ def import_(
                       transient=True, disable=quiet or not sys.stderr.isatty()) as bar:
             task = bar.add_task(f"{len(plan.filesets)} filesets", total=total)
             outcome = imports.run(vault, actor, plan, options,
-                                  progress=lambda n: bar.advance(task, n))
+                                  progress=lambda n: bar.advance(task, n), parallel=parallel)
     _report({"imported": [imports.describe(r) for r in outcome.imported],
              "failed": [{"path": str(f.fileset.files[0]), "reason": f.reason}
                         for f in outcome.failed],

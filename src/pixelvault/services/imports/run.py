@@ -7,6 +7,7 @@ go on; nothing of the failed one stays behind.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -64,20 +65,31 @@ def resolve_dataset(catalog: Catalog, actor: Actor, wanted: str | None,
 
 def run(vault: Vault, actor: Actor, plan: Plan, options: ImportOptions,
         progress: Callable[[int], None] | None = None,
-        on_done: Callable[[PlannedFileset, ImportedFileset | Failure], None] | None = None
-        ) -> Outcome:
-    outcome = Outcome()
+        on_done: Callable[[PlannedFileset, ImportedFileset | Failure], None] | None = None,
+        parallel: int = 1) -> Outcome:
+    """Import each planned fileset; ``parallel`` of them at once (threads: the work is
+    reading, hashing and writing files, which release the interpreter)."""
     values = template_values(vault, actor)
-    for planned in plan.filesets:
+
+    def one(planned: PlannedFileset) -> ImportedFileset | Failure:
         try:
-            result = import_fileset(vault, actor, planned, options, progress, values)
+            result: ImportedFileset | Failure = import_fileset(vault, actor, planned, options,
+                                                               progress, values)
         except PixelvaultError as exc:
-            failure = Failure(planned, exc.message)
-            outcome.failed.append(failure)
-            if on_done is not None:
-                on_done(planned, failure)
-            continue
-        outcome.imported.append(result)
+            result = Failure(planned, exc.message)
         if on_done is not None:
             on_done(planned, result)
+        return result
+
+    if parallel > 1 and len(plan.filesets) > 1:
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            results = list(pool.map(one, plan.filesets))
+    else:
+        results = [one(planned) for planned in plan.filesets]
+    outcome = Outcome()
+    for result in results:
+        if isinstance(result, Failure):
+            outcome.failed.append(result)
+        else:
+            outcome.imported.append(result)
     return outcome
