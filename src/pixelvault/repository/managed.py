@@ -18,6 +18,7 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from pixelvault.config import TEMPLATE_TOKEN, check_template
@@ -97,6 +98,10 @@ class ManagedStore:
         self.layout = guard.layout
         self.root = self.layout.store(self.store)
 
+    @cached_property
+    def _real_root(self) -> Path:
+        return self.root.resolve()
+
     def path(self, relpath: PurePosixPath | str) -> Path:
         """An absolute path for a catalog path, which must stay inside the store."""
         path = self.root / str(relpath)
@@ -105,7 +110,7 @@ class ManagedStore:
         # The last component may be an in-place symbolic link to the user's file; every
         # directory above it must be inside the store.
         resolved = path.parent.resolve()
-        root = self.root.resolve()
+        root = self._real_root
         if path != self.root and resolved != root and root not in resolved.parents:
             raise InvalidInputError(f"{relpath} leaves ManagedRepository")
         return path
