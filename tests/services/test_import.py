@@ -332,3 +332,36 @@ def test_an_ome_zarr_directory_is_one_fileset(vault: Vault, tmp_path: Path) -> N
         assert channels[0].max == float(sample.truth[0][:, 0].max())
     copied = vault.managed.path(zarr_result.directory)
     assert (next(copied.rglob("image-0.5.ome.zarr")) / "zarr.json").is_file()
+
+
+def test_ome_xml_annotations_become_the_images_annotations(vault: Vault,
+                                                           tmp_path: Path) -> None:
+    import base64
+
+    plane = base64.b64encode(bytes(range(6))).decode()
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">
+ <Image ID="Image:0" Name="annotated">
+  <Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint8" SizeX="3" SizeY="2" SizeZ="1"
+          SizeC="1" SizeT="1">
+   <Channel ID="Channel:0:0"/><BinData BigEndian="false" Length="8">{plane}</BinData>
+  </Pixels>
+  <AnnotationRef ID="Annotation:map"/><AnnotationRef ID="Annotation:tag"/>
+  <AnnotationRef ID="Annotation:note"/>
+ </Image>
+ <StructuredAnnotations>
+  <MapAnnotation ID="Annotation:map" Namespace="openmicroscopy.org/omero/client/mapAnnotation">
+   <Value><M K="Cell line">HeLa</M><M K="Stain">DAPI</M></Value></MapAnnotation>
+  <TagAnnotation ID="Annotation:tag"><Value>mitosis</Value></TagAnnotation>
+  <CommentAnnotation ID="Annotation:note"><Value>imaged on Monday</Value></CommentAnnotation>
+ </StructuredAnnotations>
+</OME>"""
+    (tmp_path / "annotated.ome.xml").write_text(xml)
+    (result,) = imports.run(vault, vault.local_admin(), imports.plan([tmp_path]),
+                            imports.ImportOptions()).imported
+    from pixelvault.services.annotation import list_annotations
+
+    found = list_annotations(vault.catalog, vault.local_admin(), "image", result.image_ids[0])
+    by_type = {a.type: a for a in found if a.namespace != imports.fileset.ORIGINAL_METADATA_NS}
+    assert by_type["map"].values == [("Cell line", "HeLa"), ("Stain", "DAPI")]
+    assert by_type["tag"].text == "mitosis" and by_type["comment"].text == "imaged on Monday"
