@@ -251,3 +251,29 @@ def ome_zarr(version: str) -> Callable[[Path], Sample]:
 
 
 MAKERS += [ome_zarr("0.4"), ome_zarr("0.5")]
+
+
+def czi_file(dtype: Any, type_name: str, scenes: int) -> Callable[[Path], Sample]:
+    def make(d: Path) -> Sample:
+        from pylibCZIrw import czi as pyczi
+
+        path = d / f"scan-{type_name}-{scenes}.czi"
+        truths = [_random((2, 2, 3, 24 - 4 * s, 32 - 6 * s), dtype) for s in range(scenes)]
+        with pyczi.create_czi(str(path), exist_ok=True) as writer:
+            for scene, truth in enumerate(truths):
+                for t in range(2):
+                    for c in range(2):
+                        for z in range(3):
+                            writer.write(data=truth[t, c, z], plane={"T": t, "C": c, "Z": z},
+                                         scene=scene, location=(200 * scene, 100 * scene))
+            writer.write_metadata(channel_names={0: "DAPI", 1: "GFP"}, scale_x=0.25e-6,
+                                  scale_y=0.25e-6, scale_z=1.5e-6)
+        return Sample(f"CZI {type_name} {scenes} scene(s)", path, truths, type_name,
+                      channel_names=["DAPI", "GFP"], physical_size_x=0.25,
+                      physical_size_z=1.5)
+    make.__name__ = f"czi_{type_name}_{scenes}"
+    return make
+
+
+MAKERS += [czi_file(np.uint16, "uint16", 1), czi_file(np.uint8, "uint8", 2),
+           czi_file(np.float32, "float", 1)]

@@ -11,7 +11,7 @@ import tifffile
 
 from pixelvault.errors import CorruptFileError, InvalidInputError, UnsupportedFormatError
 from pixelvault.formats import open_reader
-from tests.formats.samples import Sample, ome_tiff, png_rgb
+from tests.formats.samples import Sample, czi_file, ome_tiff, png_rgb
 
 
 def read_everything(path: Path) -> None:
@@ -32,7 +32,7 @@ def test_empty_file(tmp_path: Path) -> None:
         open_reader(tmp_path / "empty.tif")
 
 
-@pytest.mark.parametrize("make", [ome_tiff, png_rgb])
+@pytest.mark.parametrize("make", [ome_tiff, png_rgb, czi_file(np.uint16, "uint16", 1)])
 @pytest.mark.parametrize("keep", [0.1, 0.5, 0.95])
 def test_truncated_files(tmp_path: Path, make: Callable[[Path], Sample], keep: float) -> None:
     sample = make(tmp_path)
@@ -51,7 +51,8 @@ def test_garbage_with_an_image_name(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("content", "name", "says"), [
     (b"%PDF-1.7\n...", "paper.pdf", "PDF"),
-    (b"ZISRAWFILE" + bytes(100), "scan.czi", "Zeiss CZI"),
+    (b"\xda\xce\xbe\x0a" + bytes(100), "scan.nd2", "Nikon ND2"),
+    (b"\x70\x00\x00\x00\x10\x00\x00\x00\x2a" + bytes(100), "scan.lif", "Leica LIF"),
     (b"PK\x03\x04" + bytes(100), "images.zip", "ZIP"),
     (b"hello, world\n", "notes.txt", ".txt"),
 ])

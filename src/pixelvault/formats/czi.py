@@ -1,0 +1,116 @@
+"""Zeiss CZI through Zeiss's own library (pylibCZIrw): each scene is a series, in the
+scene's own coordinates. Grey pixel types only; colour (BGR) CZI files and the
+pyramids inside CZI files are not read yet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from pixelvault.errors import CorruptFileError, UnsupportedFormatError
+from pixelvault.formats.base import Channel, Metadata, Series, check_region
+
+MAGIC = b"ZISRAWFILE"
+_TYPES = {"Gray8": "uint8", "Gray16": "uint16", "Gray32Float": "float",
+          "Gray32": "int32", "Gray64Float": "double"}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value else []
+
+
+class CziReader:
+    format_name: ClassVar[str] = "Zeiss CZI"
+    version: ClassVar[str] = "1"
+
+    @classmethod
+    def claims(cls, path: Path, head: bytes) -> int:
+        if head.startswith(MAGIC):
+            return 2
+        return 1 if path.name.lower().endswith(".czi") else 0
+
+    def __init__(self, path: Path) -> None:
+        from pylibCZIrw import czi as pyczi
+
+        self.path = path
+        try:
+            self._czi = pyczi.CziReader(str(path))
+            self._box = self._czi.total_bounding_box
+            scenes = self._czi.scenes_bounding_rectangle
+            types = set(self._czi.pixel_types.values())
+        except (RuntimeError, OSError, ValueError, KeyError) as exc:
+            raise CorruptFileError(f"{path.name}: not a readable CZI file ({exc})") from None
+        unknown = types - set(_TYPES)
+        if unknown:
+            raise UnsupportedFormatError(f"{path.name}: CZI pixel type {sorted(unknown)[0]} "
+                                         "(colour CZI files are not read yet)")
+        if len(types) != 1:
+            raise UnsupportedFormatError(f"{path.name}: channels of different pixel types")
+        self._type = _TYPES[types.pop()]
+        rect = self._czi.total_bounding_rectangle
+        self._scenes: list[tuple[int | None, Any]] = (
+            [(index, scenes[index]) for index in sorted(scenes)] if scenes else [(None, rect)])
+        self._metadata: Metadata | None = None
+
+    def used_files(self) -> list[Path]:
+        return [self.path]
+
+    def _size(self, axis: str) -> int:
+        start, end = self._box.get(axis, (0, 1))
+        return max(int(end) - int(start), 1)
+
+    def metadata(self) -> Metadata:
+        if self._metadata is None:
+            try:
+                document = self._czi.metadata.get("ImageDocument", {}).get("Metadata", {})
+            except (RuntimeError, ValueError, AttributeError):
+                document = {}
+            scaling = {item.get("@Id"): item.get("Value") for item in _list(
+                (document.get("Scaling") or {}).get("Items", {}).get("Distance"))}
+
+            def micrometres(axis: str) -> float | None:
+                try:
+                    return float(scaling[axis]) * 1e6 if scaling.get(axis) else None
+                except (TypeError, ValueError):
+                    return None
+
+            channels_md = _list(((document.get("Information") or {}).get("Image") or {})
+                                .get("Dimensions", {}).get("Channels", {}).get("Channel"))
+            size_c = self._size("C")
+            channels = [Channel(name=str(c.get("@Name", ""))) for c in channels_md[:size_c]]
+            channels += [Channel()] * (size_c - len(channels))
+            bits = np.dtype({"uint8": np.uint8, "uint16": np.uint16, "float": np.float32,
+                             "int32": np.int32, "double": np.float64}[self._type]).itemsize * 8
+            series = [Series(
+                index=index, name=f"{self.path.name} #{scene}" if scene is not None
+                else self.path.name,
+                size_x=int(rect.w), size_y=int(rect.h), size_z=self._size("Z"), size_c=size_c,
+                size_t=self._size("T"), pixel_type=self._type, significant_bits=bits,
+                levels=((int(rect.w), int(rect.h)),), channels=tuple(channels),
+                physical_size_x=micrometres("X"), physical_size_y=micrometres("Y"),
+                physical_size_z=micrometres("Z"))
+                for index, (scene, rect) in enumerate(self._scenes)]
+            self._metadata = Metadata(series=series, original={
+                "CZI pixel type": next(iter(self._czi.pixel_types.values()), ""),
+                "CZI scenes": str(len(self._scenes))})
+        return self._metadata
+
+    def read(self, series: int, level: int, z: int, c: int, t: int,
+             x: int, y: int, width: int, height: int) -> np.ndarray[Any, Any]:
+        described = self.metadata().series[series]
+        check_region(described, level, z, c, t, x, y, width, height)
+        scene, rect = self._scenes[series]
+        plane = {"Z": self._box.get("Z", (0, 1))[0] + z, "C": self._box.get("C", (0, 1))[0] + c,
+                 "T": self._box.get("T", (0, 1))[0] + t}
+        try:
+            region = self._czi.read(roi=(int(rect.x) + x, int(rect.y) + y, width, height),
+                                    plane=plane, scene=scene)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise CorruptFileError(f"{self.path.name}: pixels cannot be decoded ({exc}); "
+                                   "the file is truncated or damaged") from None
+        return np.ascontiguousarray(region[:, :, 0], dtype=described.dtype)
+
+    def close(self) -> None:
+        self._czi.close()
