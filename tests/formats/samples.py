@@ -277,3 +277,33 @@ def czi_file(dtype: Any, type_name: str, scenes: int) -> Callable[[Path], Sample
 
 MAKERS += [czi_file(np.uint16, "uint16", 1), czi_file(np.uint8, "uint8", 2),
            czi_file(np.float32, "float", 1)]
+
+
+def companion_set(d: Path) -> Sample:
+    """A .companion.ome describing planes held by two BinaryOnly OME-TIFFs."""
+    truth = _random((1, 2, 2, 12, 10), np.uint16)  # T C Z Y X: 4 planes, 2 per file
+    uuids = [f"urn:uuid:7a000000-0000-4000-8000-00000000000{i}" for i in range(3)]
+    names = ["part-c0.ome.tif", "part-c1.ome.tif"]
+    blocks = "".join(
+        f'<TiffData FirstC="{c}" FirstZ="0" IFD="0" PlaneCount="2"><UUID FileName="{names[c]}">'
+        f"{uuids[c + 1]}</UUID></TiffData>" for c in range(2))
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/'
+           f'Schemas/OME/2016-06" UUID="{uuids[0]}"><Image ID="Image:0" Name="companion">'
+           f'<Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16" SizeX="10" SizeY="12" '
+           f'SizeZ="2" SizeC="2" SizeT="1"><Channel ID="Channel:0:0" Name="DAPI"/>'
+           f'<Channel ID="Channel:0:1" Name="GFP"/>{blocks}</Pixels></Image></OME>')
+    companion = d / "set.companion.ome"
+    companion.write_text(xml)
+    for c, name in enumerate(names):
+        binary_only = (f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.'
+                       f'openmicroscopy.org/Schemas/OME/2016-06" UUID="{uuids[c + 1]}">'
+                       f'<BinaryOnly MetadataFile="set.companion.ome" UUID="{uuids[0]}"/></OME>')
+        with tifffile.TiffWriter(d / name) as tif:
+            for z in range(2):
+                tif.write(truth[0, c, z], description=binary_only if z == 0 else None,
+                          metadata=None, photometric="minisblack")
+    return Sample("companion OME-XML with OME-TIFFs", companion, [truth], "uint16",
+                  channel_names=["DAPI", "GFP"])
+
+
+MAKERS.append(companion_set)

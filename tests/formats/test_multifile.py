@@ -68,3 +68,20 @@ def test_the_set_is_one_fileset(tmp_path: Path) -> None:
     paths, _ = make_set(tmp_path)
     plan = imports.plan([tmp_path])
     assert len(plan.filesets) == 1 and sorted(plan.filesets[0].files) == sorted(paths)
+
+
+def test_a_companion_set_is_one_fileset_and_its_parts_are_not_skipped(tmp_path: Path) -> None:
+    from pixelvault.errors import UnsupportedFormatError
+    from tests.formats.samples import companion_set
+
+    sample = companion_set(tmp_path)
+    plan = imports.plan([tmp_path])
+    assert plan.skipped == [] and len(plan.filesets) == 1
+    assert sorted(p.name for p in plan.filesets[0].files) == [
+        "part-c0.ome.tif", "part-c1.ome.tif", "set.companion.ome"]
+    assert plan.filesets[0].files[0] == sample.path  # the reader opens the companion
+    with pytest.raises(UnsupportedFormatError, match=r"set\.companion\.ome"):
+        open_reader(tmp_path / "part-c0.ome.tif").metadata()
+    (tmp_path / "part-c1.ome.tif").unlink()
+    with pytest.raises(CorruptFileError, match="missing"):
+        open_reader(sample.path).metadata()

@@ -365,3 +365,17 @@ def test_ome_xml_annotations_become_the_images_annotations(vault: Vault,
     by_type = {a.type: a for a in found if a.namespace != imports.fileset.ORIGINAL_METADATA_NS}
     assert by_type["map"].values == [("Cell line", "HeLa"), ("Stain", "DAPI")]
     assert by_type["tag"].text == "mitosis" and by_type["comment"].text == "imaged on Monday"
+
+
+def test_a_companion_set_imports_whole(vault: Vault, tmp_path: Path) -> None:
+    from tests.formats.samples import companion_set
+
+    sample = companion_set(tmp_path)
+    outcome = imports.run(vault, vault.local_admin(), imports.plan([tmp_path]),
+                          imports.ImportOptions())
+    (result,) = outcome.imported
+    assert result.files == 3 and outcome.failed == []
+    with vault.catalog.session() as session:
+        channels = session.scalars(select(Channel).order_by(Channel.index)).all()
+    assert [(c.name, c.max) for c in channels] == [
+        ("DAPI", float(sample.truth[0][:, 0].max())), ("GFP", float(sample.truth[0][:, 1].max()))]

@@ -1,6 +1,7 @@
-"""OME-XML files with their pixels inline (``.ome.xml``, BinData): every pixel type and
-compression the schema allows (none, zlib, bzip2), either byte order, any dimension
-order. Planes are decoded when first read."""
+"""OME-XML files: with their pixels inline (``.ome.xml``, BinData: every pixel type and
+compression the schema allows, either byte order, any dimension order), or as the
+companion of a set of TIFF files holding the pixels (``.companion.ome``: TiffData
+blocks name each plane's file and directory). Planes are decoded when first read."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class OmeXmlReader:
         if text.startswith(b"<") and b"<OME" in head and b"openmicroscopy.org/Schemas/OME" \
                 in head:
             return 2
-        return 1 if path.name.lower().endswith((".ome.xml", ".ome")) else 0
+        return 1 if path.name.lower().endswith((".ome.xml", ".ome", ".companion.ome")) else 0
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -44,10 +45,40 @@ class OmeXmlReader:
         if not self._ome.images:
             raise CorruptFileError(f"{path.name}: OME-XML without any image")
         self._planes: dict[tuple[int, int], np.ndarray[Any, Any]] = {}
+        self._tiff_planes: dict[int, dict[int, tuple[Path, int]]] = {}
+        self._tiffs: dict[Path, Any] = {}
         self._metadata: Metadata | None = None
 
     def used_files(self) -> list[Path]:
-        return [self.path]
+        self.metadata()
+        files = {f for planes in self._tiff_planes.values() for f, _ in planes.values()}
+        return [self.path, *sorted(files)]
+
+    def _map_tiff_planes(self, series: int, planes: int) -> None:
+        """Which file and directory (IFD) holds each plane, from the TiffData blocks."""
+        pixels = self._ome.images[series].pixels
+        found: dict[int, tuple[Path, int]] = {}
+        for block in pixels.tiff_data_blocks:
+            name = block.uuid.file_name if block.uuid is not None else None
+            if not name:
+                raise CorruptFileError(f"{self.path.name}: a TiffData block names no file")
+            file = self.path.parent / Path(name).name  # never outside the set's directory
+            first = self._plane_index(series, int(block.first_z or 0), int(block.first_c or 0),
+                                      int(block.first_t or 0))
+            ifd = int(block.ifd or 0)
+            given = block.plane_count if block.plane_count is not None else (
+                1 if block.ifd is not None else planes - first)
+            for step in range(int(given)):
+                found[first + step] = (file, ifd + step)
+        if sorted(found) != list(range(planes)):
+            raise CorruptFileError(f"{self.path.name}: its TiffData blocks place "
+                                   f"{len(found)} of {planes} planes; the metadata disagrees "
+                                   "with the pixel data")
+        missing = sorted({f for f, _ in found.values() if not f.is_file()})
+        if missing:
+            raise CorruptFileError(f"{self.path.name}: needs {missing[0].name}, which is "
+                                   "missing")
+        self._tiff_planes[series] = found
 
     def metadata(self) -> Metadata:
         if self._metadata is None:
@@ -58,12 +89,10 @@ class OmeXmlReader:
                 if kind not in PIXEL_TYPES:
                     raise UnsupportedFormatError(
                         f"{self.path.name}: {kind} pixels, which OMERO's model has no type for")
-                if pixels.tiff_data_blocks and not pixels.bin_data_blocks:
-                    raise UnsupportedFormatError(
-                        f"{self.path.name}: a companion OME-XML whose pixels are in TIFF "
-                        "files; import the TIFF files (companion files are not read yet)")
                 planes = int(pixels.size_z) * int(pixels.size_c) * int(pixels.size_t)
-                if len(pixels.bin_data_blocks) != planes:
+                if pixels.tiff_data_blocks and not pixels.bin_data_blocks:
+                    self._map_tiff_planes(index, planes)
+                elif len(pixels.bin_data_blocks) != planes:
                     raise CorruptFileError(
                         f"{self.path.name} image {index}: {len(pixels.bin_data_blocks)} "
                         f"BinData planes for {planes} described; the metadata disagrees "
@@ -86,8 +115,29 @@ class OmeXmlReader:
             stride *= sizes[axis]
         return index
 
+    def _tiff_plane(self, series: int, number: int) -> np.ndarray[Any, Any]:
+        import tifffile
+
+        described = self.metadata().series[series]
+        file, ifd = self._tiff_planes[series][number]
+        try:
+            if file not in self._tiffs:
+                self._tiffs[file] = tifffile.TiffFile(file)
+            plane = self._tiffs[file].pages[ifd].asarray()
+        except (OSError, ValueError, IndexError, KeyError, RuntimeError,
+                tifffile.TiffFileError) as exc:
+            raise CorruptFileError(f"{file.name}: plane {ifd} cannot be read ({exc}); the "
+                                   "file is truncated or damaged") from None
+        if plane.shape != (described.size_y, described.size_x):
+            raise CorruptFileError(f"{file.name}: plane {ifd} is {plane.shape}, the "
+                                   "companion says otherwise; the metadata disagrees with "
+                                   "the pixel data")
+        return np.asarray(plane, dtype=described.dtype)
+
     def _plane(self, series: int, number: int) -> np.ndarray[Any, Any]:
         key = (series, number)
+        if series in self._tiff_planes:
+            return self._tiff_plane(series, number)
         if key not in self._planes:
             described = self.metadata().series[series]
             block = self._ome.images[series].pixels.bin_data_blocks[number]
@@ -126,3 +176,6 @@ class OmeXmlReader:
 
     def close(self) -> None:
         self._planes.clear()
+        for tiff in self._tiffs.values():
+            tiff.close()
+        self._tiffs.clear()

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pixelvault.errors import CorruptFileError
+from pixelvault.errors import CorruptFileError, UnsupportedFormatError
 from pixelvault.formats import omexml
 from pixelvault.formats.base import (
     AxisMap,
@@ -151,6 +151,11 @@ class TiffReader:
     def _ome(self) -> Any:
         if not hasattr(self, "_ome_model"):
             self._ome_model = omexml.parse(self._tif.ome_metadata or "", self.path.name)
+            binary_only = getattr(self._ome_model, "binary_only", None)
+            if binary_only is not None:
+                raise UnsupportedFormatError(
+                    f"{self.path.name} holds pixels of the set described by "
+                    f"{binary_only.metadata_file}; import that file or the directory")
         return self._ome_model
 
     def metadata(self) -> Metadata:

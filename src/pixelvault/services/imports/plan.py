@@ -131,4 +131,5 @@ def plan(paths: Sequence[Path]) -> Plan:
         filesets.append(planned)
         for used_path in used:
             claimed[used_path] = planned
-    return Plan(filesets, skipped)
+    # A part seen alone first (a TIFF of a companion set) is not skipped once its set is in.
+    return Plan(filesets, [s for s in skipped if s.path not in claimed])
