@@ -96,6 +96,8 @@ def test_announcements_are_checked_and_uploads_can_be_abandoned(api: Api,
         refused = api.client.post("/api/v1/imports", headers=alice, json={"files": files})
         assert refused.status_code == 400, files
     hostile = announce(api, alice, b"x", checksum_algorithm="SHA1-160")
+    busy = api.client.delete(f"/api/v1/filesets/{hostile['id']}", headers=alice)
+    assert busy.status_code == 409 and "/api/v1/imports/" in busy.json()["message"]
     upload = api.client.post("/api/v1/imports", headers=alice, json={"files": [
         {"client_path": "../../../etc/passwd", "size": 1, "checksum": sha1(b"x")}]}).json()
     assert ".." not in upload["files"][0]["path"].split("/")

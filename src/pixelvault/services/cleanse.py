@@ -10,6 +10,7 @@ fileset still ``importing`` after the grace period) are removed whole.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -87,6 +88,18 @@ def _size(directory: Path) -> int:
     return sum(p.lstat().st_size for p in directory.rglob("*") if not p.is_dir())
 
 
+def _last_written(directory: Path) -> float:
+    """The newest modification below ``directory``: a long import is still writing."""
+    newest = 0.0
+    for dirpath, _dirs, files in os.walk(directory):
+        for name in (".", *files):
+            try:
+                newest = max(newest, os.lstat(os.path.join(dirpath, name)).st_mtime)
+            except FileNotFoundError:
+                continue
+    return newest
+
+
 def _interrupted_imports(vault: Vault, report: CleanseReport, *, dry_run: bool,
                          cutoff: float) -> None:
     """Filesets an import started but never finished (killed, or the machine stopped):
@@ -98,8 +111,10 @@ def _interrupted_imports(vault: Vault, report: CleanseReport, *, dry_run: bool,
     for fileset_id, directory, created in stale:
         path = vault.managed.path(directory)
         rel = str(path.relative_to(root))
-        started = (created if created.tzinfo else created.replace(tzinfo=UTC)).timestamp()
-        if started > cutoff:
+        last_active = (created if created.tzinfo else created.replace(tzinfo=UTC)).timestamp()
+        if path.is_dir():
+            last_active = max(last_active, _last_written(path))
+        if last_active > cutoff:
             report.kept.append((rel, "an import in progress, or younger than the grace "
                                      "period"))
             continue

@@ -25,11 +25,12 @@ from pixelvault.catalog.models import (
     AnnotationLink,
     Fileset,
     FilesetEntry,
+    FilesetState,
     Image,
     OriginalFile,
 )
 from pixelvault.catalog.permissions import allowed
-from pixelvault.errors import InvalidInputError, NotFoundError
+from pixelvault.errors import InvalidInputError, LockHeldError, NotFoundError
 from pixelvault.services import containers
 from pixelvault.services.vault import Vault
 
@@ -124,6 +125,9 @@ def delete_fileset(vault: Vault, actor: Actor, fileset_id: int) -> Deleted:
             Fileset.id == fileset_id, allowed(actor, Right.READ, Fileset)))
         if fileset is None:
             raise NotFoundError(f"no fileset with id {fileset_id}")
+        if fileset.state != FilesetState.READY:
+            raise LockHeldError(f"fileset {fileset_id} is still being imported; abandon an "
+                                f"upload with DELETE /api/v1/imports/{fileset_id}, or wait")
         for image_id in session.scalars(select(Image.id).where(
                 Image.fileset_id == fileset_id)).all():
             image = containers.checked(session, actor, "image", image_id, Right.DELETE)

@@ -313,7 +313,9 @@ def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPa
         image_ids = _record(session, actor, fileset_id, copied, entry.name, algorithm,
                             metadata, ranges, options)
         row = session.get(Fileset, fileset_id)
-        assert row is not None
+        if row is None or row.state != FilesetState.IMPORTING:
+            raise IntegrityError(f"fileset {fileset_id} was removed while it was imported "
+                                 "(by `admin cleanse` or a delete); import it again")
         timings["catalog"] = time.monotonic() - mark
         row.state = FilesetState.READY
         row.format = format_name
