@@ -11,17 +11,15 @@ import typer
 from pixelvault.cli.login import connection
 from pixelvault.cli.output import Output, console, print_json, print_table, transfer_bar
 from pixelvault.errors import InvalidInputError
+from pixelvault.targets import parse_target
 
 PLURAL = {"project": "projects", "dataset": "datasets", "image": "images"}
 TARGET_HELP = "Project:ID, Dataset:ID or Image:ID."
 
 
 def _target(text: str) -> tuple[str, int]:
-    kind, sep, number = text.partition(":")
-    if not sep or kind.lower() not in PLURAL or not number.isdigit():
-        raise InvalidInputError(
-            f"{text!r} is not a target; write Project:ID, Dataset:ID or Image:ID")
-    return PLURAL[kind.lower()], int(number)
+    kind, object_id = parse_target(text, ("Project", "Dataset", "Image"))
+    return PLURAL[kind], object_id
 
 
 def _pairs(entries: list[str]) -> list[tuple[str, str]]:
@@ -109,16 +107,15 @@ def list_annotations(
 
 
 def _file_id(conn: Any, text: str) -> int:
-    kind, _, number = text.rpartition(":")
-    if not number.isdigit() or kind not in ("", "OriginalFile", "FileAnnotation"):
-        raise InvalidInputError(
-            f"{text!r} is not a file; write OriginalFile:ID, FileAnnotation:ID or an id")
-    if kind == "FileAnnotation":
-        found = conn.annotation(int(number))
+    if text.isdigit():
+        return int(text)
+    kind, number = parse_target(text, ("OriginalFile", "FileAnnotation"))
+    if kind == "fileannotation":
+        found = conn.annotation(number)
         if not found["file"]:
             raise InvalidInputError(f"annotation {number} is a {found['type']}, not a file")
         return int(found["file"]["id"])
-    return int(number)
+    return number
 
 
 def download(

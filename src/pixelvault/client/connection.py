@@ -19,6 +19,7 @@ import httpx
 from pixelvault import errors
 from pixelvault.client import transfer
 from pixelvault.client.objects import Containers, Groups, Users
+from pixelvault.targets import parse_target
 
 _BY_STATUS: dict[int, type[errors.PixelvaultError]] = {
     400: errors.InvalidInputError,
@@ -140,14 +141,8 @@ class Connection:
     def delete(self, target: str) -> None:
         """Delete ``Project:ID``, ``Dataset:ID``, ``Image:ID`` or ``Fileset:ID`` (OMERO's
         form); a fileset goes with all its images and files."""
-        kind, _, number = target.partition(":")
-        plural = {"project": "projects", "dataset": "datasets", "image": "images",
-                  "fileset": "filesets"}.get(kind.lower())
-        if plural is None or not number.isdigit():
-            raise errors.InvalidInputError(
-                f"{target!r} is not a target; write Project:ID, Dataset:ID, Image:ID or "
-                "Fileset:ID")
-        self.request("DELETE", f"/api/v1/{plural}/{int(number)}")
+        kind, object_id = parse_target(target, ("Project", "Dataset", "Image", "Fileset"))
+        self.request("DELETE", f"/api/v1/{kind}s/{object_id}")
 
     def import_(self, *paths: str | Path, dataset: str | int | None = None,
                 name: str | None = None, description: str | None = None,

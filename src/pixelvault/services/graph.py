@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from pixelvault import targets
 from pixelvault.catalog import Actor, Catalog, Right
 from pixelvault.catalog.models import (
     Annotation,
@@ -62,12 +63,7 @@ class Graph:
 
 def parse_target(text: str) -> tuple[str, int]:
     """``Project:51`` (OMERO's CLI form) or ``project:51``."""
-    kind, sep, number = text.partition(":")
-    kind = kind.strip().lower()
-    if not sep or kind not in KINDS or not number.strip().isdigit():
-        raise InvalidInputError(
-            f"{text!r} is not a target; write Project:ID, Dataset:ID or Image:ID")
-    return kind, int(number)
+    return targets.parse_target(text, ("Project", "Dataset", "Image"))
 
 
 def _contained(session: Session, link: Any, parents: set[int]) -> set[int]:
