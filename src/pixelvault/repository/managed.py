@@ -80,14 +80,24 @@ def expand(template: str, values: TemplateValues, increment: int = 1) -> PurePos
     return PurePosixPath(*parts)
 
 
+def kept_paths(paths: Sequence[Sequence[str]]) -> list[PurePosixPath]:
+    """Where each of a fileset's files goes below its directory, from the names along
+    each file's path: the path below the files' common directory, plus up to three of
+    that directory's own last names, every name made harmless."""
+    cleaned = [[safe_part(part) for part in parts] for parts in paths]
+    common = cleaned[0][:-1]
+    for parts in cleaned[1:]:
+        shared = 0
+        while shared < min(len(common), len(parts) - 1) and common[shared] == parts[shared]:
+            shared += 1
+        common = common[:shared]
+    kept = common[-KEPT_PARENTS:]
+    return [PurePosixPath(*kept, *parts[len(common):]) for parts in cleaned]
+
+
 def client_paths(paths: Sequence[Path]) -> list[PurePosixPath]:
-    """Where each of a fileset's files goes below its directory: the path below the
-    files' common directory, plus up to three of that directory's own last names."""
-    absolute = [Path(os.path.abspath(p)) for p in paths]
-    common = Path(os.path.commonpath([p.parent for p in absolute]))
-    kept = [part for part in common.parts[1:]][-KEPT_PARENTS:]
-    return [PurePosixPath(*(safe_part(x) for x in (*kept, *p.relative_to(common).parts)))
-            for p in absolute]
+    """:func:`kept_paths` for files on this machine."""
+    return kept_paths([Path(os.path.abspath(p)).parts[1:] for p in paths])
 
 
 class ManagedStore:

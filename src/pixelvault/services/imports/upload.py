@@ -35,7 +35,7 @@ from pixelvault.errors import (
 from pixelvault.repository.atomic import fsync_dir, translate_os_error
 from pixelvault.repository.checksums import canonical, new_hasher
 from pixelvault.repository.files import ensure_parents
-from pixelvault.repository.managed import KEPT_PARENTS, safe_part
+from pixelvault.repository.managed import kept_paths
 from pixelvault.services.imports.fileset import (
     CHUNK,
     CopiedFile,
@@ -68,26 +68,17 @@ class Expected:
 
 
 def _relpaths(client_paths: list[str]) -> list[PurePosixPath]:
-    """Where each announced file goes, as a local import would put it: the path below the
-    files' common directory, plus up to three of that directory's own last names. The
-    client's paths are only ever names here, cleaned part by part."""
-    split = []
-    for text in client_paths:
-        parts = [safe_part(p) for p in text.replace("\\", "/").split("/") if p]
+    """Where each announced file goes, as a local import would put it; the client's
+    paths are only ever names here."""
+    split = [[p for p in text.replace("\\", "/").split("/") if p] for text in client_paths]
+    for text, parts in zip(client_paths, split, strict=True):
         if not parts:
             raise InvalidInputError(f"{text!r} is not a file path")
-        if parts[-1].startswith(".") and parts[-1].endswith(".part"):
+    paths = kept_paths(split)
+    for text, path in zip(client_paths, paths, strict=True):
+        if path.name.startswith(".") and path.name.endswith(".part"):
             raise InvalidInputError(f"{text!r}: names like .NAME.part are the server's own "
                                     "partial files; rename the file")
-        split.append(parts)
-    common = split[0][:-1]
-    for parts in split[1:]:
-        length = 0
-        while length < min(len(common), len(parts) - 1) and common[length] == parts[length]:
-            length += 1
-        common = common[:length]
-    kept = common[-KEPT_PARENTS:]
-    paths = [PurePosixPath(*kept, *parts[len(common):]) for parts in split]
     if len(set(paths)) != len(paths):
         raise InvalidInputError("two files of the fileset would land on the same path; "
                                 "send files with distinct names")
