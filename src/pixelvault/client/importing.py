@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from pixelvault import errors
-from pixelvault.repository.checksums import DEFAULT_ALGORITHM, canonical, new_hasher
+from pixelvault.repository.checksums import DEFAULT_ALGORITHM, canonical, digest_file
 
 if TYPE_CHECKING:
     from pixelvault.client.connection import Connection
@@ -22,14 +22,6 @@ if TYPE_CHECKING:
 
 CHUNK = 4 << 20
 Progress = Callable[[int], None]  # bytes sent since the last call
-
-
-def _checksum(path: Path, algorithm: str) -> str:
-    hasher = new_hasher(algorithm)
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            hasher.update(chunk)
-    return hasher.hexdigest()
 
 
 def _from(path: Path, offset: int, progress: Progress | None) -> Iterator[bytes]:
@@ -68,7 +60,7 @@ def import_fileset(conn: Connection, files: Sequence[Path], *, algorithm: str,
                    retries: int = 5, entry_depth: int = 0) -> dict[str, Any]:
     sizes = [p.stat().st_size for p in files]
     announced = [{"client_path": str(Path(os.path.abspath(p))), "size": size,
-                  "checksum": _checksum(p, algorithm)} for p, size in zip(files, sizes,
+                  "checksum": digest_file(algorithm, p)} for p, size in zip(files, sizes,
                                                                             strict=True)]
     upload = conn.request("POST", "/api/v1/imports", json={
         "files": announced, "checksum_algorithm": algorithm, "entry_depth": entry_depth,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Protocol
 
 import blake3
@@ -103,6 +104,18 @@ class MultiHasher:
 
     def hexdigests(self) -> dict[str, str]:
         return {name: hasher.hexdigest() for name, hasher in self.hashers.items()}
+
+
+def digest_file(name: str, path: Path, on_chunk: Callable[[int], None] | None = None,
+                chunk_size: int = 4 << 20) -> str:
+    """The file's checksum, read in chunks (``on_chunk`` hears each chunk's size)."""
+    hasher = new_hasher(name)
+    with path.open("rb") as handle:
+        while chunk := handle.read(chunk_size):
+            hasher.update(chunk)
+            if on_chunk is not None:
+                on_chunk(len(chunk))
+    return hasher.hexdigest()
 
 
 def digest_bytes(name: str, data: bytes) -> str:

@@ -25,8 +25,7 @@ from pixelvault.catalog.models import (
 )
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import NotFoundError
-from pixelvault.repository.checksums import new_hasher
-from pixelvault.services.files import original_bytes
+from pixelvault.services.files import verify_file
 from pixelvault.services.vault import Vault
 
 
@@ -104,19 +103,14 @@ def check(vault: Vault, actor: Actor, fileset: FilesetInfo) -> list[str]:
     """Re-hash every file of the fileset from disk; what does not match, or is missing."""
     problems = []
     for info in fileset_files(vault.catalog, actor, fileset.id):
-        with vault.catalog.session() as session:
-            row = session.get(OriginalFile, info.id)
-        assert row is not None
-        hasher = new_hasher(info.hasher)
         try:
-            for chunk in original_bytes(vault, row):
-                hasher.update(chunk)
+            _, now = verify_file(vault, actor, info.id)
         except NotFoundError:
             problems.append(f"{info.path}: missing")
             continue
-        if hasher.hexdigest() != info.hash:
-            problems.append(f"{info.path}: {info.hasher} is {hasher.hexdigest()}, the catalog "
-                            f"recorded {info.hash}")
+        if now != info.hash:
+            problems.append(f"{info.path}: {info.hasher} is {now}, the catalog recorded "
+                            f"{info.hash}")
     return problems
 
 

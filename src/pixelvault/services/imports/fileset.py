@@ -46,7 +46,7 @@ from pixelvault.catalog.models import (
 from pixelvault.errors import CorruptFileError, IntegrityError, InvalidInputError
 from pixelvault.formats import Metadata, Series
 from pixelvault.repository import Store
-from pixelvault.repository.checksums import DEFAULT_ALGORITHM, canonical, new_hasher
+from pixelvault.repository.checksums import DEFAULT_ALGORITHM, canonical, digest_file
 from pixelvault.repository.managed import TemplateValues, client_paths
 from pixelvault.services import containers
 from pixelvault.services.files import guess_mimetype
@@ -119,19 +119,13 @@ def _copy(vault: Vault, file_id: int, directory: PurePosixPath, source: Path,
             if progress is not None:
                 progress(len(chunk))
         stored = writer.commit()
-    after = source.stat()
-    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-        raise IntegrityError(f"{source.name} changed while it was imported; import it again "
-                             "once whatever writes it has finished")
+    _unchanged(source, before)
     sent = stored.hashes[algorithm]
     # The server's own check: what is on disk now, read back, must hash the same.
-    on_disk = new_hasher(algorithm)
-    with writer.final.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            on_disk.update(chunk)
-    if on_disk.hexdigest() != sent:
+    on_disk = digest_file(algorithm, writer.final)
+    if on_disk != sent:
         raise IntegrityError(f"{source.name}: the copy in ManagedRepository does not match "
-                             f"what was read ({algorithm} {on_disk.hexdigest()} != {sent}); "
+                             f"what was read ({algorithm} {on_disk} != {sent}); "
                              "check the disk, then import again")
     return CopiedFile(file_id, source, relpath, writer.final, str(stored.relpath), stored.size,
                    sent)
@@ -144,20 +138,19 @@ def _link(vault: Vault, file_id: int, directory: PurePosixPath, source: Path,
     before = source.stat()
     symbolic = transfer == "ln_s"
     final = vault.managed.link(directory, relpath, source, symbolic=symbolic)
-    hasher = new_hasher(algorithm)
-    with final.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            hasher.update(chunk)
-            if progress is not None:
-                progress(len(chunk))
+    digest = digest_file(algorithm, final, progress)
+    _unchanged(source, before)
+    if not symbolic:
+        os.chmod(final, 0o444)  # the same file as the source: both become read-only
+    return CopiedFile(file_id, source, relpath, final, str(vault.layout.relative(final)),
+                      before.st_size, digest)
+
+
+def _unchanged(source: Path, before: os.stat_result) -> None:
     after = source.stat()
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
         raise IntegrityError(f"{source.name} changed while it was imported; import it again "
                              "once whatever writes it has finished")
-    if not symbolic:
-        os.chmod(final, 0o444)  # the same file as the source: both become read-only
-    return CopiedFile(file_id, source, relpath, final, str(vault.layout.relative(final)),
-                      after.st_size, hasher.hexdigest())
 
 
 def _image_name(options: ImportOptions, entry_name: str, series: Series, count: int) -> str:

@@ -33,11 +33,10 @@ from pixelvault.errors import (
     NotFoundError,
 )
 from pixelvault.repository.atomic import fsync_dir, translate_os_error
-from pixelvault.repository.checksums import canonical, new_hasher
+from pixelvault.repository.checksums import canonical, digest_file, new_hasher
 from pixelvault.repository.files import ensure_parents
 from pixelvault.repository.managed import kept_paths
 from pixelvault.services.imports.fileset import (
-    CHUNK,
     CopiedFile,
     ImportedFileset,
     ImportOptions,
@@ -308,14 +307,11 @@ def _finish(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPat
         for item in expected:
             final = _final(vault, directory, item)
             part = _part(final)
-            hasher = new_hasher(algorithm)
-            with part.open("rb") as handle:
-                while chunk := handle.read(CHUNK):
-                    hasher.update(chunk)
-            if hasher.hexdigest() != item.checksum:
+            digest = digest_file(algorithm, part)
+            if digest != item.checksum:
                 raise IntegrityError(
                     f"{item.client_path} arrived damaged: the server's {algorithm} is "
-                    f"{hasher.hexdigest()}, the client's {item.checksum}; import it again")
+                    f"{digest}, the client's {item.checksum}; import it again")
             os.chmod(part, 0o444)
             os.rename(part, final)
             fsync_dir(final.parent)
