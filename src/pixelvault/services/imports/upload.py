@@ -16,7 +16,7 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -117,8 +117,33 @@ def start(vault: Vault, actor: Actor, files: list[Announced], options: ImportOpt
     return fileset_id, directory, expected
 
 
-def _manifest(vault: Vault, actor: Actor, fileset_id: int) -> dict[str, Any]:
-    """The open upload's manifest, with its directory; 404 unless it is the actor's."""
+@dataclass(frozen=True)
+class OpenUpload:
+    """An upload under way, as its manifest in the catalog describes it."""
+
+    fileset_id: int
+    directory: PurePosixPath
+    expected: list[Expected]
+    options: ImportOptions
+    started: float
+    entry_depth: int
+
+    def final(self, vault: Vault, item: Expected) -> Path:
+        return vault.managed.path(self.directory / item.relpath)
+
+    def received(self, vault: Vault) -> list[int]:
+        """Bytes the server holds of each announced file (where to resume)."""
+        sizes = []
+        for item in self.expected:
+            try:
+                sizes.append(_part(self.final(vault, item)).stat().st_size)
+            except FileNotFoundError:
+                sizes.append(0)
+        return sizes
+
+
+def _open(vault: Vault, actor: Actor, fileset_id: int) -> OpenUpload:
+    """The actor's open upload; 404 for anyone else's, finished or unknown ones."""
     with vault.catalog.session() as session:
         row = session.scalar(select(Fileset).where(
             Fileset.id == fileset_id, Fileset.owner_id == actor.user_id,
@@ -126,37 +151,15 @@ def _manifest(vault: Vault, actor: Actor, fileset_id: int) -> dict[str, Any]:
         if row is None:
             raise NotFoundError(f"no open upload with id {fileset_id}")
         manifest: dict[str, Any] = json.loads(row.manifest)
-        manifest["directory"] = row.directory
-        return manifest
-
-
-def _open(vault: Vault, actor: Actor, fileset_id: int
-          ) -> tuple[PurePosixPath, list[Expected], ImportOptions, float]:
-    manifest = _manifest(vault, actor, fileset_id)
-    directory = PurePosixPath(manifest["directory"])
-    options = ImportOptions(**manifest["options"])
-    return (directory, [Expected(**f) for f in manifest["files"]], options,
-            float(manifest.get("started", time.time())))
-
-
-def _final(vault: Vault, directory: PurePosixPath, item: Expected) -> Path:
-    return vault.managed.path(directory / item.relpath)
+        directory = PurePosixPath(row.directory)
+    return OpenUpload(fileset_id, directory, [Expected(**f) for f in manifest["files"]],
+                      ImportOptions(**manifest["options"]),
+                      float(manifest.get("started", time.time())),
+                      int(manifest.get("entry_depth", 0)))
 
 
 def _part(final: Path) -> Path:
     return final.with_name(f".{final.name}.part")
-
-
-def received(vault: Vault, actor: Actor, fileset_id: int) -> list[int]:
-    """Bytes the server holds of each announced file (where to resume)."""
-    directory, expected, _, _ = _open(vault, actor, fileset_id)
-    sizes = []
-    for item in expected:
-        try:
-            sizes.append(_part(_final(vault, directory, item)).stat().st_size)
-        except FileNotFoundError:
-            sizes.append(0)
-    return sizes
 
 
 class PartWriter:
@@ -165,12 +168,12 @@ class PartWriter:
 
     def __init__(self, vault: Vault, actor: Actor, fileset_id: int, index: int,
                  offset: int) -> None:
-        directory, expected, _, _ = _open(vault, actor, fileset_id)
-        if not 0 <= index < len(expected):
+        upload = _open(vault, actor, fileset_id)
+        if not 0 <= index < len(upload.expected):
             raise NotFoundError(f"upload {fileset_id} has no file {index}")
-        self.item = expected[index]
-        final = _final(vault, directory, self.item)
-        ensure_parents(vault.managed.path(directory), final)
+        self.item = upload.expected[index]
+        final = upload.final(vault, self.item)
+        ensure_parents(vault.managed.path(upload.directory), final)
         self.part = _part(final)
         vault.guard.check(max(self.item.size - offset, 0))
         try:
@@ -222,29 +225,15 @@ class PartWriter:
             self._handle.close()
 
 
-def receive(vault: Vault, actor: Actor, fileset_id: int, index: int, offset: int,
-            chunks: Iterable[bytes]) -> int:
-    """Append ``chunks`` to file ``index`` at ``offset`` (where the server's copy ends);
-    returns how many bytes it holds now."""
-    writer = PartWriter(vault, actor, fileset_id, index, offset)
-    try:
-        for chunk in chunks:
-            writer.write(chunk)
-    except BaseException:
-        writer.abort()
-        raise
-    return writer.commit()
-
-
 def status(vault: Vault, actor: Actor, fileset_id: int) -> dict[str, Any]:
     """The upload's files and how much of each the server holds."""
-    _, expected, _, started = _open(vault, actor, fileset_id)
-    have = received(vault, actor, fileset_id)
-    return {"id": fileset_id, "state": "uploading", "started": started,
-            "bytes": sum(e.size for e in expected), "received": sum(have),
+    upload = _open(vault, actor, fileset_id)
+    have = upload.received(vault)
+    return {"id": fileset_id, "state": "uploading", "started": upload.started,
+            "bytes": sum(e.size for e in upload.expected), "received": sum(have),
             "files": [{"index": i, "client_path": e.client_path, "path": e.relpath,
                        "size": e.size, "received": r}
-                      for i, (e, r) in enumerate(zip(expected, have, strict=True))]}
+                      for i, (e, r) in enumerate(zip(upload.expected, have, strict=True))]}
 
 
 def list_uploads(vault: Vault, actor: Actor) -> list[dict[str, Any]]:
@@ -269,9 +258,9 @@ def list_uploads(vault: Vault, actor: Actor) -> list[dict[str, Any]]:
 
 def finish(vault: Vault, actor: Actor, fileset_id: int) -> ImportedFileset:
     """Check every file against its announced size and checksum, then import them."""
-    directory, expected, options, started = _open(vault, actor, fileset_id)
-    with _finishing(vault, fileset_id, directory):
-        return _finish(vault, actor, fileset_id, directory, expected, options, started)
+    upload = _open(vault, actor, fileset_id)
+    with _finishing(vault, fileset_id, upload.directory):
+        return _finish(vault, actor, upload)
 
 
 @contextlib.contextmanager
@@ -292,20 +281,17 @@ def _finishing(vault: Vault, fileset_id: int, directory: PurePosixPath) -> Itera
         os.close(fd)
 
 
-def _finish(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPath,
-            expected: list[Expected], options: ImportOptions, started: float
-            ) -> ImportedFileset:
-    algorithm = canonical(options.algorithm)
-    have = received(vault, actor, fileset_id)
-    for item, size in zip(expected, have, strict=True):
+def _finish(vault: Vault, actor: Actor, upload: OpenUpload) -> ImportedFileset:
+    algorithm = canonical(upload.options.algorithm)
+    for item, size in zip(upload.expected, upload.received(vault), strict=True):
         if size != item.size:
             raise InvalidInputError(f"{item.client_path}: {size} of {item.size} bytes "
                                     "received; send the rest, then finish")
     copied: list[CopiedFile] = []
-    timings = {"upload": time.time() - started}
+    timings = {"upload": time.time() - upload.started}
     try:
-        for item in expected:
-            final = _final(vault, directory, item)
+        for item in upload.expected:
+            final = upload.final(vault, item)
             part = _part(final)
             digest = digest_file(algorithm, part)
             if digest != item.checksum:
@@ -319,16 +305,15 @@ def _finish(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPat
                                   PurePosixPath(item.relpath), final,
                                   str(vault.layout.relative(final)), item.size,
                                   item.checksum))
-        depth = int(_manifest(vault, actor, fileset_id).get("entry_depth", 0))
-        return complete(vault, actor, fileset_id, directory, copied, options, timings,
-                        entry_depth=depth)
+        return complete(vault, actor, upload.fileset_id, upload.directory, copied,
+                        upload.options, timings, entry_depth=upload.entry_depth)
     except BaseException:
-        undo(vault, fileset_id, directory, [])
+        undo(vault, upload.fileset_id, upload.directory, [])
         raise
 
 
 def abort(vault: Vault, actor: Actor, fileset_id: int) -> None:
-    directory, _, _, _ = _open(vault, actor, fileset_id)
+    upload = _open(vault, actor, fileset_id)
     with contextlib.suppress(NotFoundError):
-        undo(vault, fileset_id, directory, [])
+        undo(vault, fileset_id, upload.directory, [])
 
