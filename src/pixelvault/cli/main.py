@@ -18,10 +18,10 @@ from pixelvault.cli import (
     containers,
     files,
     fs,
-    graph,
     importer,
     jobs,
     login,
+    objects,
     principals,
     serve,
     sessions,
@@ -55,9 +55,9 @@ app.add_typer(jobs.app, name="jobs")
 app.command("annotate")(annotate.annotate)
 app.command("annotations")(annotate.list_annotations)
 app.command("download")(annotate.download)
-app.command("chgrp")(graph.chgrp)
-app.command("chown")(graph.chown)
-app.command("delete")(graph.delete)
+app.command("chgrp")(objects.chgrp)
+app.command("chown")(objects.chown)
+app.command("delete")(objects.delete)
 app.command("import")(importer.import_)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 
 import typer
 
@@ -30,6 +29,8 @@ def rebuild(
 
         pixelvault admin memo rebuild --parallel 2
     """
+    from concurrent.futures import ProcessPoolExecutor
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from pixelvault.services import filesets, readers
