@@ -63,7 +63,9 @@ class TiffReader:
         self.path = path
         self._arrays: dict[tuple[int, int], Any] = {}
         self._metadata: Metadata | None = None
-        self._planes: dict[str, Any] = {}  # "series/level" -> page layout, from a memo
+        # "series/level" -> where its striped pages are (None: read through zarr); from a
+        # memo, or worked out on the first read
+        self._planes: dict[str, Any] = {}
         self._scanned: list[Any] | None = None
         self._used: list[Path] | None = None
         try:
@@ -110,18 +112,32 @@ class TiffReader:
         and where each striped plane's directory (IFD) starts."""
         planes: dict[str, Any] = {}
         for index, tiff_series in enumerate(self._series):
-            for level, level_series in enumerate(tiff_series.levels):
-                keyframe = level_series.keyframe
-                pages = level_series.pages
-                if keyframe.is_tiled or keyframe.nbytes > WHOLE_PAGE_BYTES or any(
-                        page is None or page.parent is not self._tif for page in pages):
-                    continue  # read through tifffile's series, as without a memo
-                planes[f"{index}/{level}"] = {
-                    "shape": list(level_series.shape), "axes": level_series.axes,
-                    "page_dims": len(keyframe.shape),
-                    "offsets": [int(page.offset) for page in pages]}
+            for level in range(len(tiff_series.levels)):
+                layout = self._layout(index, level)
+                if layout is not None:
+                    planes[f"{index}/{level}"] = layout
         return {"metadata": metadata_to_json(self.metadata()), "planes": planes,
                 "used": [str(p) for p in self.used_files()]}
+
+    def _layout(self, series: int, level: int) -> dict[str, Any] | None:
+        """Where each plane's directory (IFD) starts, for planes stored as whole striped
+        pages of this file; None for tiled or huge pages and planes in other files, which
+        are read through tifffile's zarr view (decoding only the tiles a region needs)."""
+        key = f"{series}/{level}"
+        if key not in self._planes:
+            level_series = self._series[series].levels[level]
+            keyframe = level_series.keyframe
+            pages = level_series.pages
+            if keyframe.is_tiled or keyframe.nbytes > WHOLE_PAGE_BYTES or any(
+                    page is None or page.parent is not self._tif for page in pages):
+                self._planes[key] = None
+                return None
+            self._planes[key] = {
+                "shape": list(level_series.shape), "axes": level_series.axes,
+                "page_dims": len(keyframe.shape),
+                "offsets": [int(page.offset) for page in pages]}
+        layout: dict[str, Any] | None = self._planes[key]
+        return layout
 
     def _close_quietly(self) -> None:
         tif = getattr(self, "_tif", None)
@@ -253,55 +269,35 @@ class TiffReader:
              x: int, y: int, width: int, height: int) -> np.ndarray[Any, Any]:
         described = self.metadata().series[series]
         check_region(described, level, z, c, t, x, y, width, height)
-        layout = self._planes.get(f"{series}/{level}")
-        if layout is not None:
-            return self._read_memo_page(layout, described, z, c, t, x, y, width, height)
-        level_series = self._series[series].levels[level]
-        axes = AxisMap(level_series.axes, tuple(level_series.shape))
-        key = axes.index(z, c, t, slice(y, y + height), slice(x, x + width))
         try:
-            page_dims = len(level_series.keyframe.shape)
-            if not level_series.keyframe.is_tiled and \
-                    level_series.keyframe.nbytes <= WHOLE_PAGE_BYTES:
-                # A striped page is decoded whole anyway: read it directly, which spares
-                # building the zarr index of every page (slow for thousands of pages).
-                leading = tuple(level_series.shape[:len(level_series.shape) - page_dims])
-                number = int(np.ravel_multi_index(key[:len(leading)], leading)) \
-                    if leading else 0
-                page = level_series.pages[number]
-                if page is None:
-                    raise ValueError(f"plane {number} is missing")
-                if page.parent is self._tif:
-                    region = page.asarray().reshape(level_series.shape[len(leading):])[
-                        key[len(leading):]]
-                else:  # a plane in another file of the set: zarr keeps that file open
-                    region = self._array(series, level)[key]
-            else:
+            layout = self._layout(series, level)
+            if layout is None:
+                level_series = self._series[series].levels[level]
+                key = AxisMap(level_series.axes, tuple(level_series.shape)).index(
+                    z, c, t, slice(y, y + height), slice(x, x + width))
                 region = self._array(series, level)[key]
-        except (ValueError, OSError, RuntimeError, IndexError, KeyError) as exc:
+            else:
+                region = self._read_page(layout, z, c, t, x, y, width, height)
+        except (ValueError, OSError, RuntimeError, IndexError, KeyError,
+                _tifffile().TiffFileError) as exc:
             raise CorruptFileError(f"{self.path.name}: pixels cannot be decoded ({exc}); "
                                    "the file is truncated or damaged") from None
         return np.asarray(region, dtype=described.dtype)
 
-    def _read_memo_page(self, layout: dict[str, Any], described: Series, z: int, c: int,
-                        t: int, x: int, y: int, width: int, height: int
-                        ) -> np.ndarray[Any, Any]:
-        """A plane found by its directory's offset from the memo: one IFD read, no scan."""
-        tifffile = _tifffile()
+    def _read_page(self, layout: dict[str, Any], z: int, c: int, t: int, x: int, y: int,
+                   width: int, height: int) -> np.ndarray[Any, Any]:
+        """A region of a plane stored as one striped page, found by its directory's offset:
+        one directory read, whether or not the file's pages were scanned (a memo)."""
         shape = tuple(layout["shape"])
         key = AxisMap(layout["axes"], shape).index(z, c, t, slice(y, y + height),
                                                    slice(x, x + width))
         leading = shape[:len(shape) - int(layout["page_dims"])]
         number = int(np.ravel_multi_index(key[:len(leading)], leading)) if leading else 0
-        try:
-            self._tif.filehandle.seek(int(layout["offsets"][number]))
-            page = tifffile.TiffPage(self._tif, index=number)
-            region = page.asarray().reshape(shape[len(leading):])[key[len(leading):]]
-        except (ValueError, OSError, RuntimeError, IndexError, KeyError,
-                tifffile.TiffFileError) as exc:
-            raise CorruptFileError(f"{self.path.name}: pixels cannot be decoded ({exc}); "
-                                   "the file is truncated or damaged") from None
-        return np.asarray(region, dtype=described.dtype)
+        self._tif.filehandle.seek(int(layout["offsets"][number]))
+        page = _tifffile().TiffPage(self._tif, index=number)
+        region: np.ndarray[Any, Any] = page.asarray().reshape(shape[len(leading):])[
+            key[len(leading):]]
+        return region
 
     def close(self) -> None:
         self._arrays.clear()
