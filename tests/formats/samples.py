@@ -307,3 +307,55 @@ def companion_set(d: Path) -> Sample:
 
 
 MAKERS.append(companion_set)
+
+
+def nd2_file(dtype: Any, type_name: str, positions: int, compressed: bool
+             ) -> Callable[[Path], Sample]:
+    def make(d: Path) -> Sample:
+        from tests.formats.nd2_files import write_nd2
+
+        path = d / f"acquired-{type_name}-{positions}.nd2"
+        data = _random((positions, 2, 3, 2, 24, 36), dtype)  # P T Z C Y X
+        write_nd2(path, data, channels=["DAPI", "GFP"], positions=positions,
+                  calibration=0.325, z_step=0.75, period_ms=250.0, compressed=compressed,
+                  description="HeLa, H2B-GFP")
+        truths = [np.ascontiguousarray(data[p].transpose(0, 2, 1, 3, 4))  # T C Z Y X
+                  for p in range(positions)]
+        return Sample(f"ND2 {type_name}", path, truths, type_name,
+                      channel_names=["DAPI", "GFP"], physical_size_x=0.325,
+                      physical_size_z=0.75)
+    make.__name__ = f"nd2_{type_name}_{positions}{'_zlib' if compressed else ''}"
+    return make
+
+
+MAKERS += [nd2_file(np.uint16, "uint16", 2, False), nd2_file(np.uint8, "uint8", 1, True),
+           nd2_file(np.float32, "float", 1, False)]
+
+
+def lif_file(dtype: Any, type_name: str) -> Callable[[Path], Sample]:
+    def make(d: Path) -> Sample:
+        from tests.formats.lif_files import write_lif
+
+        path = d / f"project-{type_name}.lif"
+        truths = [_random((2, 2, 3, 20, 28), dtype), _random((1, 1, 1, 16, 12), dtype)]
+        write_lif(path, truths, channels=[["DAPI", "GFP"], ["BF"]], pixel_size_um=0.125,
+                  z_step_um=0.5)
+        return Sample(f"LIF {type_name}", path, truths, type_name,
+                      channel_names=["DAPI", "GFP"], physical_size_x=0.125,
+                      physical_size_z=0.5)
+    make.__name__ = f"lif_{type_name}"
+    return make
+
+
+def lif_rgb(d: Path) -> Sample:
+    from tests.formats.lif_files import write_lif
+
+    path = d / "brightfield.lif"
+    truth = _random((1, 3, 2, 18, 22), np.uint8)
+    write_lif(path, [truth], channels=[[]], rgb=True)
+    return Sample("LIF RGB", path, [truth], "uint8", channel_names=["R", "G", "B"],
+                  physical_size_x=0.25)
+
+
+MAKERS += [lif_file(np.uint16, "uint16"), lif_file(np.uint8, "uint8"),
+           lif_file(np.float32, "float"), lif_rgb]

@@ -11,7 +11,8 @@ import tifffile
 
 from pixelvault.errors import CorruptFileError, InvalidInputError, UnsupportedFormatError
 from pixelvault.formats import open_reader
-from tests.formats.samples import Sample, czi_file, ome_tiff, png_rgb
+from tests.formats.lif_files import write_lif
+from tests.formats.samples import Sample, czi_file, lif_file, nd2_file, ome_tiff, png_rgb
 
 
 def read_everything(path: Path) -> None:
@@ -32,7 +33,10 @@ def test_empty_file(tmp_path: Path) -> None:
         open_reader(tmp_path / "empty.tif")
 
 
-@pytest.mark.parametrize("make", [ome_tiff, png_rgb, czi_file(np.uint16, "uint16", 1)])
+@pytest.mark.parametrize("make", [ome_tiff, png_rgb, czi_file(np.uint16, "uint16", 1),
+                                  nd2_file(np.uint16, "uint16", 2, False),
+                                  nd2_file(np.uint8, "uint8", 1, True),
+                                  lif_file(np.uint16, "uint16")])
 @pytest.mark.parametrize("keep", [0.1, 0.5, 0.95])
 def test_truncated_files(tmp_path: Path, make: Callable[[Path], Sample], keep: float) -> None:
     sample = make(tmp_path)
@@ -51,8 +55,7 @@ def test_garbage_with_an_image_name(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("content", "name", "says"), [
     (b"%PDF-1.7\n...", "paper.pdf", "PDF"),
-    (b"\xda\xce\xbe\x0a" + bytes(100), "scan.nd2", "Nikon ND2"),
-    (b"\x70\x00\x00\x00\x10\x00\x00\x00\x2a" + bytes(100), "scan.lif", "Leica LIF"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n" + bytes(100), "photo.jp2", "JPEG 2000"),
     (b"PK\x03\x04" + bytes(100), "images.zip", "ZIP"),
     (b"hello, world\n", "notes.txt", ".txt"),
 ])
@@ -60,6 +63,35 @@ def test_unknown_formats_are_named(tmp_path: Path, content: bytes, name: str, sa
     (tmp_path / name).write_bytes(content)
     with pytest.raises(UnsupportedFormatError, match=says):
         open_reader(tmp_path / name)
+
+
+@pytest.mark.parametrize(("content", "name"), [
+    (b"\xda\xce\xbe\x0a" + bytes(100), "scan.nd2"),
+    (b"\x70\x00\x00\x00\x10\x00\x00\x00\x2a" + bytes(100), "scan.lif"),
+    (b"\x70\x00\x00\x00\x10\x00\x00\x00\x2a\x04\x00\x00\x00" + "<a/>".encode("utf-16-le"),
+     "tiny.lif"),
+])
+def test_damaged_nd2_and_lif_are_named(tmp_path: Path, content: bytes, name: str) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(CorruptFileError, match=re.escape(name)):
+        read_everything(tmp_path / name)
+
+
+def test_lif_header_with_entities_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password")
+    path = tmp_path / "hostile.lif"
+    write_lif(path, [np.zeros((1, 1, 1, 4, 4), np.uint8)], channels=[["x"]])
+    data = path.read_bytes()
+    length = int.from_bytes(data[9:13], "little")
+    xml = data[13:13 + 2 * length].decode("utf-16-le")
+    hostile = (f'<!DOCTYPE d [<!ENTITY e SYSTEM "file://{secret}">]>' +
+               xml.replace('Name="Series001"', 'Name="&e;"'))
+    encoded = hostile.encode("utf-16-le")
+    path.write_bytes(data[:4] + (len(encoded) + 5).to_bytes(4, "little") + data[8:9] +
+                     len(hostile).to_bytes(4, "little") + encoded + data[13 + 2 * length:])
+    with pytest.raises(CorruptFileError, match="entity"):
+        open_reader(path)
 
 
 def test_unreadable_file_and_directory(tmp_path: Path) -> None:

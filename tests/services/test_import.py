@@ -27,7 +27,7 @@ from pixelvault.repository.checksums import digest_bytes
 from pixelvault.services import deletion, filesets, imports
 from pixelvault.services.vault import Vault, open_vault
 from tests.conftest import Env, spawn_python
-from tests.formats.samples import ome_multiseries, ome_tiff, png_rgb
+from tests.formats.samples import lif_file, nd2_file, ome_multiseries, ome_tiff, png_rgb
 
 
 @pytest.fixture
@@ -379,3 +379,39 @@ def test_a_companion_set_imports_whole(vault: Vault, tmp_path: Path) -> None:
         channels = session.scalars(select(Channel).order_by(Channel.index)).all()
     assert [(c.name, c.max) for c in channels] == [
         ("DAPI", float(sample.truth[0][:, 0].max())), ("GFP", float(sample.truth[0][:, 1].max()))]
+
+
+def test_nd2_and_lif_files_import_with_their_series(vault: Vault, tmp_path: Path) -> None:
+    source = tmp_path / "scope"
+    source.mkdir()
+    nd2 = nd2_file(np.uint16, "uint16", 2, False)(source)
+    lif = lif_file(np.uint8, "uint8")(source)
+    outcome = imports.run(vault, vault.local_admin(), imports.plan([source]),
+                          imports.ImportOptions())
+    assert outcome.failed == [] and len(outcome.imported) == 2
+    with vault.catalog.session() as session:
+        images = {i.name: i for i in session.scalars(select(Image))}
+        assert set(images) == {f"{nd2.path.name} [point 1]", f"{nd2.path.name} [point 2]",
+                               f"{lif.path.name} [Series001]", f"{lif.path.name} [Series002]"}
+        for name, truth, series in ((f"{nd2.path.name} [point 2]", nd2.truth[1], 1),
+                                    (f"{lif.path.name} [Series001]", lif.truth[0], 0)):
+            image = images[name]
+            assert image.series == series
+            pixels = session.scalar(select(Pixels).where(Pixels.image_id == image.id))
+            assert pixels is not None
+            size_t, size_c, size_z, size_y, size_x = truth.shape
+            assert (pixels.size_x, pixels.size_y, pixels.size_z, pixels.size_c,
+                    pixels.size_t) == (size_x, size_y, size_z, size_c, size_t)
+            channels = session.scalars(select(Channel).where(Channel.pixels_id == pixels.id)
+                                       .order_by(Channel.index)).all()
+            assert [c.name for c in channels] == ["DAPI", "GFP"]
+            assert [(c.min, c.max) for c in channels] == [
+                (float(truth[:, c].min()), float(truth[:, c].max())) for c in range(size_c)]
+        nd2_pixels = session.scalar(select(Pixels).where(
+            Pixels.image_id == images[f"{nd2.path.name} [point 1]"].id))
+        assert nd2_pixels is not None and nd2_pixels.physical_size_x == pytest.approx(0.325)
+        assert nd2_pixels.time_increment == pytest.approx(0.25)
+        assert images[f"{nd2.path.name} [point 1]"].description == "HeLa, H2B-GFP"
+        emission = session.scalars(select(Channel.emission_wavelength).where(
+            Channel.pixels_id == nd2_pixels.id).order_by(Channel.index)).all()
+        assert emission == [450.0, 550.0]

@@ -7,17 +7,19 @@ from pathlib import Path
 from pixelvault.errors import CorruptFileError, InvalidInputError, UnsupportedFormatError
 from pixelvault.formats.base import Reader
 from pixelvault.formats.czi import CziReader
+from pixelvault.formats.lif import LifReader
+from pixelvault.formats.nd2 import Nd2Reader
 from pixelvault.formats.omexml_file import OmeXmlReader
 from pixelvault.formats.omezarr import OmeZarrReader
 from pixelvault.formats.raster import RasterReader
 from pixelvault.formats.tiff import TiffReader
 
-READERS: tuple[type[Reader], ...] = (TiffReader, OmeXmlReader, CziReader, RasterReader)
+READERS: tuple[type[Reader], ...] = (TiffReader, OmeXmlReader, CziReader, Nd2Reader, LifReader,
+                                     RasterReader)
 HEAD = 512
 # Formats we recognise but do not read, so the message can name them.
 _KNOWN_ELSEWHERE = {
-    b"\xda\xce\xbe\x0a": "Nikon ND2",
-    b"\x00\x00\x00\x0cJP2 ": "JPEG 2000",
+    b"\x00\x00\x00\x0cjP  ": "JPEG 2000",
     b"\x89HDF\r\n\x1a\n": "HDF5",
     b"%PDF": "PDF",
     b"PK\x03\x04": "a ZIP archive",
@@ -32,8 +34,6 @@ def _describe_unknown(path: Path, head: bytes) -> str:
             return name
     if head[128:132] == b"DICM":
         return "DICOM"
-    if head[:4] == b"\x70\x00\x00\x00" and head[8:9] == b"\x2a":
-        return "Leica LIF"
     if path.suffix:
         return f"a {path.suffix} file"
     return "no image format pixelvault knows"
@@ -59,8 +59,8 @@ def detect(path: Path) -> type[Reader]:
     if best == 0:
         raise UnsupportedFormatError(
             f"{path.name}: {_describe_unknown(path, head)}, which pixelvault cannot read "
-            "(it reads TIFF and OME-TIFF, OME-XML, OME-Zarr, Zeiss CZI, PNG, JPEG, BMP and "
-            "GIF)")
+            "(it reads TIFF and OME-TIFF, OME-XML, OME-Zarr, Zeiss CZI, Nikon ND2, Leica LIF, "
+            "PNG, JPEG, BMP and GIF)")
     return READERS[index]
 
 
