@@ -275,8 +275,29 @@ def czi_file(dtype: Any, type_name: str, scenes: int) -> Callable[[Path], Sample
     return make
 
 
+def czi_colour(dtype: Any, type_name: str) -> Callable[[Path], Sample]:
+    def make(d: Path) -> Sample:
+        from pylibCZIrw import czi as pyczi
+
+        path = d / f"colour-{type_name}.czi"
+        truth = _random((1, 3, 2, 20, 26), dtype)  # T, C = R G B, Z, Y, X
+        with pyczi.create_czi(str(path), exist_ok=True) as writer:
+            for z in range(2):
+                bgr = np.ascontiguousarray(np.stack([truth[0, 2 - k, z] for k in range(3)],
+                                                    axis=-1))
+                writer.write(data=bgr, plane={"T": 0, "C": 0, "Z": z})
+            writer.write_metadata(channel_names={0: "brightfield"}, scale_x=0.5e-6,
+                                  scale_y=0.5e-6)
+        return Sample(f"CZI colour {type_name}", path, [truth], type_name,
+                      channel_names=["brightfield R", "brightfield G", "brightfield B"],
+                      physical_size_x=0.5)
+    make.__name__ = f"czi_colour_{type_name}"
+    return make
+
+
 MAKERS += [czi_file(np.uint16, "uint16", 1), czi_file(np.uint8, "uint8", 2),
-           czi_file(np.float32, "float", 1)]
+           czi_file(np.float32, "float", 1), czi_colour(np.uint8, "uint8"),
+           czi_colour(np.uint16, "uint16")]
 
 
 def companion_set(d: Path) -> Sample:

@@ -1,6 +1,10 @@
 """Zeiss CZI through Zeiss's own library (pylibCZIrw): each scene is a series, in the
-scene's own coordinates. Grey pixel types only; colour (BGR) CZI files and the
-pyramids inside CZI files are not read yet."""
+scene's own coordinates. Colour files (BGR samples) give three channels, R, G and B,
+per CZI channel.
+
+Pyramid layers stored inside a CZI are not offered as resolution levels: a large
+image gets a pyramid built by pixelvault instead, the same as any other format's.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,13 @@ import numpy as np
 
 from pixelvault.errors import CorruptFileError, UnsupportedFormatError
 from pixelvault.formats.base import Channel, Metadata, Series, check_region
+from pixelvault.formats.xmlguard import refuse_entities
 
 MAGIC = b"ZISRAWFILE"
 _TYPES = {"Gray8": "uint8", "Gray16": "uint16", "Gray32Float": "float",
-          "Gray32": "int32", "Gray64Float": "double"}
+          "Gray32": "int32", "Gray64Float": "double",
+          "Bgr24": "uint8", "Bgr48": "uint16", "Bgr96Float": "float"}
+_COLOURS = ((-16776961, "R"), (16711935, "G"), (65535, "B"))  # RGBA red, green, blue
 
 
 def _list(value: Any) -> list[Any]:
@@ -37,6 +44,11 @@ class CziReader:
         self.path = path
         try:
             self._czi = pyczi.CziReader(str(path))
+            try:
+                refuse_entities(self._czi.raw_metadata or "", path.name, "CZI metadata")
+            except CorruptFileError:
+                self._czi.close()
+                raise
             self._box = self._czi.total_bounding_box
             scenes = self._czi.scenes_bounding_rectangle
             types = set(self._czi.pixel_types.values())
@@ -44,11 +56,17 @@ class CziReader:
             raise CorruptFileError(f"{path.name}: not a readable CZI file ({exc})") from None
         unknown = types - set(_TYPES)
         if unknown:
+            self._czi.close()
             raise UnsupportedFormatError(f"{path.name}: CZI pixel type {sorted(unknown)[0]} "
-                                         "(colour CZI files are not read yet)")
+                                         f"(pixelvault reads {', '.join(_TYPES)})")
         if len(types) != 1:
-            raise UnsupportedFormatError(f"{path.name}: channels of different pixel types")
-        self._type = _TYPES[types.pop()]
+            self._czi.close()
+            raise UnsupportedFormatError(f"{path.name}: channels of different pixel types "
+                                         f"({', '.join(sorted(types))}); export the channels "
+                                         "as separate files")
+        self._czi_type = types.pop()
+        self._type = _TYPES[self._czi_type]
+        self._samples = 3 if self._czi_type.startswith("Bgr") else 1
         rect = self._czi.total_bounding_rectangle
         self._scenes: list[tuple[int | None, Any]] = (
             [(index, scenes[index]) for index in sorted(scenes)] if scenes else [(None, rect)])
@@ -79,14 +97,20 @@ class CziReader:
             channels_md = _list(((document.get("Information") or {}).get("Image") or {})
                                 .get("Dimensions", {}).get("Channels", {}).get("Channel"))
             size_c = self._size("C")
-            channels = [Channel(name=str(c.get("@Name", ""))) for c in channels_md[:size_c]]
-            channels += [Channel()] * (size_c - len(channels))
+            named = [str(c.get("@Name", "")) for c in channels_md[:size_c]]
+            named += [""] * (size_c - len(named))
+            if self._samples == 3:
+                channels = [Channel(name=f"{name} {part}".strip(), color=colour)
+                            for name in named for colour, part in _COLOURS]
+            else:
+                channels = [Channel(name=name) for name in named]
             bits = np.dtype({"uint8": np.uint8, "uint16": np.uint16, "float": np.float32,
                              "int32": np.int32, "double": np.float64}[self._type]).itemsize * 8
             series = [Series(
                 index=index, name=f"{self.path.name} #{scene}" if scene is not None
                 else self.path.name,
-                size_x=int(rect.w), size_y=int(rect.h), size_z=self._size("Z"), size_c=size_c,
+                size_x=int(rect.w), size_y=int(rect.h), size_z=self._size("Z"),
+                size_c=len(channels),
                 size_t=self._size("T"), pixel_type=self._type, significant_bits=bits,
                 levels=((int(rect.w), int(rect.h)),), channels=tuple(channels),
                 physical_size_x=micrometres("X"), physical_size_y=micrometres("Y"),
@@ -102,7 +126,9 @@ class CziReader:
         described = self.metadata().series[series]
         check_region(described, level, z, c, t, x, y, width, height)
         scene, rect = self._scenes[series]
-        plane = {"Z": self._box.get("Z", (0, 1))[0] + z, "C": self._box.get("C", (0, 1))[0] + c,
+        channel, sample = divmod(c, self._samples)
+        plane = {"Z": self._box.get("Z", (0, 1))[0] + z,
+                 "C": self._box.get("C", (0, 1))[0] + channel,
                  "T": self._box.get("T", (0, 1))[0] + t}
         try:
             region = self._czi.read(roi=(int(rect.x) + x, int(rect.y) + y, width, height),
@@ -110,7 +136,9 @@ class CziReader:
         except (RuntimeError, ValueError, OSError) as exc:
             raise CorruptFileError(f"{self.path.name}: pixels cannot be decoded ({exc}); "
                                    "the file is truncated or damaged") from None
-        return np.ascontiguousarray(region[:, :, 0], dtype=described.dtype)
+        # colour planes come as B, G, R samples
+        index = self._samples - 1 - sample
+        return np.ascontiguousarray(region[:, :, index], dtype=described.dtype)
 
     def close(self) -> None:
         self._czi.close()
