@@ -380,3 +380,56 @@ def lif_rgb(d: Path) -> Sample:
 
 MAKERS += [lif_file(np.uint16, "uint16"), lif_file(np.uint8, "uint8"),
            lif_file(np.float32, "float"), lif_rgb]
+
+
+def ome_zarr_plate(version: str) -> Callable[[Path], Sample]:
+    """A 1x2 plate, two fields in the first well and one in the second."""
+    def make(d: Path) -> Sample:
+        import zarr
+
+        path = d / f"plate-{version}.ome.zarr"
+        v3 = version == "0.5"
+        root = zarr.open_group(str(path), mode="w", zarr_format=3 if v3 else 2)
+        truths: list[np.ndarray[Any, Any]] = []
+        fields = {("B", "3"): 2, ("B", "4"): 1}
+        for (row, column), count in fields.items():
+            well = root.create_group(f"{row}/{column}")
+            for field_index in range(count):
+                truth = _random((1, 2, 1, 24, 20), np.uint16)
+                truths.append(truth)
+                image = well.create_group(str(field_index))
+                image.create_array("0", shape=truth.shape, dtype=truth.dtype,
+                                   chunks=(1, 1, 1, 12, 10))[...] = truth
+                multiscales: list[dict[str, Any]] = [{"version": version, "axes": [
+                    {"name": a, "type": kind} for a, kind in
+                    (("t", "time"), ("c", "channel"), ("z", "space"), ("y", "space"),
+                     ("x", "space"))],
+                    "datasets": [{"path": "0", "coordinateTransformations": [
+                        {"type": "scale", "scale": [1.0, 1.0, 1.0, 1.0, 1.0]}]}]}]
+                omero = {"channels": [{"label": "DAPI", "color": "0000FF"},
+                                      {"label": "GFP", "color": "00FF00"}]}
+                if v3:
+                    image.attrs["ome"] = {"version": version, "multiscales": multiscales,
+                                          "omero": omero}
+                else:
+                    image.attrs.update({"multiscales": multiscales, "omero": omero})
+            well_meta: dict[str, Any] = {"images": [{"path": str(i)} for i in range(count)]}
+            if v3:
+                well.attrs["ome"] = {"version": version, "well": well_meta}
+            else:
+                well.attrs["well"] = {**well_meta, "version": version}
+        plate: dict[str, Any] = {"name": "screen", "rows": [{"name": "A"}, {"name": "B"}],
+                 "columns": [{"name": str(n)} for n in range(1, 5)],
+                 "wells": [{"path": f"{r}/{c}", "rowIndex": 1, "columnIndex": int(c) - 1}
+                           for r, c in fields], "field_count": 2}
+        if v3:
+            root.attrs["ome"] = {"version": version, "plate": plate}
+        else:
+            root.attrs["plate"] = {**plate, "version": version}
+        return Sample(f"OME-Zarr plate {version}", path, truths, "uint16",
+                      channel_names=["DAPI", "GFP"])
+    make.__name__ = f"ome_zarr_plate_{version.replace('.', '_')}"
+    return make
+
+
+MAKERS += [ome_zarr_plate("0.4"), ome_zarr_plate("0.5")]

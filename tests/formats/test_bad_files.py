@@ -12,7 +12,16 @@ import tifffile
 from pixelvault.errors import CorruptFileError, InvalidInputError, UnsupportedFormatError
 from pixelvault.formats import open_reader
 from tests.formats.lif_files import write_lif
-from tests.formats.samples import Sample, czi_file, lif_file, nd2_file, ome_tiff, png_rgb
+from tests.formats.samples import (
+    Sample,
+    czi_file,
+    lif_file,
+    nd2_file,
+    ome_tiff,
+    ome_zarr,
+    ome_zarr_plate,
+    png_rgb,
+)
 
 
 def read_everything(path: Path) -> None:
@@ -168,3 +177,38 @@ def test_damaged_ome_xml_files(tmp_path: Path) -> None:
                                    '<?xml version="1.0"?><!DOCTYPE OME [<!ENTITY a "b">]>'))
     with pytest.raises(CorruptFileError, match="DOCTYPE"):
         open_reader(entity)
+
+
+def test_an_ome_zarr_plate_naming_groups_outside_itself_is_refused(tmp_path: Path) -> None:
+    import json
+
+    sample = ome_zarr_plate("0.4")(tmp_path)
+    attrs = json.loads((sample.path / ".zattrs").read_text())
+    attrs["plate"]["wells"][0]["path"] = "../../elsewhere"
+    (sample.path / ".zattrs").write_text(json.dumps(attrs))
+    with pytest.raises(CorruptFileError, match="outside the OME-Zarr directory"):
+        open_reader(sample.path)
+    attrs["plate"]["wells"][0]["path"] = "Z/9"
+    (sample.path / ".zattrs").write_text(json.dumps(attrs))
+    with pytest.raises(CorruptFileError, match="no OME-Zarr group"):
+        open_reader(sample.path)
+
+
+def test_bioformats2raw_layout_gives_one_series_per_image(tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    first = ome_zarr("0.4")(tmp_path / "a")
+    root = tmp_path / "converted.zarr"
+    root.mkdir()
+    (root / ".zgroup").write_text('{"zarr_format": 2}')
+    (root / ".zattrs").write_text(json.dumps({"bioformats2raw.layout": 3}))
+    shutil.copytree(first.path, root / "0")
+    shutil.copytree(first.path, root / "1")
+    reader = open_reader(root)
+    try:
+        assert [s.size_x for s in reader.metadata().series] == [48, 48]
+        np.testing.assert_array_equal(reader.read(1, 0, 1, 2, 1, 0, 0, 48, 64),
+                                      first.truth[0][1, 2, 1])
+    finally:
+        reader.close()

@@ -334,6 +334,22 @@ def test_an_ome_zarr_directory_is_one_fileset(vault: Vault, tmp_path: Path) -> N
     assert (next(copied.rglob("image-0.5.ome.zarr")) / "zarr.json").is_file()
 
 
+
+def test_an_ome_zarr_plate_is_one_fileset_of_every_field(vault: Vault, tmp_path: Path) -> None:
+    from tests.formats.samples import ome_zarr_plate
+
+    sample = ome_zarr_plate("0.4")(tmp_path)
+    outcome = imports.run(vault, vault.local_admin(), imports.plan([sample.path]),
+                          imports.ImportOptions())
+    assert outcome.failed == [] and len(outcome.imported) == 1
+    result = outcome.imported[0]
+    with vault.catalog.session() as session:
+        names = session.scalars(select(Image.name).where(Image.id.in_(result.image_ids))
+                                .order_by(Image.series)).all()
+    assert names == [f"{sample.path.name} [Well B3, field 1]",
+                     f"{sample.path.name} [Well B3, field 2]",
+                     f"{sample.path.name} [Well B4, field 1]"]
+
 def test_ome_xml_annotations_become_the_images_annotations(vault: Vault,
                                                            tmp_path: Path) -> None:
     import base64

@@ -1,15 +1,22 @@
-"""OME-Zarr images (NGFF 0.4 on Zarr v2, 0.5 on Zarr v3): a directory, whose multiscales
-are the image's resolution levels. Plates and label images are not read yet."""
+"""OME-Zarr (NGFF 0.4 on Zarr v2, 0.5 on Zarr v3): a directory, one fileset.
+
+Three layouts hold images: a single image (its multiscales are the image's
+resolution levels), a high-content-screening plate (every field of every well
+is a series, in the plate's well order) or a lone well, and bioformats2raw's
+layout (numbered series ``0/``, ``1/``, ...). Label images are not images of
+their own and are left out.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from pixelvault.errors import CorruptFileError, UnsupportedFormatError
+from pixelvault.errors import CorruptFileError
 from pixelvault.formats.base import (
     AxisMap,
     Channel,
@@ -23,34 +30,125 @@ _UNITS = {"micrometer": 1.0, "nanometer": 1e-3, "millimeter": 1e3, "meter": 1e6,
           "centimeter": 1e4, "angstrom": 1e-4}
 _TIME = {"second": 1.0, "millisecond": 1e-3, "microsecond": 1e-6, "minute": 60.0,
          "hour": 3600.0}
+_KEYS = ("multiscales", "plate", "well", "bioformats2raw.layout")
+_ERRORS = (KeyError, TypeError, ValueError, OSError, IndexError, AttributeError)
 
 
-def _attributes(path: Path) -> tuple[dict[str, Any], str] | None:
-    """The group's OME attributes and NGFF version, if ``path`` is an OME-Zarr image."""
+def _read_attributes(path: Path) -> tuple[dict[str, Any], str] | None:
+    """The group's OME attributes and NGFF version, if ``path`` holds any."""
     try:
         if (path / "zarr.json").is_file():
             meta = json.loads((path / "zarr.json").read_text("utf-8"))
             ome = meta.get("attributes", {}).get("ome")
-            if isinstance(ome, dict):
+            if isinstance(ome, dict) and any(key in ome for key in _KEYS):
                 return ome, str(ome.get("version", "0.5"))
+            return None
         if (path / ".zattrs").is_file():
             attrs = json.loads((path / ".zattrs").read_text("utf-8"))
-            if isinstance(attrs, dict) and ("multiscales" in attrs or "plate" in attrs):
+            if isinstance(attrs, dict) and any(key in attrs for key in _KEYS):
                 scales = attrs.get("multiscales") or [{}]
-                return attrs, str(scales[0].get("version", "0.4"))
+                version = scales[0].get("version") or \
+                    (attrs.get("plate") or attrs.get("well") or {}).get("version") or "0.4"
+                return attrs, str(version)
     except (OSError, ValueError, AttributeError, IndexError, TypeError):
         raise CorruptFileError(f"{path.name}: OME-Zarr metadata cannot be read") from None
     return None
 
 
+def _attributes(path: Path, what: str) -> dict[str, Any]:
+    found = _read_attributes(path)
+    if found is None:
+        raise CorruptFileError(f"{what}: {path.name} is named by the OME-Zarr metadata but "
+                               "holds no OME-Zarr group")
+    return found[0]
+
+
+@dataclass
+class _Image:
+    """One multiscale image inside the directory."""
+
+    name: str
+    attrs: dict[str, Any]
+    arrays: list[Any]
+    axes: str
+    scale: dict[str, Any]
+
+    @classmethod
+    def open(cls, path: Path, name: str, attrs: dict[str, Any], what: str) -> _Image:
+        import zarr
+
+        multiscales = attrs.get("multiscales")
+        if not isinstance(multiscales, list) or not multiscales:
+            raise CorruptFileError(f"{what}: OME-Zarr without multiscales at {path.name}")
+        scale = multiscales[0]
+        try:
+            group = zarr.open_group(str(path), mode="r")
+            arrays: list[Any] = [group[d["path"]] for d in scale["datasets"]]
+            if not arrays or not all(isinstance(a, zarr.Array) for a in arrays):
+                raise ValueError("a dataset that is not an array")
+            declared = scale.get("axes") or [{"name": a} for a in "tczyx"]
+            axes = "".join(str(a["name"] if isinstance(a, dict) else a).upper()
+                           for a in declared)
+        except _ERRORS as exc:
+            raise CorruptFileError(f"{what}: OME-Zarr arrays cannot be opened "
+                                   f"({exc})") from None
+        if "X" not in axes or "Y" not in axes or \
+                any(len(a.shape) != len(axes) for a in arrays):
+            raise CorruptFileError(f"{what}: axes {axes} do not match the arrays")
+        return cls(str(scale.get("name") or name), attrs, arrays, axes, scale)
+
+    def _scale_of(self, axis: str) -> tuple[float | None, str]:
+        declared = self.scale.get("axes") or []
+        transforms = self.scale["datasets"][0].get("coordinateTransformations") or []
+        values = next((t.get("scale") for t in transforms if t.get("type") == "scale"), None)
+        position = self.axes.find(axis)
+        if values is None or position < 0 or position >= len(values):
+            return None, ""
+        unit = declared[position].get("unit", "") if position < len(declared) and \
+            isinstance(declared[position], dict) else ""
+        return float(values[position]), str(unit)
+
+    def describe(self, index: int, what: str) -> Series:
+        full = self.arrays[0]
+        axes = AxisMap(self.axes, tuple(int(n) for n in full.shape))
+        pixel_type = pixel_type_of(full.dtype, what)
+        levels = tuple((int(a.shape[self.axes.index("X")]), int(a.shape[self.axes.index("Y")]))
+                       for a in self.arrays)
+        omero = self.attrs.get("omero") or {}
+        channels = []
+        for entry in (omero.get("channels") or [])[:axes.size_c]:
+            colour = entry.get("color")
+            try:
+                rgba = (int(str(colour), 16) << 8 | 0xFF) if colour else None
+            except ValueError:
+                rgba = None
+            if rgba is not None and rgba >= 1 << 31:
+                rgba -= 1 << 32
+            channels.append(Channel(name=str(entry.get("label", "")), color=rgba))
+        channels += [Channel()] * (axes.size_c - len(channels))
+        calibration: dict[str, Any] = {}
+        for axis, key, table in (("X", "physical_size_x", _UNITS),
+                                 ("Y", "physical_size_y", _UNITS),
+                                 ("Z", "physical_size_z", _UNITS),
+                                 ("T", "time_increment", _TIME)):
+            value, unit = self._scale_of(axis)
+            if value is not None and unit in table:
+                calibration[key] = value * table[unit]
+        return Series(
+            index=index, name=self.name, size_x=levels[0][0], size_y=levels[0][1],
+            size_z=axes.size_z, size_c=axes.size_c, size_t=axes.size_t, pixel_type=pixel_type,
+            significant_bits=1 if pixel_type == "bit" else full.dtype.itemsize * 8,
+            levels=levels, channels=tuple(channels), **calibration)
+
+
 class OmeZarrReader:
     format_name: ClassVar[str] = "OME-Zarr"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
 
     @classmethod
     def claims_directory(cls, path: Path) -> bool:
         try:
-            return _attributes(path) is not None
+            return _read_attributes(path) is not None
         except CorruptFileError:
             return True  # ours, and damaged: opening it says so
 
@@ -59,97 +157,92 @@ class OmeZarrReader:
         return 0  # a directory, never a file
 
     def __init__(self, path: Path) -> None:
-        import zarr
-
         self.path = path
-        found = _attributes(path)
+        found = _read_attributes(path)
         if found is None:
             raise CorruptFileError(f"{path.name}: not an OME-Zarr image")
-        self._attrs, self.ngff = found
-        if "plate" in self._attrs or "well" in self._attrs:
-            raise UnsupportedFormatError(f"{path.name}: an OME-Zarr plate; import its images "
-                                         "one by one (plates are not read yet)")
-        multiscales = self._attrs.get("multiscales")
-        if not isinstance(multiscales, list) or not multiscales:
-            raise CorruptFileError(f"{path.name}: OME-Zarr without multiscales")
-        self._scale = multiscales[0]
+        attrs, self.ngff = found
+        self.layout = "image"
+        self._images: list[_Image] = []
         try:
-            self._group = zarr.open_group(str(path), mode="r")
-            self._arrays: list[Any] = [self._group[d["path"]] for d in self._scale["datasets"]]
-            if not self._arrays or not all(isinstance(a, zarr.Array) for a in self._arrays):
-                raise ValueError("a dataset that is not an array")
-            axes = self._scale.get("axes") or [{"name": a} for a in "tczyx"]
-            self._axes = "".join(str(a["name"] if isinstance(a, dict) else a).upper()
-                                 for a in axes)
-        except (KeyError, TypeError, ValueError, OSError) as exc:
-            raise CorruptFileError(f"{path.name}: OME-Zarr arrays cannot be opened "
-                                   f"({exc})") from None
-        if "X" not in self._axes or "Y" not in self._axes or \
-                any(len(a.shape) != len(self._axes) for a in self._arrays):
-            raise CorruptFileError(f"{path.name}: axes {self._axes} do not match the arrays")
+            if "plate" in attrs:
+                self.layout = "plate"
+                self._open_plate(attrs["plate"])
+            elif "well" in attrs:
+                self.layout = "well"
+                where = path.resolve()
+                self._open_well(where, attrs["well"], f"{where.parent.name}{where.name}")
+            elif "multiscales" in attrs:
+                self._images.append(_Image.open(path, path.name, attrs, path.name))
+            else:
+                self.layout = "bioformats2raw"
+                self._open_series()
+        except _ERRORS as exc:
+            raise CorruptFileError(f"{path.name}: OME-Zarr metadata is not what NGFF "
+                                   f"describes ({type(exc).__name__}: {exc})") from None
+        if not self._images:
+            raise CorruptFileError(f"{path.name}: an OME-Zarr {self.layout} without images")
         self._metadata: Metadata | None = None
+
+    def _inside(self, base: Path, relative: str) -> Path:
+        """A group named by the metadata: refused unless it lies inside the directory."""
+        candidate = (base / str(relative)).resolve()
+        if candidate != self.path.resolve() and self.path.resolve() not in candidate.parents:
+            raise CorruptFileError(f"{self.path.name}: the metadata names {relative!r}, "
+                                   "outside the OME-Zarr directory")
+        return candidate
+
+    def _open_plate(self, plate: dict[str, Any]) -> None:
+        rows = [str(r["name"]) for r in plate.get("rows", [])]
+        columns = [str(c["name"]) for c in plate.get("columns", [])]
+        for well in plate["wells"]:
+            path = str(well["path"])
+            row = well.get("rowIndex")
+            column = well.get("columnIndex")
+            label = (f"{rows[row]}{columns[column]}" if isinstance(row, int) and
+                     isinstance(column, int) and row < len(rows) and column < len(columns)
+                     else path.replace("/", ""))
+            where = self._inside(self.path, path)
+            self._open_well(where, _attributes(where, self.path.name)["well"], label)
+
+    def _open_well(self, where: Path, well: dict[str, Any], label: str) -> None:
+        for number, field in enumerate(well["images"]):
+            image = self._inside(where, str(field["path"]))
+            opened = _Image.open(image, "", _attributes(image, self.path.name),
+                                 self.path.name)
+            opened.name = f"Well {label}, field {number + 1}"
+            self._images.append(opened)
+
+    def _open_series(self) -> None:
+        numbered = sorted((int(p.name), p) for p in self.path.iterdir()
+                          if p.is_dir() and p.name.isdigit())
+        for number, where in numbered:
+            found = _read_attributes(where)
+            if found is None or "multiscales" not in found[0]:
+                continue
+            self._images.append(_Image.open(where, f"{self.path.name} #{number}", found[0],
+                                            self.path.name))
 
     def used_files(self) -> list[Path]:
         return sorted(p for p in self.path.rglob("*") if p.is_file())
 
-    def _scale_of(self, axis: str) -> tuple[float | None, str]:
-        axes = self._scale.get("axes") or []
-        transforms = self._scale["datasets"][0].get("coordinateTransformations") or []
-        scale = next((t.get("scale") for t in transforms if t.get("type") == "scale"), None)
-        position = self._axes.find(axis)
-        if scale is None or position < 0 or position >= len(scale):
-            return None, ""
-        unit = axes[position].get("unit", "") if position < len(axes) and \
-            isinstance(axes[position], dict) else ""
-        return float(scale[position]), str(unit)
-
     def metadata(self) -> Metadata:
         if self._metadata is None:
-            full = self._arrays[0]
-            shape = tuple(int(n) for n in full.shape)
-            axes = AxisMap(self._axes, shape)
-            pixel_type = pixel_type_of(full.dtype, self.path.name)
-            levels = tuple((int(a.shape[self._axes.index("X")]),
-                            int(a.shape[self._axes.index("Y")])) for a in self._arrays)
-            omero = self._attrs.get("omero") or {}
-            channels = []
-            for entry in (omero.get("channels") or [])[:axes.size_c]:
-                colour = entry.get("color")
-                try:
-                    rgba = (int(str(colour), 16) << 8 | 0xFF) if colour else None
-                except ValueError:
-                    rgba = None
-                if rgba is not None and rgba >= 1 << 31:
-                    rgba -= 1 << 32
-                channels.append(Channel(name=str(entry.get("label", "")), color=rgba))
-            channels += [Channel()] * (axes.size_c - len(channels))
-            calibration: dict[str, Any] = {}
-            for axis, key, table in (("X", "physical_size_x", _UNITS),
-                                     ("Y", "physical_size_y", _UNITS),
-                                     ("Z", "physical_size_z", _UNITS),
-                                     ("T", "time_increment", _TIME)):
-                value, unit = self._scale_of(axis)
-                if value is not None and unit in table:
-                    calibration[key] = value * table[unit]
-            series = Series(
-                index=0, name=str(self._scale.get("name") or self.path.name),
-                size_x=levels[0][0], size_y=levels[0][1], size_z=axes.size_z,
-                size_c=axes.size_c, size_t=axes.size_t, pixel_type=pixel_type,
-                significant_bits=1 if pixel_type == "bit" else full.dtype.itemsize * 8,
-                levels=levels, channels=tuple(channels), **calibration)
-            self._metadata = Metadata(series=[series], original={
-                "NGFF version": self.ngff, "axes": self._axes,
-                "datasets": ", ".join(d["path"] for d in self._scale["datasets"])})
+            series = [image.describe(index, self.path.name)
+                      for index, image in enumerate(self._images)]
+            first = self._images[0]
+            self._metadata = Metadata(series=series, original={
+                "NGFF version": self.ngff, "OME-Zarr layout": self.layout, "axes": first.axes,
+                "datasets": ", ".join(d["path"] for d in first.scale["datasets"])})
         return self._metadata
 
     def read(self, series: int, level: int, z: int, c: int, t: int,
              x: int, y: int, width: int, height: int) -> np.ndarray[Any, Any]:
-        if series != 0:
-            raise IndexError(f"series {series} outside 0..0")
-        described = self.metadata().series[0]
+        described = self.metadata().series[series]
         check_region(described, level, z, c, t, x, y, width, height)
-        array = self._arrays[level]
-        key = AxisMap(self._axes, tuple(int(n) for n in array.shape)).index(
+        image = self._images[series]
+        array = image.arrays[level]
+        key = AxisMap(image.axes, tuple(int(n) for n in array.shape)).index(
             z, c, t, slice(y, y + height), slice(x, x + width))
         try:
             return np.asarray(array[key], dtype=described.dtype)
@@ -158,4 +251,5 @@ class OmeZarrReader:
                                    "the image is damaged") from None
 
     def close(self) -> None:
-        self._arrays = []
+        for image in self._images:
+            image.arrays = []
