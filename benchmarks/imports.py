@@ -108,7 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--pngs", type=int, default=2000)
+    parser.add_argument("--pngs", type=int, default=10000)
     parser.add_argument("--dir", type=Path, default=None, help="where to work (a real disk)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pv-bench-import-", dir=args.dir))

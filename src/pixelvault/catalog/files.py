@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from pixelvault.catalog.models import OriginalFile, OriginalFileId
@@ -11,10 +11,9 @@ from pixelvault.catalog.permissions import Actor, Right, allowed
 
 def allocate_id(session: Session) -> int:
     """A fresh OriginalFile id, never reused (committed before bytes are written)."""
-    row = OriginalFileId()
-    session.add(row)
-    session.flush()
-    return row.id
+    table = OriginalFileId.__table__
+    return int(session.connection().execute(
+        insert(table).returning(table.c.id)).scalar_one())  # type: ignore[attr-defined]
 
 
 def visible_to(actor: Actor) -> ColumnElement[bool]:

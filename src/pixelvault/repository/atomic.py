@@ -6,6 +6,7 @@ never a half-written file under a real name.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
@@ -37,6 +38,36 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+class DirSync:
+    """Directories whose new entries must reach the disk before a commit point.
+
+    A fileset creates a handful of directories and files; fsyncing each parent as
+    it changes costs one journal commit each. Collected here and synced once, just
+    before the catalog records the fileset, the first fsync commits them all and
+    the others find nothing left to write (POSIX still gets its fsync per directory).
+    """
+
+    def __init__(self) -> None:
+        self.pending: set[Path] = set()
+
+    def add(self, directory: Path) -> None:
+        self.pending.add(directory)
+
+    def flush(self) -> None:
+        for directory in sorted(self.pending, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(FileNotFoundError):
+                fsync_dir(directory)
+        self.pending.clear()
+
+
+def sync_dir(directory: Path, later: DirSync | None) -> None:
+    """fsync ``directory`` now, or note it for ``later``."""
+    if later is None:
+        fsync_dir(directory)
+    else:
+        later.add(directory)
+
+
 def translate_os_error(exc: OSError, what: str) -> PixelvaultError:
     """Turn a low-level write failure into an error that says what to do."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -52,17 +83,23 @@ def translate_os_error(exc: OSError, what: str) -> PixelvaultError:
     return RepositoryError(f"cannot write {what}: {exc.strerror or exc}")
 
 
-def write_bytes_atomic(final: Path, data: bytes) -> None:
-    """Small files (markers, journals, config): replaced whole, never half-written."""
+def write_bytes_atomic(final: Path, data: bytes, *, durable: bool = True) -> None:
+    """Small files (markers, journals, config): replaced whole, never half-written.
+
+    ``durable=False`` skips the two fsyncs, for files a crash may lose without harm
+    (an import's log, written by the thousand): they still never appear half-written.
+    """
     tmp = temp_name(final)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, final)
-        fsync_dir(final.parent)
+        if durable:
+            fsync_dir(final.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise translate_os_error(exc, str(final)) from None

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pixelvault.errors import InvalidInputError, NotFoundError
-from pixelvault.repository.atomic import fsync_dir, is_temp_name, temp_name, translate_os_error
+from pixelvault.repository.atomic import (
+    DirSync,
+    is_temp_name,
+    sync_dir,
+    temp_name,
+    translate_os_error,
+)
 from pixelvault.repository.checksums import MultiHasher
 from pixelvault.repository.guard import WriteGuard
 from pixelvault.repository.layout import Store
@@ -32,7 +38,7 @@ class StoredFile:
     hashes: dict[str, str] = field(default_factory=dict)
 
 
-def ensure_parents(store_root: Path, final: Path) -> None:
+def ensure_parents(store_root: Path, final: Path, later: DirSync | None = None) -> None:
     """Create the Dir-NNN levels below an existing store root, never the root itself.
 
     A missing store root means the data dir is not what it should be (a bare
@@ -51,7 +57,7 @@ def ensure_parents(store_root: Path, final: Path) -> None:
             continue
         except OSError as exc:
             raise translate_os_error(exc, str(final)) from None
-        fsync_dir(current.parent)
+        sync_dir(current.parent, later)
 
 
 def remove_empty_parents(path: Path, root: Path) -> None:
@@ -69,8 +75,9 @@ class FileWriter:
     """An open, not yet visible, Files-store object; commit() makes it visible."""
 
     def __init__(self, final: Path, relpath: Path, object_id: int, algorithms: Sequence[str],
-                 guard: WriteGuard, mode: int = 0o644) -> None:
+                 guard: WriteGuard, mode: int = 0o644, later: DirSync | None = None) -> None:
         self.final = final
+        self.later = later
         self.mode = mode
         self.relpath = relpath
         self.object_id = object_id
@@ -102,7 +109,7 @@ class FileWriter:
             if self.final.exists():
                 raise InvalidInputError(f"{self.final} already exists; objects are written once")
             os.rename(self.tmp, self.final)
-            fsync_dir(self.final.parent)
+            sync_dir(self.final.parent, self.later)
         except OSError as exc:
             self.abort()
             raise translate_os_error(exc, str(self.final)) from None

@@ -24,7 +24,8 @@ from pathlib import Path, PurePosixPath
 from pixelvault.config import TEMPLATE_TOKEN, check_template
 from pixelvault.errors import InvalidInputError, NotFoundError
 from pixelvault.repository.atomic import (
-    fsync_dir,
+    DirSync,
+    sync_dir,
     temp_name,
     translate_os_error,
     write_bytes_atomic,
@@ -125,41 +126,44 @@ class ManagedStore:
             raise InvalidInputError(f"{relpath} leaves ManagedRepository")
         return path
 
-    def create_fileset_dir(self, template: str, values: TemplateValues) -> PurePosixPath:
-        """A new, empty directory for one fileset; a taken name gets a numbered twin."""
+    def create_fileset_dir(self, template: str, values: TemplateValues,
+                           later: DirSync | None = None) -> PurePosixPath:
+        """A new, empty directory for one fileset; a taken name gets a numbered twin.
+        With ``later``, the directories are fsynced when it is flushed, not now."""
         self.guard.check()
         for attempt in range(1, 1000):
             relpath = expand(template, values, attempt)
             if attempt > 1:
                 relpath = relpath.with_name(f"{relpath.name}-{attempt}")
             final = self.path(relpath)
-            ensure_parents(self.root, final)
+            ensure_parents(self.root, final, later)
             try:
                 final.mkdir()
             except FileExistsError:
                 continue
             except OSError as exc:
                 raise translate_os_error(exc, str(final)) from None
-            fsync_dir(final.parent)
+            sync_dir(final.parent, later)
             return relpath
         raise InvalidInputError(f"no free directory name for {relpath}; check fs.repo.path")
 
     def open_writer(self, fileset_dir: PurePosixPath, relpath: PurePosixPath, object_id: int,
-                    algorithms: Sequence[str], expected_size: int = 0) -> FileWriter:
+                    algorithms: Sequence[str], expected_size: int = 0,
+                    later: DirSync | None = None) -> FileWriter:
         """A read-only-once-written file at ``fileset_dir/relpath``."""
         self.guard.check(expected_size)
         final = self.path(fileset_dir / relpath)
-        ensure_parents(self.path(fileset_dir), final)
+        ensure_parents(self.path(fileset_dir), final, later)
         return FileWriter(final, self.layout.relative(final), object_id, algorithms,
-                          self.guard, mode=0o444)
+                          self.guard, mode=0o444, later=later)
 
     def link(self, fileset_dir: PurePosixPath, relpath: PurePosixPath, source: Path, *,
-             symbolic: bool) -> Path:
+             symbolic: bool, later: DirSync | None = None) -> Path:
         """Put ``source`` in the fileset without copying it: a hard link (same file, same
         filesystem) or a symbolic link to its absolute path (in-place import)."""
         self.guard.check()
         final = self.path(fileset_dir / relpath)
-        ensure_parents(self.path(fileset_dir), final)
+        ensure_parents(self.path(fileset_dir), final, later)
         tmp = temp_name(final)
         try:
             if symbolic:
@@ -167,7 +171,7 @@ class ManagedStore:
             else:
                 os.link(source, tmp, follow_symlinks=True)
             os.rename(tmp, final)
-            fsync_dir(final.parent)
+            sync_dir(final.parent, later)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -200,7 +204,9 @@ class ManagedStore:
         return directory.with_name(directory.name + ".log")
 
     def write_log(self, fileset_dir: PurePosixPath, text: str) -> None:
-        write_bytes_atomic(self.log_path(fileset_dir), text.encode("utf-8"))
+        """The import log: a record for people, written after the catalog commit, so a
+        crash that loses it loses nothing else; not worth two fsyncs per fileset."""
+        write_bytes_atomic(self.log_path(fileset_dir), text.encode("utf-8"), durable=False)
 
     def remove_fileset(self, fileset_dir: PurePosixPath) -> None:
         """Remove a fileset's directory and log (read-only files included)."""

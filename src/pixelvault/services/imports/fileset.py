@@ -23,11 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from pixelvault.catalog import Actor, Right
 from pixelvault.catalog import files as file_rows
+from pixelvault.catalog.bulk import insert_returning_ids, insert_rows
 from pixelvault.catalog.models import (
     Annotation,
     AnnotationLink,
@@ -46,6 +47,7 @@ from pixelvault.catalog.models import (
 from pixelvault.errors import CorruptFileError, IntegrityError, InvalidInputError
 from pixelvault.formats import Metadata, Series
 from pixelvault.repository import Store
+from pixelvault.repository.atomic import DirSync
 from pixelvault.repository.checksums import DEFAULT_ALGORITHM, canonical, digest_file
 from pixelvault.repository.managed import TemplateValues, client_paths
 from pixelvault.services import containers
@@ -110,9 +112,11 @@ def _template_values(session: Session, actor: Actor) -> TemplateValues:
 
 
 def _copy(vault: Vault, file_id: int, directory: PurePosixPath, source: Path,
-          relpath: PurePosixPath, algorithm: str, progress: Progress | None) -> CopiedFile:
+          relpath: PurePosixPath, algorithm: str, progress: Progress | None,
+          later: DirSync | None = None) -> CopiedFile:
     before = source.stat()
-    writer = vault.managed.open_writer(directory, relpath, file_id, [algorithm], before.st_size)
+    writer = vault.managed.open_writer(directory, relpath, file_id, [algorithm], before.st_size,
+                                       later)
     with writer, source.open("rb") as handle:
         while chunk := handle.read(CHUNK):
             writer.write(chunk)
@@ -133,11 +137,11 @@ def _copy(vault: Vault, file_id: int, directory: PurePosixPath, source: Path,
 
 def _link(vault: Vault, file_id: int, directory: PurePosixPath, source: Path,
           relpath: PurePosixPath, algorithm: str, transfer: str,
-          progress: Progress | None) -> CopiedFile:
+          progress: Progress | None, later: DirSync | None = None) -> CopiedFile:
     """In place: link the file, then hash it as the repository sees it."""
     before = source.stat()
     symbolic = transfer == "ln_s"
-    final = vault.managed.link(directory, relpath, source, symbolic=symbolic)
+    final = vault.managed.link(directory, relpath, source, symbolic=symbolic, later=later)
     digest = digest_file(algorithm, final, progress)
     _unchanged(source, before)
     if not symbolic:
@@ -160,77 +164,86 @@ def _image_name(options: ImportOptions, entry_name: str, series: Series, count: 
     return f"{base} [{series.name or series.index}]"[:1024]
 
 
-def _annotate(session: Session, actor: Actor, kind: str, text: str, namespace: str,
-              values: list[tuple[str, str]], image_ids: list[int]) -> None:
-    annotation = Annotation(kind=kind, text_value=text, namespace=namespace,
-                            owner_id=actor.user_id, group_id=actor.group_id)
-    session.add(annotation)
-    session.flush()
-    for position, (key, value) in enumerate(values):
-        session.add(MapEntry(annotation_id=annotation.id, position=position, key=key[:1024],
-                             value=value))
-    for image_id in image_ids:
-        session.add(AnnotationLink(parent_kind="image", parent_id=image_id,
-                                   annotation_id=annotation.id, owner_id=actor.user_id,
-                                   group_id=actor.group_id))
-
-
 def _record(session: Session, actor: Actor, fileset_id: int, copied: list[CopiedFile],
             entry_name: str, algorithm: str, metadata: Metadata,
             ranges: list[list[tuple[float, float] | None]], options: ImportOptions
             ) -> list[int]:
+    """Every row of the fileset, a few multi-row statements rather than one per object
+    (small files are imported by the thousand)."""
     if options.dataset_id is not None:
         # Checked again here: the dataset may have gone, or changed hands, meanwhile.
         dataset = containers.checked(session, actor, "dataset", options.dataset_id,
                                      Right.EDIT)
         if dataset.group_id != actor.group_id:
             raise InvalidInputError(f"dataset {options.dataset_id} is now in another group")
-    for position, item in enumerate(copied):
-        session.add(OriginalFile(
-            id=item.file_id, store=Store.MANAGED.value, path=item.repo_path,
-            name=item.source.name, size=item.size, mimetype=guess_mimetype(item.source.name),
-            hasher=algorithm, hash=item.hash, owner_id=actor.user_id, group_id=actor.group_id))
-        session.add(FilesetEntry(fileset_id=fileset_id, position=position,
-                                 original_file_id=item.file_id,
-                                 client_path=str(item.source)[:4096]))
-    image_ids: list[int] = []
-    for series, series_ranges in zip(metadata.series, ranges, strict=True):
-        image = Image(name=_image_name(options, entry_name, series, len(metadata.series)),
-                      description=options.description if options.description is not None
-                      else series.description,
-                      fileset_id=fileset_id, series=series.index,
-                      acquisition_date=series.acquisition_date, owner_id=actor.user_id,
-                      group_id=actor.group_id)
-        session.add(image)
-        session.flush()
-        image_ids.append(image.id)
-        pixels = Pixels(image_id=image.id, size_x=series.size_x, size_y=series.size_y,
-                        size_z=series.size_z, size_c=series.size_c, size_t=series.size_t,
-                        pixel_type=series.pixel_type, significant_bits=series.significant_bits,
-                        physical_size_x=series.physical_size_x,
-                        physical_size_y=series.physical_size_y,
-                        physical_size_z=series.physical_size_z,
-                        time_increment=series.time_increment,
-                        levels=json.dumps([list(level) for level in series.levels]))
-        session.add(pixels)
-        session.flush()
+    now = datetime.now(UTC)
+    owned = {"owner_id": actor.user_id, "group_id": actor.group_id, "created_at": now,
+             "updated_at": now}
+    insert_rows(session, OriginalFile, [
+        {"id": item.file_id, "store": Store.MANAGED.value, "path": item.repo_path,
+         "name": item.source.name, "size": item.size,
+         "mimetype": guess_mimetype(item.source.name), "hasher": algorithm,
+         "hash": item.hash, **owned} for item in copied])
+    insert_rows(session, FilesetEntry, [
+        {"fileset_id": fileset_id, "position": position, "original_file_id": item.file_id,
+         "client_path": str(item.source)[:4096]} for position, item in enumerate(copied)])
+    count = len(metadata.series)
+    image_ids = insert_returning_ids(session, Image, [
+        {"name": _image_name(options, entry_name, series, count),
+         "description": options.description if options.description is not None
+         else series.description, "fileset_id": fileset_id, "series": series.index,
+         "acquisition_date": series.acquisition_date, **owned}
+        for series in metadata.series])
+    pixels_ids = insert_returning_ids(session, Pixels, [
+        {"image_id": image_id, "size_x": series.size_x, "size_y": series.size_y,
+         "size_z": series.size_z, "size_c": series.size_c, "size_t": series.size_t,
+         "pixel_type": series.pixel_type, "significant_bits": series.significant_bits,
+         "physical_size_x": series.physical_size_x,
+         "physical_size_y": series.physical_size_y,
+         "physical_size_z": series.physical_size_z, "time_increment": series.time_increment,
+         "levels": json.dumps([list(level) for level in series.levels])}
+        for image_id, series in zip(image_ids, metadata.series, strict=True)])
+    channels = []
+    for pixels_id, series, series_ranges in zip(pixels_ids, metadata.series, ranges,
+                                                strict=True):
         for index, channel in enumerate(series.channels):
             low_high = series_ranges[index] if series_ranges else None
-            session.add(Channel(
-                pixels_id=pixels.id, index=index, name=channel.name[:255],
-                emission_wavelength=channel.emission_wavelength,
-                excitation_wavelength=channel.excitation_wavelength, color=channel.color,
-                min=low_high[0] if low_high else None, max=low_high[1] if low_high else None))
-        if options.dataset_id is not None:
-            session.add(DatasetImageLink(parent_id=options.dataset_id, child_id=image.id,
-                                         owner_id=actor.user_id, group_id=actor.group_id))
-    for found in metadata.annotations:
-        targets = [image_ids[i] for i in found.series if i < len(image_ids)] or image_ids
-        _annotate(session, actor, found.type, found.text, found.namespace,
-                  list(found.values), targets)
+            channels.append({
+                "pixels_id": pixels_id, "index": index, "name": channel.name[:255],
+                "emission_wavelength": channel.emission_wavelength,
+                "excitation_wavelength": channel.excitation_wavelength,
+                "color": channel.color, "min": low_high[0] if low_high else None,
+                "max": low_high[1] if low_high else None})
+    if channels:
+        insert_rows(session, Channel, channels)
+    if options.dataset_id is not None:
+        insert_rows(session, DatasetImageLink, [
+            {"parent_id": options.dataset_id, "child_id": image_id, **owned}
+            for image_id in image_ids])
+    found: list[tuple[str, str, str, list[tuple[str, str]], list[int]]] = [
+        (a.type, a.text, a.namespace, list(a.values),
+         [image_ids[i] for i in a.series if i < len(image_ids)] or image_ids)
+        for a in metadata.annotations]
     if metadata.original:
-        _annotate(session, actor, "map", "", ORIGINAL_METADATA_NS,
-                  sorted(metadata.original.items()), image_ids)
+        found.append(("map", "", ORIGINAL_METADATA_NS, sorted(metadata.original.items()),
+                      image_ids))
+    annotation_ids = insert_returning_ids(session, Annotation, [
+        {"kind": kind, "text_value": text, "namespace": namespace, **owned}
+        for kind, text, namespace, _values, _targets in found])
+    entries = [{"annotation_id": annotation_id, "position": position, "key": key[:1024],
+                "value": value}
+               for annotation_id, (_k, _t, _n, values, _i) in zip(annotation_ids, found,
+                                                                  strict=True)
+               for position, (key, value) in enumerate(values)]
+    if entries:
+        insert_rows(session, MapEntry, entries)
+    links = [{"parent_kind": "image", "parent_id": image_id, "annotation_id": annotation_id,
+              **owned}
+             for annotation_id, (_k, _t, _n, _v, targets) in zip(annotation_ids, found,
+                                                                 strict=True)
+             for image_id in targets]
+    if links:
+        insert_rows(session, AnnotationLink, links)
     return image_ids
 
 
@@ -255,22 +268,24 @@ def template_values(vault: Vault, actor: Actor) -> TemplateValues:
 
 def begin(vault: Vault, actor: Actor, *, format_name: str, transfer: str,
           values: TemplateValues | None = None, manifest: str = "{}",
-          file_ids: list[int] | None = None, files: int = 0) -> tuple[int, PurePosixPath]:
+          file_ids: list[int] | None = None, files: int = 0,
+          later: DirSync | None = None) -> tuple[int, PurePosixPath]:
     """Phase 1: the fileset's directory, then its row in state ``importing`` (and, in the
-    same transaction, ``files`` OriginalFile ids appended to ``file_ids``)."""
+    same transaction, ``files`` OriginalFile ids appended to ``file_ids``). A directory
+    lost in a crash before ``later`` is flushed leaves a row cleanse removes."""
     values = replace(values or template_values(vault, actor), when=datetime.now())
-    directory = vault.managed.create_fileset_dir(vault.settings.fs_repo_path, values)
+    directory = vault.managed.create_fileset_dir(vault.settings.fs_repo_path, values, later)
     try:
         with vault.catalog.session() as session:
-            fileset = Fileset(directory=str(directory), state=FilesetState.IMPORTING,
-                              format=format_name[:64], transfer=transfer,
-                              owner_id=actor.user_id, group_id=actor.group_id,
-                              manifest=manifest)
-            session.add(fileset)
-            session.flush()
+            now = datetime.now(UTC)
+            [fileset_id] = insert_returning_ids(session, Fileset, [{
+                "directory": str(directory), "state": FilesetState.IMPORTING,
+                "format": format_name[:64], "transfer": transfer,
+                "owner_id": actor.user_id, "group_id": actor.group_id, "manifest": manifest,
+                "created_at": now, "updated_at": now}])
             if file_ids is not None:
                 file_ids.extend(file_rows.allocate_id(session) for _ in range(files))
-            return fileset.id, directory
+            return fileset_id, directory
     except BaseException:
         vault.managed.remove_fileset(directory)
         raise
@@ -278,9 +293,11 @@ def begin(vault: Vault, actor: Actor, *, format_name: str, transfer: str,
 
 def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPath,
              copied: list[CopiedFile], options: ImportOptions, timings: dict[str, float],
-             expected_series: int | None = None, entry_depth: int = 0) -> ImportedFileset:
+             expected_series: int | None = None, entry_depth: int = 0,
+             later: DirSync | None = None) -> ImportedFileset:
     """Phase 3, once every file is in place and verified: read the copy, compute
-    statistics, and record everything in one transaction."""
+    statistics, make every directory entry durable (``later``), and record everything
+    in one transaction."""
     algorithm = canonical(options.algorithm)
     mark = time.monotonic()
     entry = copied[0].stored if entry_depth == 0 else copied[0].stored.parents[entry_depth - 1]
@@ -301,20 +318,22 @@ def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPa
         format_name = type(reader).format_name
     finally:
         reader.close()
+    if later is not None:
+        later.flush()  # bytes first: everything on disk before the catalog says "ready"
     mark = time.monotonic()
     with vault.catalog.session() as session:
         image_ids = _record(session, actor, fileset_id, copied, entry.name, algorithm,
                             metadata, ranges, options)
-        row = session.get(Fileset, fileset_id)
-        if row is None or row.state != FilesetState.IMPORTING:
+        timings["catalog"] = time.monotonic() - mark
+        now = datetime.now(UTC)
+        done = session.execute(update(Fileset).where(
+            Fileset.id == fileset_id, Fileset.state == FilesetState.IMPORTING).values(
+            state=FilesetState.READY, format=format_name, manifest="{}",
+            timings=json.dumps({k: round(v, 6) for k, v in timings.items()}),
+            finished_at=now, updated_at=now).execution_options(synchronize_session=False))
+        if done.rowcount != 1:  # type: ignore[attr-defined]
             raise IntegrityError(f"fileset {fileset_id} was removed while it was imported "
                                  "(by `admin cleanse` or a delete); import it again")
-        timings["catalog"] = time.monotonic() - mark
-        row.state = FilesetState.READY
-        row.format = format_name
-        row.manifest = "{}"
-        row.timings = json.dumps({k: round(v, 6) for k, v in timings.items()})
-        row.finished_at = datetime.now(UTC)
     vault.managed.write_log(directory, _log(format_name, copied, algorithm, metadata, timings))
     return ImportedFileset(fileset_id, str(directory), image_ids, len(copied),
                            sum(c.size for c in copied), timings)
@@ -334,22 +353,23 @@ def import_fileset(vault: Vault, actor: Actor, planned: PlannedFileset,
     timings: dict[str, float] = {}
     started = time.monotonic()
     file_ids: list[int] = []
+    later = DirSync()
     fileset_id, directory = begin(vault, actor, format_name=planned.format,
                                   transfer=options.transfer, values=values,
-                                  file_ids=file_ids, files=len(planned.files))
+                                  file_ids=file_ids, files=len(planned.files), later=later)
     copied: list[CopiedFile] = []
     try:
         for file_id, source, relpath in zip(file_ids, planned.files,
                                             client_paths(planned.files), strict=True):
             if options.transfer.startswith("cp"):
                 copied.append(_copy(vault, file_id, directory, source, relpath, algorithm,
-                                    progress))
+                                    progress, later))
             else:
                 copied.append(_link(vault, file_id, directory, source, relpath, algorithm,
-                                    options.transfer, progress))
+                                    options.transfer, progress, later))
         timings["upload"] = time.monotonic() - started
         result = complete(vault, actor, fileset_id, directory, copied, options, timings,
-                          len(planned.series), planned.entry_depth)
+                          len(planned.series), planned.entry_depth, later)
     except BaseException:
         undo(vault, fileset_id, directory, [c.file_id for c in copied])
         raise

@@ -74,6 +74,7 @@ def _candidates(paths: Sequence[Path], skipped: list[Skipped]) -> list[Path]:
         else:
             found.append(path)
     kept: list[Path] = []
+    seen: set[Path] = set()
     for path in found:
         if path.is_symlink():
             target = Path(os.path.realpath(path))
@@ -89,7 +90,8 @@ def _candidates(paths: Sequence[Path], skipped: list[Skipped]) -> list[Path]:
         elif not path.is_file():
             skipped.append(Skipped(path, "not a regular file"))
             continue
-        if path not in kept:
+        if path not in seen:
+            seen.add(path)
             kept.append(path)
     return kept
 
