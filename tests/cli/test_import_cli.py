@@ -27,6 +27,14 @@ def test_dry_run_then_import_into_a_named_dataset(initialised: Env, tmp_path: Pa
     assert all(r["timings"]["upload"] >= 0 for r in result["imported"])
     table = env.cli("import", str(source / "photo.png"), "--skip", "minmax", check=True)
     assert "imported 1 filesets" in table.stdout
+    # --skip checksum is OMERO's: sizes compared (File-Size-64), nothing hashed.
+    sized = json.loads(env.cli("import", str(source / "photo.png"), "--skip", "checksum",
+                               "-o", "json", check=True).stdout)
+    listed = json.loads(env.cli("fs", "ls", str(sized["imported"][0]["fileset"]), "-o",
+                                "json", check=True).stdout)
+    size = (source / "photo.png").stat().st_size
+    assert [(f["hasher"], f["hash"]) for f in listed] == [
+        ("File-Size-64", size.to_bytes(8, "little").hex())]
 
 
 def test_skipped_and_refused(initialised: Env, tmp_path: Path) -> None:
@@ -40,7 +48,8 @@ def test_skipped_and_refused(initialised: Env, tmp_path: Path) -> None:
     assert partial.returncode == 65
     assert "skipped" in partial.stderr and "readme.txt" in partial.stderr
     assert len(json.loads(partial.stdout)["imported"]) == 1
-    for args, says in ((["--skip", "checksum"], "always verified"),
+    for args, says in ((["--skip", "checksum", "--checksum-algorithm", "MD5-128"],
+                        "contradict"),
                        (["--skip", "everything"], "--skip takes"),
                        (["--checksum-algorithm", "SHA-9"], "unknown checksum algorithm"),
                        (["--user", "nobody"], "no user 'nobody'"),

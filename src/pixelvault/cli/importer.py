@@ -39,11 +39,14 @@ def import_(
     paths: list[Path] = typer.Argument(..., help="Files and directories (recursive)."),
     dataset: str | None = typer.Option(None, "--dataset", "-d",
                                        help="Dataset id, or a name (created if new)."),
-    checksum_algorithm: str = typer.Option("SHA1-160", "--checksum-algorithm",
-                                           help="SHA1-160 (OMERO's), MD5-128, Murmur3-128, "
-                                                "CRC-32, Adler-32, BLAKE3-256, ..."),
-    skip: list[str] = typer.Option([], "--skip", help="minmax: no channel statistics "
-                                                      "(checksum and thumbnails: not yet)."),
+    checksum_algorithm: str | None = typer.Option(
+        None, "--checksum-algorithm",
+        help="SHA1-160 (OMERO's, the default), MD5-128, Murmur3-128, CRC-32, Adler-32, "
+             "BLAKE3-256, ..."),
+    skip: list[str] = typer.Option(
+        [], "--skip",
+        help="minmax: no channel statistics; checksum: compare sizes only (File-Size-64, "
+             "as OMERO's --skip checksum), no hashing (thumbnails: not yet)."),
     parallel: int = typer.Option(1, "--parallel", "-j", min=1, max=32,
                                  help="Filesets imported at once (on this machine)."),
     name: str | None = typer.Option(None, "--name", "-n", help="Image name (default: file)."),
@@ -99,11 +102,15 @@ def import_(
     for item in skip:
         if item not in SKIPPABLE:
             raise InvalidInputError(f"--skip takes {', '.join(SKIPPABLE)}, not {item!r}")
-    if "checksum" in skip or "thumbnails" in skip:
-        raise InvalidInputError("--skip checksum and --skip thumbnails are not available: "
-                                "checksums are always verified and thumbnails are not made "
-                                "at import yet")
-    algorithm = canonical(checksum_algorithm)
+    if "thumbnails" in skip:
+        raise InvalidInputError("--skip thumbnails is not available: thumbnails are not "
+                                "made at import yet")
+    if "checksum" in skip:
+        if checksum_algorithm is not None and canonical(checksum_algorithm) != "File-Size-64":
+            raise InvalidInputError("--skip checksum and --checksum-algorithm "
+                                    f"{checksum_algorithm} contradict each other; give one")
+        checksum_algorithm = "File-Size-64"
+    algorithm = canonical(checksum_algorithm or "SHA1-160")
     plan = imports.plan(paths)
     for skipped in plan.skipped:
         errors.print(f"skipped {skipped.path}: {skipped.reason}", markup=False)
