@@ -73,7 +73,22 @@ def test_import_then_see_and_delete_through_the_server(running: Env, tmp_path: P
     (source / "notes.txt").write_text("not an image")
     refused = env.cli("import", str(source), "--user", "alice")
     assert refused.returncode == 64 and "--local" in refused.stderr
+    # An administrator whose files the server sees imports them in place through it.
+    spare = tmp_path / "spare"
+    spare.mkdir()
+    linked = png_rgb(spare).path
+    moved = ome_tiff(spare).path
+    done = json.loads(env.cli("import", str(linked), "--transfer", "ln_s", "-o", "json",
+                              check=True).stdout)
+    listed = json.loads(env.cli("fs", "ls", str(done["imported"][0]["fileset"]), "-o", "json",
+                                check=True).stdout)
+    assert (env.home / "OMERO" / listed[0]["path"]).resolve() == linked
+    json.loads(env.cli("import", str(moved), "--transfer", "cp_rm", "-o", "json",
+                       check=True).stdout)
+    assert not moved.exists() and linked.exists()
     env.cli("login", "-s", url, "-u", "alice", "-w", "alice-secret-1", check=True)
+    not_admin = env.cli("import", str(linked), "--transfer", "ln_s")
+    assert not_admin.returncode == 65 and "administrators" in not_admin.stderr
     # Logged in, the files go through the server, as alice.
     uploaded = env.cli("import", str(source), "--dataset", "Day 1", "-o", "json")
     assert uploaded.returncode == 65 and "notes.txt" in uploaded.stderr

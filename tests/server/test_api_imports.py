@@ -124,3 +124,61 @@ def test_a_dataset_deleted_during_the_upload_fails_it_cleanly(api: Api, world: W
     refused = api.client.post("/api/v1/imports", headers=alice, json={"files": [
         {"client_path": "d/.a.tif.part", "size": 1, "checksum": sha1(b"x")}]})
     assert refused.status_code == 400 and "partial files" in refused.json()["message"]
+
+
+def test_in_place_through_the_server_is_for_administrators_who_see_its_files(
+        api: Api, world: World, tmp_path: Path) -> None:
+    import os
+
+    source = ome_tiff(tmp_path).path
+    data = source.read_bytes()
+    files = [{"client_path": str(source), "size": len(data), "checksum": sha1(data)}]
+    refused = api.client.post("/api/v1/imports", headers=world.headers["alice"],
+                              json={"files": files, "transfer": "ln_s", "dataset": "New"})
+    assert refused.status_code == 403 and "administrators" in refused.json()["message"]
+    assert api.client.get("/api/v1/datasets", headers=world.headers["alice"]
+                          ).json()["data"] == []  # nothing made before the refusal
+    root = world.headers["root"]
+    for bad in ("relative/cells.tif", f"{tmp_path}/../cells.tif", f"{source}\x00x"):
+        hostile = api.client.post("/api/v1/imports", headers=root, json={
+            "files": [{**files[0], "client_path": bad}], "transfer": "ln_s"})
+        assert hostile.status_code == 400, bad
+
+    started = api.client.post("/api/v1/imports", headers=root,
+                              json={"files": files, "transfer": "ln_s"})
+    assert started.status_code == 201, started.text
+    made = started.json()
+    url = f"/api/v1/imports/{made['id']}/finish"
+    assert api.client.post(url, headers=root).status_code == 400  # no token
+    wrong = api.client.post(url, headers=root, json={"token": "0" * 64})
+    assert wrong.status_code == 403 and "same path" in wrong.json()["message"]
+    token = Path(made["token_path"]).read_text()
+    done = api.client.post(url, headers=root, json={"token": token})
+    assert done.status_code == 200, done.text
+    linked = next(p for p in api.vault.managed.root.rglob("cells.ome.tif"))
+    assert linked.is_symlink() and os.readlink(linked) == str(source)
+    assert not Path(made["token_path"]).exists()
+    assert len(done.json()["images"]) == 1
+
+    # A path naming other bytes on the server fails by name and leaves nothing.
+    other = tmp_path / "other.ome.tif"
+    other.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
+    claims = [{"client_path": str(other), "size": len(data), "checksum": sha1(data)}]
+    started = api.client.post("/api/v1/imports", headers=root,
+                              json={"files": claims, "transfer": "cp"}).json()
+    failed = api.client.post(f"/api/v1/imports/{started['id']}/finish", headers=root,
+                             json={"token": Path(started["token_path"]).read_text()})
+    assert failed.status_code == 422 and "not the same file" in failed.json()["message"]
+    with api.vault.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(Fileset)) == 1
+
+
+def test_a_client_that_does_not_see_the_servers_repository_is_told_to_upload(
+        tmp_path: Path) -> None:
+    import pytest
+
+    from pixelvault.client.importing import _token
+    from pixelvault.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="--transfer upload"):
+        _token({"token_path": str(tmp_path / "elsewhere" / ".pixelvault-in-place-token")})

@@ -32,3 +32,9 @@ def insert_returning_ids(session: Session, model: type[Any],
     result = session.connection().execute(
         insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
     return [int(i) for i in result.scalars()]
+
+
+def insert_default(session: Session, model: type[Any]) -> int:
+    """Insert one row of defaults only (an id handed out); its id."""
+    table = _table(model)
+    return int(session.connection().execute(insert(table).returning(table.c.id)).scalar_one())

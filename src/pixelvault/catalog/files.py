@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
+from pixelvault.catalog.bulk import insert_default
 from pixelvault.catalog.models import OriginalFile, OriginalFileId
 from pixelvault.catalog.permissions import Actor, Right, allowed
 
 
 def allocate_id(session: Session) -> int:
     """A fresh OriginalFile id, never reused (committed before bytes are written)."""
-    table = OriginalFileId.__table__
-    return int(session.connection().execute(
-        insert(table).returning(table.c.id)).scalar_one())  # type: ignore[attr-defined]
+    return insert_default(session, OriginalFileId)
 
 
 def visible_to(actor: Actor) -> ColumnElement[bool]:

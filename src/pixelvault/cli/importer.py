@@ -56,9 +56,10 @@ def import_(
                                          "(default: root)."),
     transfer: str | None = typer.Option(
         None, "--transfer", "-t",
-        help="upload (through a server), or on this machine: cp (default), cp_rm, ln, "
-             "ln_rm, ln_s (in place: hard or symbolic links; *_rm remove the source after "
-             "a successful import)."),
+        help="upload (through a server, its default), or in place: cp (the default "
+             "without a server), cp_rm, ln, ln_rm, ln_s (hard or symbolic links; *_rm "
+             "remove the source after a successful import). In place through a server is "
+             "for administrators whose files the server sees at the same paths."),
     local: bool = typer.Option(False, "--local",
                                help="Import into this machine's repository directly, even "
                                     "when logged in to a server."),
@@ -127,8 +128,7 @@ def import_(
     if transfer is not None and transfer not in ("upload", *imports.LOCAL_TRANSFERS):
         raise InvalidInputError(f"--transfer takes upload, {', '.join(imports.LOCAL_TRANSFERS)}"
                                 f"; not {transfer!r}")
-    in_place = transfer not in (None, "upload")
-    conn = None if local or in_place else _server()
+    conn = None if local else _server()
     if conn is None and transfer == "upload":
         raise InvalidInputError("--transfer upload needs a server: `pixelvault login` first")
     if conn is not None:
@@ -144,7 +144,7 @@ def import_(
                 remote = importing.import_plan(
                     conn, plan, dataset=dataset, name=name, description=description,
                     minmax="minmax" not in skip, algorithm=algorithm,
-                    progress=lambda n: bar.advance(task, n))
+                    progress=lambda n: bar.advance(task, n), transfer=transfer or "upload")
         _report(remote, quiet, output, already_said=True)
         return
     with vault_session("pixelvault import") as vault:

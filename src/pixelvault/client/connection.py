@@ -147,13 +147,17 @@ class Connection:
     def import_(self, *paths: str | Path, dataset: str | int | None = None,
                 name: str | None = None, description: str | None = None,
                 minmax: bool = True, algorithm: str = "SHA1-160",
-                progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-        """Import files and directories through the server (see ``client.importing``)."""
+                progress: Callable[[int], None] | None = None,
+                transfer: str = "upload") -> dict[str, Any]:
+        """Import files and directories through the server (see ``client.importing``);
+        administrators whose files the server sees may take them in place
+        (``transfer="ln_s"``, ``"ln"``, ``"cp"``, ``"cp_rm"``, ``"ln_rm"``)."""
         from pixelvault.client import importing
 
         return importing.import_paths(self, paths, dataset=dataset, name=name,
                                       description=description, minmax=minmax,
-                                      algorithm=algorithm, progress=progress)
+                                      algorithm=algorithm, progress=progress,
+                                      transfer=transfer)
 
     def imports(self) -> list[dict[str, Any]]:
         """Imports under way on the server (yours; administrators: everyone's)."""

@@ -5,6 +5,7 @@ server's copy ends) and finished; the server re-checks every checksum."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from pixelvault.services.imports.plan import Plan
 
 CHUNK = 4 << 20
+errors_log = logging.getLogger(__name__)
 Progress = Callable[[int], None]  # bytes sent since the last call
 
 
@@ -55,18 +57,40 @@ def _send(conn: Connection, upload_id: int, index: int, path: Path, size: int,
             time.sleep(min(2 ** attempt * 0.25, 10))
 
 
+def _token(answer: dict[str, Any]) -> str:
+    """The token the server wrote for an in-place import, read where this machine sees
+    it: the proof that client and server see the same files at the same paths."""
+    where = Path(str(answer["token_path"]))
+    try:
+        return where.read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        raise errors.InvalidInputError(
+            f"this machine does not see the server's repository ({where.parent} is not "
+            "here), so it cannot import in place; use --transfer upload") from None
+
+
 def import_fileset(conn: Connection, files: Sequence[Path], *, algorithm: str,
                    options: dict[str, Any], progress: Progress | None = None,
-                   retries: int = 5, entry_depth: int = 0) -> dict[str, Any]:
+                   retries: int = 5, entry_depth: int = 0,
+                   transfer: str = "upload") -> dict[str, Any]:
+    """One fileset: announced with each file's size and checksum, then sent (upload) or
+    linked or copied by the server from where both see it (in place)."""
     sizes = [p.stat().st_size for p in files]
     announced = [{"client_path": str(Path(os.path.abspath(p))), "size": size,
-                  "checksum": digest_file(algorithm, p)} for p, size in zip(files, sizes,
-                                                                            strict=True)]
+                  "checksum": digest_file(algorithm, p, progress if transfer != "upload"
+                                          else None)}
+                 for p, size in zip(files, sizes, strict=True)]
     upload = conn.request("POST", "/api/v1/imports", json={
         "files": announced, "checksum_algorithm": algorithm, "entry_depth": entry_depth,
-        **options})
+        "transfer": transfer, **options})
     upload_id = int(upload["id"])
     try:
+        if transfer != "upload":
+            done: dict[str, Any] = conn.request(
+                "POST", f"/api/v1/imports/{upload_id}/finish", json={"token": _token(upload)})
+            if transfer.endswith("_rm"):
+                _remove_sources(files)
+            return done
         for index, (path, size) in enumerate(zip(files, sizes, strict=True)):
             _send(conn, upload_id, index, path, size, progress, retries)
         answer: dict[str, Any] = conn.request("POST",
@@ -79,24 +103,37 @@ def import_fileset(conn: Connection, files: Sequence[Path], *, algorithm: str,
         raise
 
 
+def _remove_sources(files: Sequence[Path]) -> None:
+    """cp_rm and ln_rm: the sources go only once the server has committed the import."""
+    for path in files:
+        try:
+            path.unlink()
+        except OSError as exc:
+            errors_log.warning("imported, but %s could not be removed: %s", path,
+                               exc.strerror)
+
+
 def import_paths(conn: Connection, paths: Sequence[str | Path], *,
                  dataset: str | int | None = None, name: str | None = None,
                  description: str | None = None, minmax: bool = True,
                  algorithm: str = DEFAULT_ALGORITHM, progress: Progress | None = None,
-                 retries: int = 5) -> dict[str, Any]:
+                 retries: int = 5, transfer: str = "upload") -> dict[str, Any]:
     """Import files and directories; returns what was imported, failed and skipped."""
     from pixelvault.services.imports.plan import plan
 
     return import_plan(conn, plan([Path(p).expanduser() for p in paths]), dataset=dataset,
                        name=name, description=description, minmax=minmax,
-                       algorithm=algorithm, progress=progress, retries=retries)
+                       algorithm=algorithm, progress=progress, retries=retries,
+                       transfer=transfer)
 
 
 def import_plan(conn: Connection, found: Plan, *, dataset: str | int | None = None,
                 name: str | None = None, description: str | None = None, minmax: bool = True,
                 algorithm: str = DEFAULT_ALGORITHM, progress: Progress | None = None,
-                retries: int = 5) -> dict[str, Any]:
-    """Import the filesets of a plan made here (``services.imports.plan``)."""
+                retries: int = 5, transfer: str = "upload") -> dict[str, Any]:
+    """Import the filesets of a plan made here (``services.imports.plan``); ``transfer``
+    other than upload (cp, cp_rm, ln, ln_rm, ln_s) asks an administrator's server to
+    take the files in place, from a filesystem both see."""
     algorithm = canonical(algorithm)
     options = {"dataset": None if dataset is None else str(dataset), "name": name,
                "description": description, "minmax": minmax}
@@ -107,7 +144,7 @@ def import_plan(conn: Connection, found: Plan, *, dataset: str | int | None = No
         try:
             outcome["imported"].append(import_fileset(
                 conn, fileset.files, algorithm=algorithm, options=options, progress=progress,
-                retries=retries, entry_depth=fileset.entry_depth))
+                retries=retries, entry_depth=fileset.entry_depth, transfer=transfer))
         except errors.PixelvaultError as exc:
             outcome["failed"].append({"path": str(fileset.files[0]), "reason": exc.message})
     return outcome

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from pixelvault.errors import InvalidInputError
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.params import PathId
 from pixelvault.server.streaming import pump
 from pixelvault.services import imports
-from pixelvault.services.imports import upload
+from pixelvault.services.imports import inplace, upload
 
 router = APIRouter(prefix="/api/v1", tags=["imports"])
 MAX_FILE = 1 << 44  # 16 TiB: bounded by the space checks, not by memory
@@ -36,19 +37,36 @@ class NewImport(BaseModel):
     entry_depth: Annotated[int, Field(ge=0, le=64, description=(
         "What the reader opens: the first file (0) or the directory that many levels "
         "above it (an OME-Zarr image)"))] = 0
+    transfer: Annotated[str, Field(max_length=16, description=(
+        "upload (the bytes come in PUTs), or in place for administrators whose files the "
+        "server sees: cp, cp_rm, ln, ln_rm, ln_s (client_path is then the file's absolute "
+        "path on the server)"))] = "upload"
+
+
+class Finish(BaseModel):
+    token: Annotated[str | None, Field(max_length=128, description=(
+        "In-place imports: the contents of the token file the server wrote"))] = None
 
 
 @router.post("/imports", status_code=201)
 def start(body: NewImport, actor: ActorDep, request: Request) -> dict[str, Any]:
-    """Announce a fileset's files (path, size, checksum); then PUT each, then finish."""
+    """Announce a fileset's files (path, size, checksum); then PUT each, then finish.
+
+    In place (``transfer`` other than upload): no PUTs; read the token file named by
+    ``token_path`` and finish with its contents."""
     vault = vault_of(request)
+    announced = [upload.Announced(f.client_path, f.size, f.checksum) for f in body.files]
+    if body.transfer != "upload":
+        inplace.check_allowed(actor, body.transfer)
     options = imports.ImportOptions(
-        algorithm=body.checksum_algorithm, minmax=body.minmax,
+        algorithm=body.checksum_algorithm, minmax=body.minmax, transfer=body.transfer,
         dataset_id=imports.resolve_dataset(vault.catalog, actor, body.dataset),
         name=body.name, description=body.description)
-    fileset_id, _, _ = upload.start(vault, actor, [
-        upload.Announced(f.client_path, f.size, f.checksum) for f in body.files], options,
-        body.entry_depth)
+    if body.transfer != "upload":
+        fileset_id, token = inplace.start(vault, actor, announced, options, body.entry_depth)
+        return {"id": fileset_id, "state": "in-place", "transfer": body.transfer,
+                "token_path": str(token)}
+    fileset_id, _, _ = upload.start(vault, actor, announced, options, body.entry_depth)
     return upload.status(vault, actor, fileset_id)
 
 
@@ -80,13 +98,24 @@ async def send(fileset_id: PathId, index: PathId, request: Request, actor: Actor
 
 
 @router.post("/imports/{fileset_id}/finish")
-def finish(fileset_id: PathId, actor: ActorDep, request: Request) -> dict[str, Any]:
+def finish(fileset_id: PathId, actor: ActorDep, request: Request,
+           body: Finish | None = None) -> dict[str, Any]:
     """Check every file's size and checksum, then read them and record the images."""
-    return imports.describe(upload.finish(vault_of(request), actor, fileset_id))
+    vault = vault_of(request)
+    if inplace.is_in_place(vault, actor, fileset_id):
+        if body is None or body.token is None:
+            raise InvalidInputError("an in-place import finishes with the token the server "
+                                    "wrote: {\"token\": \"...\"}")
+        return imports.describe(inplace.finish(vault, actor, fileset_id, body.token))
+    return imports.describe(upload.finish(vault, actor, fileset_id))
 
 
 @router.delete("/imports/{fileset_id}", status_code=204)
 def abort(fileset_id: PathId, actor: ActorDep, request: Request) -> None:
-    """Give up an upload: its bytes and rows go."""
-    upload.abort(vault_of(request), actor, fileset_id)
+    """Give up an import: its bytes and rows go."""
+    vault = vault_of(request)
+    if inplace.is_in_place(vault, actor, fileset_id):
+        inplace.abort(vault, actor, fileset_id)
+    else:
+        upload.abort(vault, actor, fileset_id)
 

@@ -150,6 +150,17 @@ def _link(vault: Vault, file_id: int, directory: PurePosixPath, source: Path,
                       before.st_size, digest)
 
 
+def place(vault: Vault, file_id: int, directory: PurePosixPath, source: Path,
+          relpath: PurePosixPath, algorithm: str, transfer: str,
+          progress: Progress | None = None, later: DirSync | None = None) -> CopiedFile:
+    """One file of this machine's into the fileset, by ``transfer`` (a copy or a link),
+    hashed as the repository now holds it."""
+    if transfer.startswith("cp"):
+        return _copy(vault, file_id, directory, source, relpath, algorithm, progress, later)
+    return _link(vault, file_id, directory, source, relpath, algorithm, transfer, progress,
+                 later)
+
+
 def _unchanged(source: Path, before: os.stat_result) -> None:
     after = source.stat()
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
@@ -361,12 +372,8 @@ def import_fileset(vault: Vault, actor: Actor, planned: PlannedFileset,
     try:
         for file_id, source, relpath in zip(file_ids, planned.files,
                                             client_paths(planned.files), strict=True):
-            if options.transfer.startswith("cp"):
-                copied.append(_copy(vault, file_id, directory, source, relpath, algorithm,
-                                    progress, later))
-            else:
-                copied.append(_link(vault, file_id, directory, source, relpath, algorithm,
-                                    options.transfer, progress, later))
+            copied.append(place(vault, file_id, directory, source, relpath, algorithm,
+                                options.transfer, progress, later))
         timings["upload"] = time.monotonic() - started
         result = complete(vault, actor, fileset_id, directory, copied, options, timings,
                           len(planned.series), planned.entry_depth, later)

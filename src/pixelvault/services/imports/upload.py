@@ -84,15 +84,8 @@ def _relpaths(client_paths: list[str]) -> list[PurePosixPath]:
     return paths
 
 
-def start(vault: Vault, actor: Actor, files: list[Announced], options: ImportOptions,
-          entry_depth: int = 0) -> tuple[int, PurePosixPath, list[Expected]]:
-    """Open an upload: check the announcement, reserve ids, create the fileset.
-
-    ``entry_depth`` says what the reader opens: the first file (0), or the directory
-    that many levels above it (an OME-Zarr image)."""
-    if not 0 < len(files) <= MAX_FILES:
-        raise InvalidInputError(f"announce 1 to {MAX_FILES} files")
-    algorithm = canonical(options.algorithm)
+def check_announced(files: list[Announced], algorithm: str) -> None:
+    """Sizes, path lengths and checksums as the algorithm writes them."""
     width = len(new_hasher(algorithm).hexdigest())
     for item in files:
         if item.size < 0 or len(item.client_path) > MAX_PATH:
@@ -102,6 +95,18 @@ def start(vault: Vault, actor: Actor, files: list[Announced], options: ImportOpt
                                               for ch in item.checksum.lower()):
             raise InvalidInputError(f"{item.client_path}: the checksum must be the file's "
                                     f"{algorithm} as {width} hex digits")
+
+
+def start(vault: Vault, actor: Actor, files: list[Announced], options: ImportOptions,
+          entry_depth: int = 0) -> tuple[int, PurePosixPath, list[Expected]]:
+    """Open an upload: check the announcement, reserve ids, create the fileset.
+
+    ``entry_depth`` says what the reader opens: the first file (0), or the directory
+    that many levels above it (an OME-Zarr image)."""
+    if not 0 < len(files) <= MAX_FILES:
+        raise InvalidInputError(f"announce 1 to {MAX_FILES} files")
+    algorithm = canonical(options.algorithm)
+    check_announced(files, algorithm)
     relpaths = _relpaths([f.client_path for f in files])
     if not 0 <= entry_depth < len(relpaths[0].parts):
         raise InvalidInputError(f"entry_depth {entry_depth} is outside the first file's path")
