@@ -163,3 +163,51 @@ def test_an_ome_zarr_through_the_server(running: Env, tmp_path: Path) -> None:
     assert fileset["files"] > 10 and len(fileset["images"]) == 1
     image = json.loads(env.cli("image", "list", "-o", "json", check=True).stdout)["data"][0]
     assert image["name"] == "image-0.4.ome.zarr"
+
+
+def test_a_server_killed_mid_upload_resumes_it_after_restart(running: Env,
+                                                             tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    from pixelvault.client import connect
+    from pixelvault.repository.checksums import digest_bytes
+
+    env = running
+    url = f"http://127.0.0.1:{env.vars['PIXELVAULT_SERVER_PORT']}"
+    data = ome_tiff(tmp_path).path.read_bytes()
+    announced = {"files": [{"client_path": "/data/cells.ome.tif", "size": len(data),
+                            "checksum": digest_bytes("SHA1-160", data)}]}
+    with connect(url, "root", "root-secret-1") as conn:
+        upload = conn.request("POST", "/api/v1/imports", json=announced)
+        abandoned = conn.request("POST", "/api/v1/imports", json=announced)
+        conn.request("PUT", f"/api/v1/imports/{upload['id']}/files/0",
+                     params={"offset": 0}, content=data[:1000])
+    pid = int(env.settings().pid_file.read_text())
+    os.kill(pid, signal.SIGKILL)  # kill -9 of the server mid-import
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    env.cli("admin", "start", check=True)
+    with connect(url, "root", "root-secret-1") as conn:
+        status = conn.import_status(upload["id"])
+        assert status["files"][0]["received"] == 1000  # resumes where the disk copy ends
+        conn.request("PUT", f"/api/v1/imports/{upload['id']}/files/0",
+                     params={"offset": 1000}, content=data[1000:])
+        done = conn.request("POST", f"/api/v1/imports/{upload['id']}/finish")
+        assert len(done["images"]) == 1
+    # The abandoned one has no images anyone sees, and `admin cleanse` removes it.
+    listed = json.loads(env.cli("fs", "sets", "-o", "json", check=True).stdout)
+    assert {s["id"]: s["state"] for s in listed} == {done["fileset"]: "ready",
+                                                     abandoned["id"]: "importing"}
+    env.cli("admin", "cleanse", "--older-than", "0", "--dry-run", check=True)
+    assert len(json.loads(env.cli("fs", "sets", "-o", "json", check=True).stdout)) == 2
+    env.cli("admin", "cleanse", "--older-than", "0", check=True)
+    listed = json.loads(env.cli("fs", "sets", "-o", "json", check=True).stdout)
+    assert [s["id"] for s in listed] == [done["fileset"]]
+    with connect(url, "root", "root-secret-1") as conn:
+        assert [j["id"] for j in conn.imports()] == []
