@@ -105,6 +105,31 @@ def check_template(template: str) -> str:
     return template
 
 
+def _integer(low: int, high: int, what: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        try:
+            number = int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number of {what}") from None
+        if not low <= number <= high:
+            raise ValueError(f"{number} is outside {low}..{high} {what}")
+        return str(number)
+
+    return parse
+
+
+def _parse_bytes(text: str) -> str:
+    from pixelvault.sizes import parse_size
+
+    try:
+        size = parse_size(text)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    if size < 1 << 20:
+        raise ValueError(f"{text!r} is below 1 MiB")
+    return str(size)
+
+
 PASSWORD_PROFILES = ("rfc9106-low-memory", "owasp")
 
 
@@ -156,6 +181,16 @@ KEYS: dict[str, Key] = {
             "(19 MiB)"),
         Key("server.public_user", _parse_public_user, lambda home: "",
             "user whose data visitors without a session may read (empty: off)"),
+        Key("pixels.pyramid_threshold", _integer(1, 1 << 40, "pixels"),
+            lambda home: str(3192 * 3192),
+            "pixels per plane (size X times size Y) above which an image without "
+            "resolution levels of its own gets a pyramid (OMERO's 3192x3192)"),
+        Key("pixels.pyramid_workers", _integer(0, 64, "workers"), lambda home: "2",
+            "pyramids a server builds at once (0: none; `admin pyramids run` builds them)"),
+        Key("pixels.max_request", _parse_bytes, lambda home: str(256 << 20),
+            "largest raw pixel read or write one HTTP request may ask for"),
+        Key("pixels.open_files", _integer(1, 10_000, "files"), lambda home: "64",
+            "open image files (readers and pixel stores) kept per process"),
     )
 }
 
@@ -322,6 +357,22 @@ class Settings:
     @property
     def public_user(self) -> str:
         return self.get("server.public_user")
+
+    @property
+    def pyramid_threshold(self) -> int:
+        return int(self.get("pixels.pyramid_threshold"))
+
+    @property
+    def pyramid_workers(self) -> int:
+        return int(self.get("pixels.pyramid_workers"))
+
+    @property
+    def max_pixel_request(self) -> int:
+        return int(self.get("pixels.max_request"))
+
+    @property
+    def open_files(self) -> int:
+        return int(self.get("pixels.open_files"))
 
     @property
     def state_dir(self) -> Path:

@@ -157,3 +157,15 @@ class IncompleteError(PixelvaultError):
 
     exit_code = EX_DATAERR
     http_status = 422
+
+
+class PendingError(PixelvaultError):
+    """What was asked for is being made (a pyramid level); ask again later."""
+
+    exit_code = EX_TEMPFAIL
+    http_status = 503
+
+    def __init__(self, message: str, retry_after: int, progress: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.progress = progress

@@ -10,7 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pixelvault.errors import AuthenticationError, PixelvaultError, TooManyAttemptsError
+from pixelvault.errors import (
+    AuthenticationError,
+    PendingError,
+    PixelvaultError,
+    TooManyAttemptsError,
+)
 from pixelvault.server.params import MAX_BODY
 
 
@@ -26,10 +31,12 @@ def install(app: FastAPI) -> None:
         headers = {}
         if isinstance(exc, AuthenticationError):
             headers["WWW-Authenticate"] = "Bearer"
-        if isinstance(exc, TooManyAttemptsError):
+        body: dict[str, Any] = {"message": exc.message}
+        if isinstance(exc, TooManyAttemptsError | PendingError):
             headers["Retry-After"] = str(exc.retry_after)
-        return JSONResponse({"message": exc.message}, status_code=exc.http_status,
-                            headers=headers)
+        if isinstance(exc, PendingError) and exc.progress is not None:
+            body["progress"] = round(exc.progress, 4)
+        return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -28,6 +28,7 @@ from pixelvault.catalog.models import (
     FilesetState,
     Image,
     OriginalFile,
+    Pixels,
 )
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import InvalidInputError, LockHeldError, NotFoundError
@@ -41,6 +42,7 @@ class Deleted:
     object_id: int
     filesets: list[int] = field(default_factory=list)
     annotations: list[int] = field(default_factory=list)
+    pixels: list[int] = field(default_factory=list)  # whose Pixels-store data goes too
 
 
 def _orphans(session: Session, candidates: list[int]) -> tuple[list[int], list[int]]:
@@ -61,6 +63,9 @@ def _drop(session: Session, kind: str, row: Any, deleted: Deleted,
         AnnotationLink.parent_kind == kind, AnnotationLink.parent_id == row.id)))
     session.execute(sql_delete(AnnotationLink).where(AnnotationLink.parent_kind == kind,
                                                      AnnotationLink.parent_id == row.id))
+    if kind == "image":
+        deleted.pixels += session.scalars(select(Pixels.id).where(
+            Pixels.image_id == row.id)).all()
     session.delete(row)
     session.flush()
     orphans, files = _orphans(session, linked)
@@ -83,9 +88,18 @@ def _drop_fileset(session: Session, fileset_id: int, deleted: Deleted) -> str:
     return fileset.directory
 
 
-def _remove_bytes(vault: Vault, attachment_files: list[int], directories: list[str]) -> None:
+def _remove_bytes(vault: Vault, attachment_files: list[int], directories: list[str],
+                  pixels: list[int]) -> None:
     for file_id in attachment_files:
         vault.files.delete(file_id)
+    for pixels_id in pixels:
+        vault.pixels.remove(pixels_id)
+    if pixels or directories:
+        from pixelvault.services.pixels.access import cache_for
+
+        gone = [str(vault.pixels.path(p)) for p in pixels] + \
+            [str(vault.managed.path(d)) for d in directories]
+        cache_for(vault).drop(lambda key: any(str(key[1]).startswith(g) for g in gone))
     for directory in directories:
         vault.managed.remove_fileset(PurePosixPath(directory))
         vault.memos.forget(vault.managed.path(directory))
@@ -112,7 +126,7 @@ def delete_object(vault: Vault, actor: Actor, kind: str, object_id: int) -> Dele
             session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
         if fileset_id is not None:
             directories.append(_drop_fileset(session, fileset_id, deleted))
-    _remove_bytes(vault, attachment_files, directories)
+    _remove_bytes(vault, attachment_files, directories, deleted.pixels)
     return deleted
 
 
@@ -135,5 +149,5 @@ def delete_fileset(vault: Vault, actor: Actor, fileset_id: int) -> Deleted:
         if attachment_files:
             session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
         directory = _drop_fileset(session, fileset_id, deleted)
-    _remove_bytes(vault, attachment_files, [directory])
+    _remove_bytes(vault, attachment_files, [directory], deleted.pixels)
     return deleted

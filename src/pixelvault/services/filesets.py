@@ -150,12 +150,12 @@ def usage(vault: Vault, actor: Actor, sum_by: str) -> list[Usage]:
 
 
 def first_files(vault: Vault) -> list[Path]:
-    """The file each ready fileset's reader opens (its first), for memo rebuilding."""
+    """What each ready fileset's reader opens (its entry), for memo rebuilding."""
     with vault.catalog.session() as session:
-        rows = session.scalars(
-            select(OriginalFile.path)
+        rows = session.execute(
+            select(OriginalFile.path, Fileset.entry)
             .join(FilesetEntry, FilesetEntry.original_file_id == OriginalFile.id)
             .join(Fileset, Fileset.id == FilesetEntry.fileset_id)
             .where(FilesetEntry.position == 0, Fileset.state == FilesetState.READY)
             .order_by(Fileset.id)).all()
-    return [vault.managed.file(path) for path in rows]
+    return [vault.managed.file(entry or path) for path, entry in rows]

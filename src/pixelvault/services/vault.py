@@ -14,6 +14,7 @@ from pixelvault.errors import RepositoryError
 from pixelvault.repository import FilesStore, Layout, LockMode, RepositoryLock, WriteGuard
 from pixelvault.repository.managed import ManagedStore
 from pixelvault.repository.memo import MemoStore
+from pixelvault.repository.pixels import PixelsStore
 from pixelvault.services import passwords
 
 
@@ -64,6 +65,10 @@ class Vault:
     @cached_property
     def memos(self) -> MemoStore:
         return MemoStore(self.layout)
+
+    @cached_property
+    def pixels(self) -> PixelsStore:
+        return PixelsStore(self.guard)
 
     def local_admin(self) -> Actor:
         """The actor of commands run directly on the repository's machine.

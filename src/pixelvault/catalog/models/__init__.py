@@ -21,7 +21,8 @@ from pixelvault.catalog.models.containers import (
 )
 from pixelvault.catalog.models.files import OriginalFile, OriginalFileId
 from pixelvault.catalog.models.filesets import Fileset, FilesetEntry, FilesetState
-from pixelvault.catalog.models.pixels import Channel, Pixels
+from pixelvault.catalog.models.jobs import JobState, PyramidJob
+from pixelvault.catalog.models.pixels import Channel, Pixels, PixelsStorage
 from pixelvault.catalog.models.principals import (
     Experimenter,
     ExperimenterGroup,
@@ -46,14 +47,17 @@ __all__ = [
     "FilesetState",
     "GroupMembership",
     "Image",
+    "JobState",
     "LoginSession",
     "MapEntry",
     "OriginalFile",
     "OriginalFileId",
     "Permissions",
     "Pixels",
+    "PixelsStorage",
     "Project",
     "ProjectDatasetLink",
+    "PyramidJob",
     "RepositoryRow",
     "utcnow",
 ]

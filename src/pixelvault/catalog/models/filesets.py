@@ -35,6 +35,9 @@ class Fileset(Owned, Base):
     # checksum) and the import's options, as JSON; the bytes received are on disk.
     manifest: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # What the reader opens, relative to the repository root (its first file, or the
+    # directory of an OME-Zarr image); empty: the first file.
+    entry: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class FilesetEntry(Base):

@@ -3,10 +3,18 @@ Pixels and Channel). The bytes stay in the fileset's files (or the Pixels store)
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pixelvault.catalog.models.base import Base
+
+
+class PixelsStorage(StrEnum):
+    FILESET = "fileset"
+    ZARR = "zarr"
+    OMERO_RAW = "omero-raw"
 
 
 class Pixels(Base):
@@ -28,6 +36,12 @@ class Pixels(Base):
     time_increment: Mapped[float | None] = mapped_column(Float, nullable=True)  # s
     # Resolution levels the original file has, as JSON [[size_x, size_y], ...].
     levels: Mapped[str] = mapped_column(Text, default="[]")
+    # Where the pixels are: the fileset's original files, an OME-Zarr in the Pixels
+    # store (images created through the API), or an OMERO raw Pixels file.
+    storage: Mapped[str] = mapped_column(String(16), default=PixelsStorage.FILESET,
+                                         server_default=PixelsStorage.FILESET.value)
+    # Bumped by every change of the pixels (writes, a new pyramid): part of ETags.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Channel(Base):

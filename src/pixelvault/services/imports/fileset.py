@@ -40,9 +40,11 @@ from pixelvault.catalog.models import (
     FilesetEntry,
     FilesetState,
     Image,
+    JobState,
     MapEntry,
     OriginalFile,
     Pixels,
+    PyramidJob,
 )
 from pixelvault.errors import CorruptFileError, IntegrityError, InvalidInputError
 from pixelvault.formats import Metadata, Series
@@ -54,6 +56,7 @@ from pixelvault.services import containers
 from pixelvault.services.files import guess_mimetype
 from pixelvault.services.imports.minmax import channel_ranges
 from pixelvault.services.imports.plan import PlannedFileset
+from pixelvault.services.pixels.access import needs_pyramid
 from pixelvault.services.readers import open_original
 from pixelvault.services.vault import Vault
 
@@ -177,8 +180,8 @@ def _image_name(options: ImportOptions, entry_name: str, series: Series, count: 
 
 def _record(session: Session, actor: Actor, fileset_id: int, copied: list[CopiedFile],
             entry_name: str, algorithm: str, metadata: Metadata,
-            ranges: list[list[tuple[float, float] | None]], options: ImportOptions
-            ) -> list[int]:
+            ranges: list[list[tuple[float, float] | None]], options: ImportOptions,
+            pyramid_threshold: int) -> list[int]:
     """Every row of the fileset, a few multi-row statements rather than one per object
     (small files are imported by the thousand)."""
     if options.dataset_id is not None:
@@ -255,6 +258,12 @@ def _record(session: Session, actor: Actor, fileset_id: int, copied: list[Copied
              for image_id in targets]
     if links:
         insert_rows(session, AnnotationLink, links)
+    # Large planes without levels of their own get a pyramid, built in the background.
+    insert_rows(session, PyramidJob, [
+        {"pixels_id": pixels_id, "state": JobState.PENDING, "progress": 0.0, "reason": "",
+         "attempts": 0, "worker": "", "created_at": now}
+        for pixels_id, series in zip(pixels_ids, metadata.series, strict=True)
+        if needs_pyramid(series.size_x, series.size_y, len(series.levels), pyramid_threshold)])
     return image_ids
 
 
@@ -334,12 +343,13 @@ def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPa
     mark = time.monotonic()
     with vault.catalog.session() as session:
         image_ids = _record(session, actor, fileset_id, copied, entry.name, algorithm,
-                            metadata, ranges, options)
+                            metadata, ranges, options, vault.settings.pyramid_threshold)
         timings["catalog"] = time.monotonic() - mark
         now = datetime.now(UTC)
         done = session.execute(update(Fileset).where(
             Fileset.id == fileset_id, Fileset.state == FilesetState.IMPORTING).values(
             state=FilesetState.READY, format=format_name, manifest="{}",
+            entry=str(vault.layout.relative(entry)),
             timings=json.dumps({k: round(v, 6) for k, v in timings.items()}),
             finished_at=now, updated_at=now).execution_options(synchronize_session=False))
         if done.rowcount != 1:  # type: ignore[attr-defined]

@@ -1,0 +1,182 @@
+"""The Pixels store: pixel data that is not an original file, by Pixels id.
+
+Names as OMERO's, at OMERO's Dir-NNN paths:
+
+- ``<id>``: the pixels of an image created through the API (an OME-Zarr 0.5
+  directory), or an OMERO raw Pixels file (headerless, big-endian) adopted from
+  an OMERO repository;
+- ``<id>_pyramid``: a generated pyramid (OME-Zarr 0.5, every level);
+- ``.<id>_pyramid.pyr_lock``: held (POSIX lock) while a pyramid is built;
+- ``.<id>_pyramid<random>.tmp``: a pyramid being written, renamed into place
+  only when complete, so no half pyramid ever carries the real name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pixelvault.errors import LockHeldError
+from pixelvault.repository.atomic import fsync_dir, translate_os_error
+from pixelvault.repository.files import ensure_parents
+from pixelvault.repository.guard import WriteGuard
+from pixelvault.repository.layout import Store
+
+_NAME = re.compile(r"^(\d+)(_pyramid)?$")
+_TEMP = re.compile(r"^\.(\d+)_pyramid[0-9a-f]+\.tmp$")
+_LOCK = re.compile(r"^\.(\d+)_pyramid\.pyr_lock$")
+
+
+@dataclass(frozen=True)
+class PixelsEntry:
+    """One thing in the store, as cleanse sees it."""
+
+    path: Path
+    kind: str  # "pixels", "pyramid", "temp", "lock" or "unknown"
+    pixels_id: int | None
+    mtime: float
+
+
+class PixelsStore:
+    store = Store.PIXELS
+
+    def __init__(self, guard: WriteGuard) -> None:
+        self.guard = guard
+        self.layout = guard.layout
+        self.root = self.layout.store(self.store)
+
+    def path(self, pixels_id: int) -> Path:
+        return self.layout.object_path(self.store, pixels_id)
+
+    def pyramid(self, pixels_id: int) -> Path:
+        base = self.path(pixels_id)
+        return base.with_name(f"{base.name}_pyramid")
+
+    def lock_path(self, pixels_id: int) -> Path:
+        base = self.path(pixels_id)
+        return base.with_name(f".{base.name}_pyramid.pyr_lock")
+
+    def new_temp(self, pixels_id: int) -> Path:
+        """A fresh temporary name beside the pyramid's, its parents created."""
+        self.guard.check()
+        base = self.path(pixels_id)
+        ensure_parents(self.root, base)
+        return base.with_name(f".{base.name}_pyramid{secrets.token_hex(6)}.tmp")
+
+    def prepare(self, pixels_id: int) -> Path:
+        """The path of an image's own pixels, its parents created (for a new image)."""
+        self.guard.check()
+        final = self.path(pixels_id)
+        ensure_parents(self.root, final)
+        return final
+
+    def publish(self, temp: Path, final: Path) -> None:
+        """Rename a finished directory into place, durably; an older one there is
+        replaced (a pyramid rebuilt after its pixels changed)."""
+        self.guard.check_identity()
+        fsync_tree(temp)
+        old = None
+        if final.exists():
+            old = final.with_name(f".{final.name}{secrets.token_hex(6)}.old.tmp")
+            os.rename(final, old)
+        try:
+            os.rename(temp, final)
+        except OSError as exc:
+            if old is not None:
+                os.rename(old, final)
+            raise translate_os_error(exc, str(final)) from None
+        fsync_dir(final.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def building(self, pixels_id: int) -> Iterator[None]:
+        """Hold the pyramid's lock file while building it (another process building the
+        same pyramid is refused; a killed builder's lock goes with its process)."""
+        path = self.lock_path(pixels_id)
+        ensure_parents(self.root, path)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise LockHeldError(f"the pyramid of pixels {pixels_id} is being built by "
+                                    "another process") from None
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            os.close(fd)
+
+    def is_building(self, pixels_id: int) -> bool:
+        """Whether a live process holds the pyramid's lock."""
+        try:
+            fd = os.open(self.lock_path(pixels_id), os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        else:
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
+
+    def remove(self, pixels_id: int) -> None:
+        """An image's pixels and pyramid, after its rows are gone."""
+        for path in (self.pyramid(pixels_id), self.path(pixels_id)):
+            remove_path(path)
+
+    def remove_pyramid(self, pixels_id: int) -> None:
+        remove_path(self.pyramid(pixels_id))
+
+    def scan(self) -> Iterator[PixelsEntry]:
+        """Every top-level entry of the store's Dir-NNN tree, classified."""
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            here = Path(dirpath)
+            names = list(filenames) + [d for d in dirnames if not d.startswith("Dir-")]
+            dirnames[:] = [d for d in dirnames if d.startswith("Dir-")]
+            for name in names:
+                path = here / name
+                try:
+                    mtime = path.lstat().st_mtime
+                except FileNotFoundError:
+                    continue
+                if (match := _NAME.match(name)) and self.path(int(match[1])).parent == here:
+                    kind = "pyramid" if match[2] else "pixels"
+                    yield PixelsEntry(path, kind, int(match[1]), mtime)
+                elif match := _TEMP.match(name) or _LOCK.match(name):
+                    kind = "temp" if name.endswith(".tmp") else "lock"
+                    yield PixelsEntry(path, kind, int(match[1]), mtime)
+                elif name.startswith(".") and name.endswith(".old.tmp"):
+                    yield PixelsEntry(path, "temp", None, mtime)
+                else:
+                    yield PixelsEntry(path, "unknown", None, mtime)
+
+
+def remove_path(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def fsync_tree(root: Path) -> None:
+    """fsync every file and directory below ``root`` (a finished pyramid)."""
+    for dirpath, _dirnames, filenames in os.walk(root, topdown=False):
+        for name in filenames:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(dirpath))

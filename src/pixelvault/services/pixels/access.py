@@ -1,0 +1,273 @@
+"""Which backend serves an image, in OMERO's order: its pyramid if built, else its
+own pixels in the Pixels store, else the imported original files.
+
+Opening a file costs two to three times a tile read, so open readers and stores
+stay in a bounded per-process cache, keyed by what would change if the file
+did (its path, size and modification time, or the pixels' version).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pixelvault.catalog import Actor, Right
+from pixelvault.catalog.models import (
+    Fileset,
+    FilesetEntry,
+    Image,
+    JobState,
+    OriginalFile,
+    Pixels,
+    PixelsStorage,
+    PyramidJob,
+)
+from pixelvault.catalog.permissions import allowed
+from pixelvault.errors import CorruptFileError, NotFoundError
+from pixelvault.formats.ngff_write import level_sizes
+from pixelvault.services.pixels.backends import (
+    CreatedBackend,
+    OmeroRawBackend,
+    OriginalBackend,
+    ZarrBackend,
+)
+from pixelvault.services.pixels.buffer import Backend, Pending, PixelBuffer
+from pixelvault.services.readers import open_original
+from pixelvault.services.vault import Vault
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PixelsInfo:
+    """What the catalog says about an image's pixels and where they are."""
+
+    image_id: int
+    pixels_id: int
+    name: str
+    size_x: int
+    size_y: int
+    size_z: int
+    size_c: int
+    size_t: int
+    pixel_type: str
+    own_levels: list[tuple[int, int]]
+    storage: str
+    version: int
+    series: int
+    entry: str  # catalog path of what the reader opens ("" when not a fileset)
+    owner_id: int
+    group_id: int
+    job_id: int | None
+    job_state: str | None
+    job_progress: float
+    job_reason: str
+
+    @property
+    def sizes(self) -> tuple[int, int, int, int, int]:
+        return (self.size_x, self.size_y, self.size_z, self.size_c, self.size_t)
+
+
+def _query(session: Session, image_ids: list[int], actor: Actor | None) -> list[PixelsInfo]:
+    first_file = (select(OriginalFile.path).join(
+        FilesetEntry, FilesetEntry.original_file_id == OriginalFile.id)
+        .where(FilesetEntry.fileset_id == Image.fileset_id, FilesetEntry.position == 0)
+        .correlate(Image).scalar_subquery())
+    query = (select(Image.id, Image.name, Image.series, Image.owner_id, Image.group_id,
+                    Pixels, Fileset.entry, first_file, PyramidJob.id, PyramidJob.state,
+                    PyramidJob.progress, PyramidJob.reason)
+             .join(Pixels, Pixels.image_id == Image.id)
+             .outerjoin(Fileset, Fileset.id == Image.fileset_id)
+             .outerjoin(PyramidJob, PyramidJob.pixels_id == Pixels.id)
+             .where(Image.id.in_(image_ids)))
+    if actor is not None:
+        query = query.where(allowed(actor, Right.READ, Image))
+    found = []
+    for (image_id, name, series, owner_id, group_id, pixels, entry, first, job_id, job_state,
+         job_progress, job_reason) in session.execute(query).all():
+        found.append(PixelsInfo(
+            image_id=image_id, pixels_id=pixels.id, name=name, size_x=pixels.size_x,
+            size_y=pixels.size_y, size_z=pixels.size_z, size_c=pixels.size_c,
+            size_t=pixels.size_t, pixel_type=pixels.pixel_type,
+            own_levels=[tuple(level) for level in json.loads(pixels.levels or "[]")]
+            or [(pixels.size_x, pixels.size_y)],
+            storage=pixels.storage, version=pixels.version, series=series,
+            entry=entry or first or "", owner_id=owner_id, group_id=group_id, job_id=job_id,
+            job_state=job_state, job_progress=float(job_progress or 0.0),
+            job_reason=job_reason or ""))
+    return found
+
+
+def pixels_info(session: Session, actor: Actor | None, image_id: int) -> PixelsInfo:
+    """The image's pixels as ``actor`` may read them (None: the server's own jobs);
+    404 for an image without pixels or one the actor may not see."""
+    found = _query(session, [image_id], actor)
+    if not found:
+        raise NotFoundError(f"no image with id {image_id}")
+    return found[0]
+
+
+def pixels_infos(session: Session, actor: Actor, image_ids: list[int]) -> dict[int, PixelsInfo]:
+    return {info.image_id: info for info in _query(session, image_ids, actor)}
+
+
+def needs_pyramid(size_x: int, size_y: int, own_levels: int, threshold: int) -> bool:
+    """OMERO's rule: a plane of more than ``threshold`` pixels, and no levels of its own."""
+    return own_levels <= 1 and size_x * size_y > threshold
+
+
+def planned_levels(info: PixelsInfo, threshold: int) -> list[tuple[int, int]]:
+    """Every level the image has, or will have once its pyramid is built."""
+    if needs_pyramid(info.size_x, info.size_y, len(info.own_levels), threshold):
+        return level_sizes(info.size_x, info.size_y)
+    return info.own_levels
+
+
+class HandleCache:
+    """A bounded LRU of open backends; evicted ones are closed."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        made = make()
+        evicted: list[Any] = []
+        with self._lock:
+            if key in self._items:  # another thread opened it meanwhile
+                evicted.append(made)
+                made = self._items[key]
+            else:
+                self._items[key] = made
+            while len(self._items) > self.size:
+                evicted.append(self._items.popitem(last=False)[1])
+        for item in evicted:
+            _close(item)
+        return made
+
+    def drop(self, match: Callable[[tuple[Any, ...]], bool]) -> None:
+        with self._lock:
+            gone = [k for k in self._items if match(k)]
+            items = [self._items.pop(k) for k in gone]
+        for item in items:
+            _close(item)
+
+    def clear(self) -> None:
+        self.drop(lambda _key: True)
+
+
+def _close(item: Any) -> None:
+    try:
+        item.close()
+    except Exception as exc:  # closing a damaged file must not fail whoever evicts it
+        log.info("closing %r: %s", item, exc)
+
+
+_CACHES: dict[int, HandleCache] = {}
+_CACHES_LOCK = threading.Lock()
+
+
+def cache_for(vault: Vault) -> HandleCache:
+    with _CACHES_LOCK:
+        cache = _CACHES.get(id(vault))
+        if cache is None:
+            cache = _CACHES[id(vault)] = HandleCache(vault.settings.open_files)
+        return cache
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        raise CorruptFileError(f"{path} is missing from the repository; restore it, or "
+                               "see `pixelvault fs sets --check`") from None
+    return info.st_size, info.st_mtime_ns
+
+
+class _SharedReader:
+    """One open reader of a fileset, shared by its series' backends."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self.lock = threading.Lock()  # one reader, one lock, whichever series is read
+        self.backends: dict[int, OriginalBackend] = {}
+
+    def backend(self, series: int) -> OriginalBackend:
+        if series not in self.backends:
+            self.backends[series] = OriginalBackend(self.reader, series, self.lock)
+        return self.backends[series]
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def source_backend(vault: Vault, info: PixelsInfo, cache: HandleCache | None = None) -> Backend:
+    """The backend of the image's own pixels (never its generated pyramid)."""
+    cache = cache or cache_for(vault)
+    if info.storage == PixelsStorage.ZARR:
+        path = vault.pixels.path(info.pixels_id)
+        backend: Backend = cache.get(("zarr", str(path), info.version),
+                                     lambda: CreatedBackend(path))
+        return backend
+    if info.storage == PixelsStorage.OMERO_RAW:
+        path = vault.pixels.path(info.pixels_id)
+        return cache.get(("raw", str(path), *_stamp(path)),  # type: ignore[no-any-return]
+                         lambda: OmeroRawBackend(path, info.sizes, _dtype(info)))
+    if not info.entry:
+        raise CorruptFileError(f"image {info.image_id} has no files; delete it and "
+                               "import it again")
+    entry = vault.managed.file(info.entry)
+    shared: _SharedReader = cache.get(("original", str(entry), *_stamp(entry)),
+                                      lambda: _SharedReader(open_original(vault.memos, entry)))
+    return shared.backend(info.series)
+
+
+def _dtype(info: PixelsInfo) -> Any:
+    from pixelvault.formats import PIXEL_TYPES
+
+    return PIXEL_TYPES[info.pixel_type]
+
+
+def buffer_for(vault: Vault, info: PixelsInfo) -> PixelBuffer:
+    """The pixel buffer of an image whose catalog facts are ``info``."""
+    cache = cache_for(vault)
+    threshold = vault.settings.pyramid_threshold
+    levels = planned_levels(info, threshold)
+    pending = None
+    pyramid = vault.pixels.pyramid(info.pixels_id)
+    if info.job_state == JobState.DONE and pyramid.is_dir():
+        backend: Backend = cache.get(("pyramid", str(pyramid), info.version),
+                                     lambda: ZarrBackend(pyramid))
+        levels = list(backend.levels)
+    else:
+        backend = source_backend(vault, info, cache)
+        if len(levels) > len(backend.levels):
+            failed = info.job_reason if info.job_state == JobState.FAILED else ""
+            if info.job_state is None:
+                failed = "no pyramid job exists for it"
+            pending = Pending(info.job_progress, failed, info.job_id)
+    return PixelBuffer(image_id=info.image_id, size_x=info.size_x, size_y=info.size_y,
+                       size_z=info.size_z, size_c=info.size_c, size_t=info.size_t,
+                       pixel_type=info.pixel_type, levels=levels, backend=backend,
+                       pending=pending, max_bytes=vault.settings.max_pixel_request)
+
+
+def open_buffer(vault: Vault, actor: Actor, image_id: int) -> PixelBuffer:
+    """The pixels of an image the actor may read (404 otherwise)."""
+    with vault.catalog.session() as session:
+        info = pixels_info(session, actor, image_id)
+    return buffer_for(vault, info)

@@ -1,0 +1,273 @@
+"""Pyramid jobs: queued in the catalog, built in the background, for every pixel type.
+
+A job is queued in the same transaction as the image it is for (import, or an
+image created through the API); a server's workers claim them one at a time
+(an atomic UPDATE), build the pyramid under a temporary name while holding the
+pyramid's lock file, and rename it into place. Progress goes to the catalog
+for ``pixelvault jobs`` and for the 503 answers of levels not built yet. A
+failure keeps its reason and waits for `pixelvault admin pyramids retry`; a
+builder killed mid-way leaves a temporary directory (removed) and a job marked
+running whose lock nobody holds, which goes back to the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from pixelvault.catalog import Actor, Right
+from pixelvault.catalog.models import (
+    Channel,
+    Image,
+    JobState,
+    Pixels,
+    PyramidJob,
+)
+from pixelvault.catalog.permissions import allowed
+from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError, PixelvaultError
+from pixelvault.formats import PIXEL_TYPES
+from pixelvault.formats.ngff_write import Image as PyramidImage
+from pixelvault.formats.ngff_write import write_pyramid
+from pixelvault.services.pixels.access import cache_for, pixels_info, source_backend
+from pixelvault.services.vault import Vault
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY = 0.5  # seconds between progress writes to the catalog
+
+
+def enqueue(session: Session, pixels_ids: list[int]) -> None:
+    """Queue pyramids (in the caller's transaction); an existing job starts over."""
+    for pixels_id in pixels_ids:
+        job = session.scalar(select(PyramidJob).where(PyramidJob.pixels_id == pixels_id))
+        if job is None:
+            session.add(PyramidJob(pixels_id=pixels_id, state=JobState.PENDING, progress=0.0,
+                                   reason="", attempts=0, worker=""))
+        else:
+            job.state, job.progress, job.reason, job.worker = JobState.PENDING, 0.0, "", ""
+            job.started_at = job.finished_at = None
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(vault: Vault) -> int | None:
+    """Take the oldest pending job for this process; its id, or None if none waits."""
+    with vault.catalog.session() as session:
+        candidate = session.scalar(select(PyramidJob.id).where(
+            PyramidJob.state == JobState.PENDING).order_by(PyramidJob.id).limit(1))
+        if candidate is None:
+            return None
+        taken = session.execute(update(PyramidJob).where(
+            PyramidJob.id == candidate, PyramidJob.state == JobState.PENDING).values(
+            state=JobState.RUNNING, worker=_worker_name(), progress=0.0,
+            attempts=PyramidJob.attempts + 1, started_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False))
+        return candidate if taken.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def recover(vault: Vault) -> int:
+    """Jobs marked running whose builder died (nobody holds their lock): queued again."""
+    with vault.catalog.session() as session:
+        running = session.execute(select(PyramidJob.id, PyramidJob.pixels_id, PyramidJob.worker)
+                                  .where(PyramidJob.state == JobState.RUNNING)).all()
+    mine = _worker_name()
+    stale = [job_id for job_id, pixels_id, worker in running
+             if worker != mine and not vault.pixels.is_building(pixels_id)]
+    if stale:
+        with vault.catalog.session() as session:
+            session.execute(update(PyramidJob).where(
+                PyramidJob.id.in_(stale), PyramidJob.state == JobState.RUNNING).values(
+                state=JobState.PENDING, worker="", progress=0.0)
+                .execution_options(synchronize_session=False))
+        log.info("pyramid jobs %s were left running by a stopped process; queued again",
+                 stale)
+    return len(stale)
+
+
+def _set(vault: Vault, job_id: int, **values: Any) -> None:
+    with vault.catalog.session() as session:
+        session.execute(update(PyramidJob).where(PyramidJob.id == job_id).values(**values)
+                        .execution_options(synchronize_session=False))
+
+
+def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None = None) -> None:
+    """Build one claimed job's pyramid; the job ends done or failed, with its reason."""
+    with vault.catalog.session() as session:
+        job = session.get(PyramidJob, job_id)
+        if job is None:
+            return
+        pixels_id = job.pixels_id
+        image_id = session.scalar(select(Pixels.image_id).where(Pixels.id == pixels_id))
+        if image_id is None:
+            return
+        info = pixels_info(session, None, image_id)
+        names = session.execute(select(Channel.index, Channel.name, Channel.color).where(
+            Channel.pixels_id == pixels_id).order_by(Channel.index)).all()
+    store = vault.pixels
+    temp = None
+    try:
+        with store.building(pixels_id):
+            temp = store.new_temp(pixels_id)
+            backend = source_backend(vault, info)
+            last = [0.0]
+
+            def progress(fraction: float) -> None:
+                now = time.monotonic()
+                if now - last[0] >= PROGRESS_EVERY:
+                    last[0] = now
+                    _set(vault, job_id, progress=round(fraction, 4))
+                if on_progress is not None:
+                    on_progress(fraction)
+
+            image = PyramidImage(
+                info.size_x, info.size_y, info.size_z, info.size_c, info.size_t,
+                PIXEL_TYPES[info.pixel_type], name=info.name,
+                channel_names=[n for _, n, _ in names],
+                channel_colours=[_hex(colour) for _, _, colour in names])
+            ranges = write_pyramid(temp, image, lambda z, c, t, y, h: backend.read(
+                0, z, c, t, 0, y, info.size_x, h), progress=progress)
+            store.publish(temp, store.pyramid(pixels_id))
+            temp = None
+        with vault.catalog.session() as session:
+            session.execute(update(PyramidJob).where(PyramidJob.id == job_id).values(
+                state=JobState.DONE, progress=1.0, reason="", finished_at=datetime.now(UTC))
+                .execution_options(synchronize_session=False))
+            session.execute(update(Pixels).where(Pixels.id == pixels_id).values(
+                version=Pixels.version + 1).execution_options(synchronize_session=False))
+            for index, (low, high) in enumerate(ranges):  # statistics import skipped
+                session.execute(update(Channel).where(
+                    Channel.pixels_id == pixels_id, Channel.index == index,
+                    Channel.min.is_(None)).values(min=low, max=high)
+                    .execution_options(synchronize_session=False))
+        log.info("pyramid of image %s built", image_id)
+    except Exception as exc:  # any failure is recorded with its reason, never lost
+        reason = exc.message if isinstance(exc, PixelvaultError) else \
+            f"{type(exc).__name__}: {exc}"
+        log.warning("pyramid of image %s failed: %s", image_id, reason)
+        _set(vault, job_id, state=JobState.FAILED, reason=reason[:4000],
+             finished_at=datetime.now(UTC))
+    finally:
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def _hex(colour: int | None) -> str:
+    if colour is None:
+        return "FFFFFF"
+    return f"{(colour & 0xFFFFFFFF) >> 8:06X}"
+
+
+def run_pending(vault: Vault, on_job: Callable[[int], None] | None = None,
+                on_progress: Callable[[float], None] | None = None) -> int:
+    """Build queued pyramids in this process until none waits; how many were built."""
+    recover(vault)
+    count = 0
+    while (job_id := claim(vault)) is not None:
+        if on_job is not None:
+            on_job(job_id)
+        build(vault, job_id, on_progress)
+        count += 1
+    return count
+
+
+def retry(vault: Vault, actor: Actor, job_id: int) -> None:
+    if not actor.is_admin:
+        raise ForbiddenError("retrying pyramids is for administrators")
+    with vault.catalog.session() as session:
+        job = session.get(PyramidJob, job_id)
+        if job is None:
+            raise NotFoundError(f"no pyramid job {job_id}; see `pixelvault jobs list`")
+        if job.state not in (JobState.FAILED, JobState.DONE):
+            raise InvalidInputError(f"pyramid job {job_id} is {job.state}; only failed or "
+                                    "finished ones are retried")
+        enqueue(session, [job.pixels_id])
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: int
+    image_id: int
+    image_name: str
+    state: str
+    progress: float
+    reason: str
+    attempts: int
+    worker: str
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def list_jobs(vault: Vault, actor: Actor, states: list[str] | None = None) -> list[JobInfo]:
+    """Pyramid jobs of the images the actor may read (administrators: all)."""
+    query = (select(PyramidJob, Image.id, Image.name)
+             .join(Pixels, Pixels.id == PyramidJob.pixels_id)
+             .join(Image, Image.id == Pixels.image_id)
+             .where(allowed(actor, Right.READ, Image)).order_by(PyramidJob.id))
+    if states:
+        query = query.where(PyramidJob.state.in_(states))
+    with vault.catalog.session() as session:
+        rows = session.execute(query).all()
+    return [JobInfo(job.id, image_id, name, job.state, job.progress, job.reason,
+                    job.attempts, job.worker, job.created_at, job.started_at,
+                    job.finished_at) for job, image_id, name in rows]
+
+
+def job_for_image(vault: Vault, actor: Actor, image_id: int) -> JobInfo | None:
+    found = [j for j in list_jobs(vault, actor) if j.image_id == image_id]
+    return found[0] if found else None
+
+
+class Workers:
+    """The server's pyramid builders: ``count`` threads taking jobs from the queue."""
+
+    def __init__(self, vault: Vault, count: int, poll: float = 1.0) -> None:
+        self.vault = vault
+        self.count = count
+        self.poll = poll
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        if self.count <= 0:
+            return
+        try:
+            recover(self.vault)
+        except PixelvaultError as exc:
+            log.warning("pyramid jobs not recovered: %s", exc)
+        for number in range(self.count):
+            thread = threading.Thread(target=self._run, name=f"pyramids-{number}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job_id = claim(self.vault)
+            except Exception as exc:  # the catalog may be away for a while; keep polling
+                log.warning("pyramid queue unavailable: %s", exc)
+                job_id = None
+            if job_id is None:
+                self._stop.wait(self.poll)
+                continue
+            build(self.vault, job_id)
+            cache_for(self.vault).drop(lambda key: key[0] == "pyramid")
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
