@@ -119,7 +119,8 @@ def test_created_images_get_pyramids_for_every_pixel_type(vault: Vault,
                                   halve(halve(data[0, 0])))
     # The pyramid is OME-Zarr 0.5 that zarr-python reads, every level of it.
     group = zarr.open_group(str(vault.pixels.pyramid(pixels_id(vault, image_id))), mode="r")
-    np.testing.assert_array_equal(group["0"][0, :, 0], data[:, 0])
+    full: Any = group["0"]
+    np.testing.assert_array_equal(full[0, :, 0], data[:, 0])
     ome: Any = group.attrs["ome"]
     assert ome["version"] == "0.5"
 
