@@ -205,3 +205,38 @@ def test_omero_raw_pixels_files_are_read(vault: Vault, tmp_path: Path) -> None:
     access.cache_for(vault).clear()
     with pytest.raises(Exception, match="truncated"):
         access.open_buffer(vault, actor, image_id)
+
+
+def test_cleanse_removes_what_dead_builds_and_deleted_images_leave(vault: Vault) -> None:
+    import os
+
+    from pixelvault.services import deletion
+    from pixelvault.services.cleanse import cleanse
+
+    actor = vault.local_admin()
+    kept = create.create(vault, actor, create.NewImage("kept", size_x=10, size_y=10))
+    gone = create.create(vault, actor, create.NewImage("gone", size_x=10, size_y=10))
+    gone_pixels = pixels_id(vault, gone)
+    store = vault.pixels.path(gone_pixels)
+    deletion.delete_object(vault, actor, "image", gone)
+    assert not store.exists()  # deleting the image removed its pixels
+    # What a killed process leaves: an orphan store, a half pyramid, a stale lock.
+    orphan = vault.pixels.path(4242)
+    orphan.mkdir(parents=True)
+    half = vault.pixels.new_temp(pixels_id(vault, kept))
+    half.mkdir()
+    lock = vault.pixels.lock_path(pixels_id(vault, kept))
+    lock.write_text("")
+    strange = vault.pixels.root / "notes.txt"
+    strange.write_text("by hand")
+    old = 1_000_000_000
+    for path in (orphan, half, lock, strange):
+        os.utime(path, (old, old))
+    dry = cleanse(vault, dry_run=True)
+    assert {r[2] for r in dry.removed} >= {"no catalog row", "unfinished pyramid or image",
+                                           "lock of a finished build"}
+    assert orphan.exists() and half.exists()
+    report = cleanse(vault)
+    assert not orphan.exists() and not half.exists() and not lock.exists()
+    assert strange.exists() and any("by hand" in why for _, why in report.kept)
+    assert vault.pixels.path(pixels_id(vault, kept)).is_dir()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pixelvault.cli import memo
+from pixelvault.cli import memo, pyramids
 from pixelvault.cli.output import Output, console, errors, print_json, print_table
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="The catalog database's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(memo.app, name="memo")
+app.add_typer(pyramids.app, name="pyramids")
 
 
 @app.command()

@@ -12,7 +12,6 @@ from pixelvault.cli.output import Output, console, errors, print_json, print_tab
 from pixelvault.errors import IncompleteError, InvalidInputError
 
 if TYPE_CHECKING:
-    from pixelvault.client import Connection
     from pixelvault.services.imports import Plan
 
 SKIPPABLE = ("checksum", "minmax", "thumbnails")
@@ -95,6 +94,7 @@ def import_(
 
     from pixelvault.catalog.principals import actor_for
     from pixelvault.cli.local import vault_session
+    from pixelvault.cli.login import server_or_none
     from pixelvault.client import importing
     from pixelvault.errors import NotFoundError
     from pixelvault.repository.checksums import canonical
@@ -128,7 +128,7 @@ def import_(
     if transfer is not None and transfer not in ("upload", *imports.LOCAL_TRANSFERS):
         raise InvalidInputError(f"--transfer takes upload, {', '.join(imports.LOCAL_TRANSFERS)}"
                                 f"; not {transfer!r}")
-    conn = None if local else _server()
+    conn = None if local else server_or_none()
     if conn is None and transfer == "upload":
         raise InvalidInputError("--transfer upload needs a server: `pixelvault login` first")
     if conn is not None:
@@ -172,25 +172,6 @@ def import_(
                         for f in outcome.failed],
              "skipped": [{"path": str(s.path), "reason": s.reason} for s in plan.skipped]},
             quiet, output, already_said=True)
-
-
-def _server() -> Connection | None:
-    """The saved session's server if it answers; None means: import locally."""
-    from pixelvault.cli.login import connection
-    from pixelvault.errors import AuthenticationError, ServerNotRunningError
-
-    try:
-        conn = connection()
-    except AuthenticationError:
-        return None  # not logged in
-    try:
-        conn.whoami()
-    except ServerNotRunningError:
-        errors.print(f"no server answers at {conn.base_url}; importing into this machine's "
-                     "repository", markup=False)
-        conn.close()
-        return None
-    return conn
 
 
 def _report(outcome: dict[str, Any], quiet: bool, output: Output,

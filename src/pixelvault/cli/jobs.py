@@ -1,4 +1,5 @@
-"""`pixelvault jobs`: imports under way on the server you are logged in to."""
+"""`pixelvault jobs`: imports under way and pyramids being built, on the server you are
+logged in to."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pixelvault.cli.output import Output, print_json, print_table
 from pixelvault.sizes import format_size
 
 app = typer.Typer(
-    help="Imports under way on the server (yours; administrators: everyone's).\n\n"
+    help="Imports under way and pyramid jobs on the server (yours; administrators: "
+         "everyone's).\n\n"
          "Examples:\n\n"
          "    pixelvault jobs list\n\n"
+         "    pixelvault jobs list --all --output json\n\n"
          "    pixelvault jobs show 12 --output json",
     no_args_is_help=True, rich_markup_mode="markdown")
 
@@ -23,18 +26,27 @@ def _started(epoch: float) -> str:
 
 
 @app.command("list")
-def list_(output: Output = typer.Option(Output.table, "--output", "-o")) -> None:
-    """Each import with its progress."""
+def list_(every: bool = typer.Option(False, "--all", "-a",
+                                     help="Finished pyramid jobs too, not only those "
+                                          "waiting, running or failed."),
+          output: Output = typer.Option(Output.table, "--output", "-o")) -> None:
+    """Each import under way with its progress, then the pyramid jobs."""
     with connection() as conn:
         jobs = conn.imports()
+        pyramids = [j for j in conn.jobs() if every or j["state"] != "done"]
     if output is Output.json:
-        print_json(jobs)
+        print_json([{"kind": "import", **j} for j in jobs] + pyramids)
         return
     print_table(["id", "state", "owner", "started", "received", "of", "done"],
                 [(j["id"], j["state"], j["owner_id"], _started(j["started"]),
                   format_size(j["received"]), format_size(j["bytes"]),
                   f"{100 * j['received'] / j['bytes']:.0f}%" if j["bytes"] else "100%")
                  for j in jobs], title=f"{len(jobs)} imports under way")
+    if pyramids:
+        print_table(["job", "image", "name", "state", "progress", "attempts", "reason"],
+                    [(j["id"], j["image"], j["name"], j["state"], f"{j['progress']:.0%}",
+                      j["attempts"], j["reason"]) for j in pyramids],
+                    title=f"{len(pyramids)} pyramid jobs")
 
 
 @app.command("show")

@@ -99,3 +99,23 @@ def logout() -> None:
     finally:
         _session_file().unlink(missing_ok=True)
     console.print("logged out", markup=False)
+
+
+def server_or_none() -> Connection | None:
+    """The saved session's server if it answers; None means: work on this machine's
+    repository (not logged in, or the server is down, which is said)."""
+    from pixelvault.cli.output import errors
+    from pixelvault.errors import ServerNotRunningError
+
+    try:
+        conn = connection()
+    except AuthenticationError:
+        return None  # not logged in
+    try:
+        conn.whoami()
+    except ServerNotRunningError:
+        errors.print(f"no server answers at {conn.base_url}; working on this machine's "
+                     "repository", markup=False)
+        conn.close()
+        return None
+    return conn

@@ -16,6 +16,7 @@ from pixelvault.cli import (
     annotate,
     config_cmd,
     containers,
+    export,
     files,
     fs,
     importer,
@@ -59,6 +60,7 @@ app.command("chgrp")(objects.chgrp)
 app.command("chown")(objects.chown)
 app.command("delete")(objects.delete)
 app.command("import")(importer.import_)
+app.command("export")(export.export)
 
 
 def _version(value: bool) -> None:

@@ -43,6 +43,12 @@ def _raise_for(response: httpx.Response) -> None:
     if response.status_code == 429:
         raise errors.TooManyAttemptsError(message,
                                           int(response.headers.get("Retry-After", "60")))
+    if response.status_code == 503 and "Retry-After" in response.headers:
+        try:
+            progress = response.json().get("progress")
+        except ValueError:
+            progress = None
+        raise errors.PendingError(message, int(response.headers["Retry-After"]), progress)
     raise _BY_STATUS.get(response.status_code, errors.PixelvaultError)(message)
 
 
@@ -82,6 +88,16 @@ class Connection:
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    def raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A response whose body is bytes, not JSON (pixels, exports)."""
+        headers = self._headers(kwargs.pop("headers", None))
+        try:
+            response = self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from None
+        _raise_for(response)
+        return response
 
     @contextmanager
     def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
@@ -158,6 +174,56 @@ class Connection:
                                       description=description, minmax=minmax,
                                       algorithm=algorithm, progress=progress,
                                       transfer=transfer)
+
+    def pixels(self, image_id: int, *, z: int = 0, c: int = 0, t: int = 0, x: int = 0,
+               y: int = 0, w: int | None = None, h: int | None = None,
+               level: int = 0) -> Any:
+        """A region of one plane as a numpy array (level 0 is full resolution; the whole
+        plane when x, y, w, h are left out). A level still being built raises
+        ``PendingError`` with ``retry_after`` seconds and its ``progress``."""
+        from pixelvault.client import pixels
+
+        return pixels.read(self, image_id, z=z, c=c, t=t, x=x, y=y, w=w, h=h, level=level)
+
+    def pixels_info(self, image_id: int) -> dict[str, Any]:
+        """Sizes, type, levels (built and planned) and the pyramid job of an image."""
+        answer: dict[str, Any] = self.request("GET", f"/api/v1/images/{image_id}/pixels/info")
+        return answer
+
+    def create_image(self, array: Any, *, dims: str = "TCZYX", name: str,
+                     dataset: int | None = None, **details: Any) -> int:
+        """A new image from a numpy array with axes ``dims`` (e.g. "YX", "CYX", "TCZYX");
+        sent plane by plane; returns its id. ``details``: description, channel_names,
+        physical_size_x/y/z (micrometres), time_increment (seconds)."""
+        from pixelvault.client import pixels
+
+        return pixels.create(self, array, dims=dims, name=name, dataset=dataset, **details)
+
+    def write_pixels(self, image_id: int, plane: Any, *, z: int = 0, c: int = 0, t: int = 0,
+                     x: int = 0, y: int = 0) -> None:
+        """Write a region of a created image (for data larger than memory, plane by
+        plane); finish with ``finish_image``."""
+        from pixelvault.client import pixels
+
+        pixels.write(self, image_id, plane, z=z, c=c, t=t, x=x, y=y)
+
+    def finish_image(self, image_id: int) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request("POST",
+                                              f"/api/v1/images/{image_id}/pixels/finish")
+        return answer
+
+    def export(self, image_id: int, target: str | Path, fmt: str = "ome-tiff", *,
+               overwrite: bool = False) -> Path:
+        """Save an image as a pyramidal OME-TIFF (``fmt="ome-tiff"``) or OME-Zarr 0.5
+        directory (``"ome-zarr"``)."""
+        from pixelvault.client import pixels
+
+        return pixels.export(self, image_id, target, fmt, overwrite=overwrite)
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Pyramid jobs of the images you may read (administrators: all)."""
+        answer: list[dict[str, Any]] = self.request("GET", "/api/v1/jobs")
+        return answer
 
     def imports(self) -> list[dict[str, Any]]:
         """Imports under way on the server (yours; administrators: everyone's)."""

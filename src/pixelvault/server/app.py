@@ -20,6 +20,7 @@ from pixelvault.server.routes import (
     health,
     imports,
     omero_web,
+    pixels,
     principals,
     sessions,
 )
@@ -27,15 +28,22 @@ from pixelvault.services.auth import LoginLimiter
 from pixelvault.services.vault import Vault
 
 
-def create_app(vault: Vault, lock: RepositoryLock) -> FastAPI:
+def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | None = None
+               ) -> FastAPI:
+    from pixelvault.services.pixels.pyramids import Workers
+
     monitor = RepositoryMonitor(vault, lock)
+    workers = Workers(vault, vault.settings.pyramid_workers if pyramid_workers is None
+                      else pyramid_workers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         monitor.start()
+        workers.start()
         try:
             yield
         finally:
+            workers.stop()
             monitor.stop()
 
     app = FastAPI(title="pixelvault", version=__version__, lifespan=lifespan,
@@ -52,5 +60,6 @@ def create_app(vault: Vault, lock: RepositoryLock) -> FastAPI:
     app.include_router(graph.router)
     app.include_router(filesets.router)
     app.include_router(imports.router)
+    app.include_router(pixels.router)
     app.include_router(omero_web.router)
     return app

@@ -20,7 +20,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 
 from pixelvault.catalog import files as file_rows
-from pixelvault.catalog.models import Fileset, FilesetState
+from pixelvault.catalog.models import Fileset, FilesetState, Pixels
 from pixelvault.repository import Store
 from pixelvault.services.vault import Vault
 
@@ -75,6 +75,7 @@ def cleanse(vault: Vault, *, dry_run: bool = False,
                 continue  # something arrived meanwhile
         report.directories.append(str(Path(directory).relative_to(root)))
     _interrupted_imports(vault, report, dry_run=dry_run, cutoff=cutoff)
+    _pixels_store(vault, report, dry_run=dry_run, cutoff=cutoff)
     for memo in vault.memos.orphans():
         rel = str(memo.relative_to(root))
         size = memo.stat().st_size
@@ -82,6 +83,38 @@ def cleanse(vault: Vault, *, dry_run: bool = False,
             memo.unlink(missing_ok=True)
         report.removed.append((rel, size, "memo of a file that is gone"))
     return report
+
+
+def _pixels_store(vault: Vault, report: CleanseReport, *, dry_run: bool,
+                  cutoff: float) -> None:
+    """Pixels and pyramids whose Pixels row is gone, pyramids half-written by a builder
+    that died, and lock files nobody holds."""
+    from pixelvault.repository.pixels import remove_path
+
+    root = vault.layout.root
+    with vault.catalog.session() as session:
+        known = set(session.scalars(select(Pixels.id)).all())
+    for entry in vault.pixels.scan():
+        rel = str(entry.path.relative_to(root))
+        if entry.kind == "unknown":
+            report.kept.append((rel, "not a name the Pixels store writes; check it by hand"))
+            continue
+        if entry.kind in ("pixels", "pyramid") and entry.pixels_id in known:
+            continue
+        if entry.kind in ("temp", "lock") and entry.pixels_id is not None and \
+                vault.pixels.is_building(entry.pixels_id):
+            report.kept.append((rel, "a pyramid being built now"))
+            continue
+        why = {"temp": "unfinished pyramid or image", "lock": "lock of a finished build",
+               "pixels": "no catalog row", "pyramid": "no catalog row"}[entry.kind]
+        if entry.mtime > cutoff:
+            report.kept.append((rel, f"{why}, but younger than the grace period"))
+            continue
+        size = _size(entry.path) if entry.path.is_dir() else entry.path.lstat().st_size
+        if not dry_run:
+            remove_path(entry.path)
+            log.info("cleanse removed %s (%s)", rel, why)
+        report.removed.append((rel, size, why))
 
 
 def _size(directory: Path) -> int:

@@ -1,0 +1,158 @@
+"""Exporting an image as OME-Zarr 0.5 or as a pyramidal OME-TIFF, in bounded memory.
+
+Both start from the same streaming pyramid build (bands of rows, halved level
+by level); the OME-TIFF is then written tile by tile from that pyramid, so
+neither export ever holds a plane of a large image in memory. Files appear
+under their final name only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from pixelvault.catalog import Actor
+from pixelvault.catalog.models import Channel, Pixels
+from pixelvault.errors import InvalidInputError
+from pixelvault.formats.ngff_write import Image as PyramidImage
+from pixelvault.formats.ngff_write import write_pyramid
+from pixelvault.formats.zarr_shards import ShardReader
+from pixelvault.services.pixels.access import buffer_for, pixels_info
+from pixelvault.services.pixels.buffer import PixelBuffer
+from pixelvault.services.vault import Vault
+
+FORMATS = ("ome-tiff", "ome-zarr")
+Progress = Callable[[float], None]
+
+
+def _describe(vault: Vault, actor: Actor, image_id: int) -> tuple[PixelBuffer, PyramidImage]:
+    with vault.catalog.session() as session:
+        info = pixels_info(session, actor, image_id)
+        pixels = session.scalar(select(Pixels).where(Pixels.id == info.pixels_id))
+        channels = session.execute(select(Channel.name, Channel.color).where(
+            Channel.pixels_id == info.pixels_id).order_by(Channel.index)).all()
+    assert pixels is not None
+    buffer = buffer_for(vault, info)
+    image = PyramidImage(
+        info.size_x, info.size_y, info.size_z, info.size_c, info.size_t, buffer.dtype,
+        name=info.name, physical_size_x=pixels.physical_size_x,
+        physical_size_y=pixels.physical_size_y, physical_size_z=pixels.physical_size_z,
+        time_increment=pixels.time_increment, channel_names=[n for n, _ in channels],
+        channel_colours=[f"{(c & 0xFFFFFFFF) >> 8:06X}" if c is not None else "FFFFFF"
+                         for _, c in channels])
+    return buffer, image
+
+
+def _temporary(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+
+
+def export(vault: Vault, actor: Actor, image_id: int, fmt: str, target: Path, *,
+           overwrite: bool = False, progress: Progress | None = None) -> Path:
+    """Write image ``image_id`` to ``target`` as ``fmt``; the path written."""
+    if fmt not in FORMATS:
+        raise InvalidInputError(f"export format {fmt!r}: use {' or '.join(FORMATS)}")
+    if target.exists() and not overwrite:
+        raise InvalidInputError(f"{target} exists; choose another name or pass --force")
+    if not target.parent.is_dir():
+        raise InvalidInputError(f"{target.parent} is not a directory")
+    buffer, image = _describe(vault, actor, image_id)
+    pyramid = _temporary(target) if fmt == "ome-zarr" else \
+        Path(vault.settings.state_dir) / f"export-{secrets.token_hex(8)}.zarr"
+    pyramid.parent.mkdir(parents=True, exist_ok=True)
+    scale = 0.5 if fmt == "ome-tiff" else 1.0
+
+    def band(z: int, c: int, t: int, y: int, height: int) -> np.ndarray[Any, Any]:
+        return buffer.get_region(z, c, t, 0, y, buffer.size_x, height)
+
+    try:
+        write_pyramid(pyramid, image, band, progress=(lambda f: progress(f * scale))
+                      if progress else None)
+        if fmt == "ome-zarr":
+            if target.exists():
+                _remove(target)
+            os.rename(pyramid, target)
+            return target
+        temp = _temporary(target)
+        try:
+            write_ome_tiff(pyramid, image, temp, (lambda f: progress(0.5 + f / 2))
+                           if progress else None)
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+        return target
+    finally:
+        if pyramid.exists() and pyramid != target:
+            shutil.rmtree(pyramid, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def write_ome_tiff(pyramid: Path, image: PyramidImage, target: Path,
+                   progress: Progress | None = None) -> None:
+    """A pyramidal OME-TIFF (levels as SubIFDs, 512x512 tiles, zlib) from a pyramid of
+    ours, a tile at a time."""
+    import tifffile
+
+    levels = sorted((p for p in pyramid.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    readers = [ShardReader(level) for level in levels]
+    planes = image.size_t * image.size_c * image.size_z
+    tile = 512
+    total = sum(planes * -(-r.layout.shape[3] // tile) * -(-r.layout.shape[4] // tile)
+                for r in readers)
+    done = [0]
+
+    def tiles(reader: ShardReader) -> Iterator[np.ndarray[Any, Any]]:
+        _, _, _, height, width = reader.layout.shape
+        for t in range(image.size_t):
+            for c in range(image.size_c):
+                for z in range(image.size_z):
+                    for y in range(0, height, tile):
+                        for x in range(0, width, tile):
+                            block = reader.read((slice(t, t + 1), slice(c, c + 1),
+                                                 slice(z, z + 1), slice(y, min(y + tile, height)),
+                                                 slice(x, min(x + tile, width))))[0, 0, 0]
+                            done[0] += 1
+                            if progress is not None and done[0] % 64 == 0:
+                                progress(done[0] / total)
+                            yield block
+
+    metadata: dict[str, Any] = {"axes": "TCZYX", "Name": image.name or "image",
+                                "Channel": {"Name": [
+                                    image.channel_names[c] if c < len(image.channel_names)
+                                    and image.channel_names[c] else f"C{c}"
+                                    for c in range(image.size_c)]}}
+    for key, value in (("PhysicalSizeX", image.physical_size_x),
+                       ("PhysicalSizeY", image.physical_size_y),
+                       ("PhysicalSizeZ", image.physical_size_z),
+                       ("TimeIncrement", image.time_increment)):
+        if value:
+            metadata[key] = value
+    dtype = np.dtype(image.dtype)
+    try:
+        with tifffile.TiffWriter(target, bigtiff=True, ome=True) as tif:
+            for index, reader in enumerate(readers):
+                shape = reader.layout.shape
+                options: dict[str, Any] = {
+                    "shape": shape, "dtype": dtype, "tile": (tile, tile),
+                    "compression": "zlib", "photometric": "minisblack"}
+                if index == 0:
+                    tif.write(tiles(reader), subifds=len(readers) - 1, metadata=metadata,
+                              **options)
+                else:
+                    tif.write(tiles(reader), subfiletype=1, metadata=None, **options)
+    finally:
+        for reader in readers:
+            reader.close()
