@@ -240,3 +240,38 @@ def test_cleanse_removes_what_dead_builds_and_deleted_images_leave(vault: Vault)
     assert not orphan.exists() and not half.exists() and not lock.exists()
     assert strange.exists() and any("by hand" in why for _, why in report.kept)
     assert vault.pixels.path(pixels_id(vault, kept)).is_dir()
+
+
+def test_damage_fails_only_the_reads_that_touch_it(vault: Vault, tmp_path: Path) -> None:
+    from pixelvault.errors import CorruptFileError
+    from pixelvault.services import filesets
+
+    actor = vault.local_admin()
+    data = random_of("uint16", (1, 1, 1100, 1100))
+    image_id = create.create(vault, actor, create.NewImage("big", size_x=1100, size_y=1100))
+    create.write(vault, actor, image_id, 0, 0, 0, 0, 0, data[0, 0])
+    create.finish(vault, actor, image_id)
+    pyramids.run_pending(vault)
+    # One chunk of the pyramid's full-resolution shard is overwritten.
+    shard = next(p for p in (vault.pixels.pyramid(pixels_id(vault, image_id)) / "0")
+                 .rglob("*") if p.is_file() and p.name != "zarr.json")
+    damaged = bytearray(shard.read_bytes())
+    damaged[100:120] = b"\xff" * 20
+    shard.write_bytes(bytes(damaged))
+    access.cache_for(vault).clear()
+    buffer = access.open_buffer(vault, actor, image_id)
+    with pytest.raises(CorruptFileError, match="cannot be decoded"):
+        buffer.get_region(0, 0, 0, 0, 0, 10, 10)  # the first chunk
+    np.testing.assert_array_equal(buffer.get_region(0, 0, 0, 600, 600, 10, 10),
+                                  data[0, 0, 600:610, 600:610])  # another chunk, fine
+    # A truncated original: reads touching the lost part fail, `fs sets --check` says so.
+    sample = ome_tiff(tmp_path)
+    imported = import_one(vault, sample.path)
+    stored = next(vault.managed.root.rglob("cells.ome.tif"))
+    stored.chmod(0o644)
+    stored.write_bytes(stored.read_bytes()[: stored.stat().st_size // 2])
+    problems = [p for f in filesets.list_filesets(vault.catalog, actor)
+                for p in filesets.check(vault, actor, f)]
+    assert problems and "cells.ome.tif" in problems[0]
+    with pytest.raises(CorruptFileError, match="fs sets --check"):
+        access.open_buffer(vault, actor, imported).get_plane(3, 2, 1)

@@ -16,6 +16,7 @@ from pixelvault.repository.managed import ManagedStore
 from pixelvault.repository.memo import MemoStore
 from pixelvault.repository.pixels import PixelsStore
 from pixelvault.services import passwords
+from pixelvault.services.handles import HandleCache
 
 
 def open_catalog(settings: Settings, *, create_empty: bool = False) -> Catalog:
@@ -70,6 +71,11 @@ class Vault:
     def pixels(self) -> PixelsStore:
         return PixelsStore(self.guard)
 
+    @cached_property
+    def handles(self) -> HandleCache:
+        """Open readers and pixel stores of this repository (see services.handles)."""
+        return HandleCache(self.settings.open_files)
+
     def local_admin(self) -> Actor:
         """The actor of commands run directly on the repository's machine.
 
@@ -92,6 +98,8 @@ class Vault:
         return RepositoryLock(self.layout.lock_file(self.uuid), mode, purpose)
 
     def close(self) -> None:
+        if "handles" in self.__dict__:
+            self.handles.clear()
         self.catalog.dispose()
 
 

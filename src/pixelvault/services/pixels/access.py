@@ -9,10 +9,7 @@ did (its path, size and modification time, or the pixels' version).
 from __future__ import annotations
 
 import json
-import logging
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +31,7 @@ from pixelvault.catalog.models import (
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import CorruptFileError, NotFoundError
 from pixelvault.formats.ngff_write import level_sizes
+from pixelvault.services.handles import HandleCache
 from pixelvault.services.pixels.backends import (
     CreatedBackend,
     OmeroRawBackend,
@@ -43,8 +41,6 @@ from pixelvault.services.pixels.backends import (
 from pixelvault.services.pixels.buffer import Backend, Pending, PixelBuffer
 from pixelvault.services.readers import open_original
 from pixelvault.services.vault import Vault
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -132,61 +128,8 @@ def planned_levels(info: PixelsInfo, threshold: int) -> list[tuple[int, int]]:
     return info.own_levels
 
 
-class HandleCache:
-    """A bounded LRU of open backends; evicted ones are closed."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        made = make()
-        evicted: list[Any] = []
-        with self._lock:
-            if key in self._items:  # another thread opened it meanwhile
-                evicted.append(made)
-                made = self._items[key]
-            else:
-                self._items[key] = made
-            while len(self._items) > self.size:
-                evicted.append(self._items.popitem(last=False)[1])
-        for item in evicted:
-            _close(item)
-        return made
-
-    def drop(self, match: Callable[[tuple[Any, ...]], bool]) -> None:
-        with self._lock:
-            gone = [k for k in self._items if match(k)]
-            items = [self._items.pop(k) for k in gone]
-        for item in items:
-            _close(item)
-
-    def clear(self) -> None:
-        self.drop(lambda _key: True)
-
-
-def _close(item: Any) -> None:
-    try:
-        item.close()
-    except Exception as exc:  # closing a damaged file must not fail whoever evicts it
-        log.info("closing %r: %s", item, exc)
-
-
-_CACHES: dict[int, HandleCache] = {}
-_CACHES_LOCK = threading.Lock()
-
-
 def cache_for(vault: Vault) -> HandleCache:
-    with _CACHES_LOCK:
-        cache = _CACHES.get(id(vault))
-        if cache is None:
-            cache = _CACHES[id(vault)] = HandleCache(vault.settings.open_files)
-        return cache
+    return vault.handles
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -233,7 +176,9 @@ def source_backend(vault: Vault, info: PixelsInfo, cache: HandleCache | None = N
     entry = vault.managed.file(info.entry)
     shared: _SharedReader = cache.get(("original", str(entry), *_stamp(entry)),
                                       lambda: _SharedReader(open_original(vault.memos, entry)))
-    return shared.backend(info.series)
+    backend = shared.backend(info.series)
+    backend.check(info.sizes)
+    return backend
 
 
 def _dtype(info: PixelsInfo) -> Any:

@@ -38,10 +38,31 @@ class OriginalBackend:
         self.tile_size = (CHUNK, CHUNK)
         self.lock = lock or threading.Lock()
 
+    def check(self, sizes: tuple[int, int, int, int, int]) -> None:
+        """The file must still hold what the catalog recorded at import."""
+        found = self.reader.metadata().series
+        if self.series >= len(found):
+            raise CorruptFileError(f"{self.reader.used_files()[0].name} no longer holds "
+                                   f"series {self.series}; it changed or was damaged after "
+                                   "import (see `pixelvault fs sets --check`)")
+        described = found[self.series]
+        have = (described.size_x, described.size_y, described.size_z, described.size_c,
+                described.size_t)
+        if have != sizes:
+            raise CorruptFileError(
+                f"{self.reader.used_files()[0].name} now holds {'x'.join(map(str, have))} "
+                f"pixels, not the {'x'.join(map(str, sizes))} imported; it changed or was "
+                "damaged (see `pixelvault fs sets --check`)")
+
     def read(self, level: int, z: int, c: int, t: int, x: int, y: int, width: int,
              height: int) -> np.ndarray[Any, Any]:
         with self.lock:
-            return self.reader.read(self.series, level, z, c, t, x, y, width, height)
+            try:
+                return self.reader.read(self.series, level, z, c, t, x, y, width, height)
+            except IndexError as exc:
+                raise CorruptFileError(f"{self.reader.used_files()[0].name}: {exc}; the file "
+                                       "no longer matches what was imported (see `pixelvault "
+                                       "fs sets --check`)") from None
 
     def close(self) -> None:
         with self.lock:
@@ -124,7 +145,8 @@ def create_store(path: Path, shape: tuple[int, int, int, int, int], dtype: np.dt
     shard = shard_shape(shape, chunk, 32 << 20, dtype.itemsize)
     zarr.create_array(store=str(path / "0"), shape=shape, chunks=chunk, shards=shard,
                       dtype=dtype, fill_value=False if dtype == np.bool_ else 0,
-                      compressors=[ZstdCodec(level=1)], serializer=BytesCodec(endian="little"),
+                      compressors=[ZstdCodec(level=1, checksum=True)],
+                      serializer=BytesCodec(endian="little"),
                       dimension_names=AXES, zarr_format=3)
     image = Image(size_x, size_y, size_z, size_c, size_t, dtype, name=name)
     (path / "zarr.json").write_text(json.dumps(group_metadata(image, [(size_x, size_y)]),
