@@ -60,7 +60,8 @@ def _encode(data: bytes, level: int) -> bytes:
 def _decode(data: bytes) -> bytes:
     import imagecodecs
 
-    return bytes(imagecodecs.zstd_decode(data))
+    decoded = imagecodecs.zstd_decode(data)
+    return decoded if isinstance(decoded, bytes) else bytes(decoded)
 
 
 @dataclass(frozen=True)
