@@ -191,6 +191,9 @@ KEYS: dict[str, Key] = {
             "largest raw pixel read or write one HTTP request may ask for"),
         Key("pixels.open_files", _integer(1, 10_000, "files"), lambda home: "64",
             "open image files (readers and pixel stores) kept per process"),
+        Key("render.max_region", _integer(1 << 16, 1 << 32, "pixels"),
+            lambda home: str(4096 * 4096),
+            "largest region (width times height) one rendered image may show"),
     )
 }
 
@@ -373,6 +376,10 @@ class Settings:
     @property
     def open_files(self) -> int:
         return int(self.get("pixels.open_files"))
+
+    @property
+    def max_region(self) -> int:
+        return int(self.get("render.max_region"))
 
     @property
     def state_dir(self) -> Path:

@@ -45,7 +45,8 @@ def import_(
     skip: list[str] = typer.Option(
         [], "--skip",
         help="minmax: no channel statistics; checksum: compare sizes only (File-Size-64, "
-             "as OMERO's --skip checksum), no hashing (thumbnails: not yet)."),
+             "as OMERO's --skip checksum), no hashing; thumbnails: none made now (each is "
+             "made when first asked for)."),
     parallel: int = typer.Option(1, "--parallel", "-j", min=1, max=32,
                                  help="Filesets imported at once (on this machine)."),
     name: str | None = typer.Option(None, "--name", "-n", help="Image name (default: file)."),
@@ -103,9 +104,6 @@ def import_(
     for item in skip:
         if item not in SKIPPABLE:
             raise InvalidInputError(f"--skip takes {', '.join(SKIPPABLE)}, not {item!r}")
-    if "thumbnails" in skip:
-        raise InvalidInputError("--skip thumbnails is not available: thumbnails are not "
-                                "made at import yet")
     if "checksum" in skip:
         if checksum_algorithm is not None and canonical(checksum_algorithm) != "File-Size-64":
             raise InvalidInputError("--skip checksum and --checksum-algorithm "
@@ -144,7 +142,8 @@ def import_(
                 remote = importing.import_plan(
                     conn, plan, dataset=dataset, name=name, description=description,
                     minmax="minmax" not in skip, algorithm=algorithm,
-                    progress=lambda n: bar.advance(task, n), transfer=transfer or "upload")
+                    progress=lambda n: bar.advance(task, n), transfer=transfer or "upload",
+                    thumbnails="thumbnails" not in skip)
         _report(remote, quiet, output, already_said=True)
         return
     with vault_session("pixelvault import") as vault:
@@ -158,6 +157,7 @@ def import_(
             actor = found
         options = imports.ImportOptions(
             algorithm=algorithm, minmax="minmax" not in skip, transfer=transfer or "cp",
+            thumbnails="thumbnails" not in skip,
             dataset_id=imports.resolve_dataset(vault.catalog, actor, dataset),
             name=name, description=description)
         total = sum(f.size for f in plan.filesets)

@@ -164,7 +164,7 @@ class Connection:
                 name: str | None = None, description: str | None = None,
                 minmax: bool = True, algorithm: str = "SHA1-160",
                 progress: Callable[[int], None] | None = None,
-                transfer: str = "upload") -> dict[str, Any]:
+                transfer: str = "upload", thumbnails: bool = True) -> dict[str, Any]:
         """Import files and directories through the server (see ``client.importing``);
         administrators whose files the server sees may take them in place
         (``transfer="ln_s"``, ``"ln"``, ``"cp"``, ``"cp_rm"``, ``"ln_rm"``)."""
@@ -173,7 +173,7 @@ class Connection:
         return importing.import_paths(self, paths, dataset=dataset, name=name,
                                       description=description, minmax=minmax,
                                       algorithm=algorithm, progress=progress,
-                                      transfer=transfer)
+                                      transfer=transfer, thumbnails=thumbnails)
 
     def pixels(self, image_id: int, *, z: int = 0, c: int = 0, t: int = 0, x: int = 0,
                y: int = 0, w: int | None = None, h: int | None = None,

@@ -117,26 +117,28 @@ def import_paths(conn: Connection, paths: Sequence[str | Path], *,
                  dataset: str | int | None = None, name: str | None = None,
                  description: str | None = None, minmax: bool = True,
                  algorithm: str = DEFAULT_ALGORITHM, progress: Progress | None = None,
-                 retries: int = 5, transfer: str = "upload") -> dict[str, Any]:
+                 retries: int = 5, transfer: str = "upload",
+                 thumbnails: bool = True) -> dict[str, Any]:
     """Import files and directories; returns what was imported, failed and skipped."""
     from pixelvault.services.imports.plan import plan
 
     return import_plan(conn, plan([Path(p).expanduser() for p in paths]), dataset=dataset,
                        name=name, description=description, minmax=minmax,
                        algorithm=algorithm, progress=progress, retries=retries,
-                       transfer=transfer)
+                       transfer=transfer, thumbnails=thumbnails)
 
 
 def import_plan(conn: Connection, found: Plan, *, dataset: str | int | None = None,
                 name: str | None = None, description: str | None = None, minmax: bool = True,
                 algorithm: str = DEFAULT_ALGORITHM, progress: Progress | None = None,
-                retries: int = 5, transfer: str = "upload") -> dict[str, Any]:
+                retries: int = 5, transfer: str = "upload",
+                thumbnails: bool = True) -> dict[str, Any]:
     """Import the filesets of a plan made here (``services.imports.plan``); ``transfer``
     other than upload (cp, cp_rm, ln, ln_rm, ln_s) asks an administrator's server to
     take the files in place, from a filesystem both see."""
     algorithm = canonical(algorithm)
     options = {"dataset": None if dataset is None else str(dataset), "name": name,
-               "description": description, "minmax": minmax}
+               "description": description, "minmax": minmax, "thumbnails": thumbnails}
     outcome: dict[str, Any] = {
         "imported": [], "failed": [],
         "skipped": [{"path": str(s.path), "reason": s.reason} for s in found.skipped]}

@@ -23,6 +23,7 @@ from pixelvault.server.routes import (
     pixels,
     principals,
     sessions,
+    webgateway,
 )
 from pixelvault.services.auth import LoginLimiter
 from pixelvault.services.vault import Vault
@@ -61,5 +62,6 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.include_router(filesets.router)
     app.include_router(imports.router)
     app.include_router(pixels.router)
+    app.include_router(webgateway.router)
     app.include_router(omero_web.router)
     return app

@@ -15,6 +15,7 @@ from pixelvault.repository import FilesStore, Layout, LockMode, RepositoryLock, 
 from pixelvault.repository.managed import ManagedStore
 from pixelvault.repository.memo import MemoStore
 from pixelvault.repository.pixels import PixelsStore
+from pixelvault.repository.thumbnails import ThumbnailStore
 from pixelvault.services import passwords
 from pixelvault.services.handles import HandleCache
 
@@ -70,6 +71,10 @@ class Vault:
     @cached_property
     def pixels(self) -> PixelsStore:
         return PixelsStore(self.guard)
+
+    @cached_property
+    def thumbnails(self) -> ThumbnailStore:
+        return ThumbnailStore(self.guard)
 
     @cached_property
     def handles(self) -> HandleCache:

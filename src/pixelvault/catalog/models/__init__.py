@@ -29,6 +29,7 @@ from pixelvault.catalog.models.principals import (
     GroupMembership,
     Permissions,
 )
+from pixelvault.catalog.models.rendering import ChannelBinding, RenderingDef, Thumbnail
 from pixelvault.catalog.models.repository import RepositoryRow
 from pixelvault.catalog.models.sessions import LoginSession
 
@@ -38,6 +39,7 @@ __all__ = [
     "AnnotationLink",
     "Base",
     "Channel",
+    "ChannelBinding",
     "Dataset",
     "DatasetImageLink",
     "Experimenter",
@@ -58,6 +60,8 @@ __all__ = [
     "Project",
     "ProjectDatasetLink",
     "PyramidJob",
+    "RenderingDef",
     "RepositoryRow",
+    "Thumbnail",
     "utcnow",
 ]

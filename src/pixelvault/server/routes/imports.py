@@ -34,6 +34,7 @@ class NewImport(BaseModel):
     name: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=100_000)] = None
     minmax: bool = True
+    thumbnails: bool = True
     entry_depth: Annotated[int, Field(ge=0, le=64, description=(
         "What the reader opens: the first file (0) or the directory that many levels "
         "above it (an OME-Zarr image)"))] = 0
@@ -60,6 +61,7 @@ def start(body: NewImport, actor: ActorDep, request: Request) -> dict[str, Any]:
         inplace.check_allowed(actor, body.transfer)
     options = imports.ImportOptions(
         algorithm=body.checksum_algorithm, minmax=body.minmax, transfer=body.transfer,
+        thumbnails=body.thumbnails,
         dataset_id=imports.resolve_dataset(vault.catalog, actor, body.dataset),
         name=body.name, description=body.description)
     if body.transfer != "upload":

@@ -45,8 +45,9 @@ from pixelvault.catalog.models import (
     OriginalFile,
     Pixels,
     PyramidJob,
+    Thumbnail,
 )
-from pixelvault.errors import CorruptFileError, IntegrityError, InvalidInputError
+from pixelvault.errors import CorruptFileError, IntegrityError, InvalidInputError, PixelvaultError
 from pixelvault.formats import Metadata, Series
 from pixelvault.repository import Store
 from pixelvault.repository.atomic import DirSync
@@ -79,6 +80,7 @@ class ImportOptions:
     dataset_id: int | None = None
     name: str | None = None
     description: str | None = None
+    thumbnails: bool = True
 
 
 @dataclass
@@ -181,7 +183,7 @@ def _image_name(options: ImportOptions, entry_name: str, series: Series, count: 
 def _record(session: Session, actor: Actor, fileset_id: int, copied: list[CopiedFile],
             entry_name: str, algorithm: str, metadata: Metadata,
             ranges: list[list[tuple[float, float] | None]], options: ImportOptions,
-            pyramid_threshold: int) -> list[int]:
+            pyramid_threshold: int, thumbs: list[Thumb | None], vault: Vault) -> list[int]:
     """Every row of the fileset, a few multi-row statements rather than one per object
     (small files are imported by the thousand)."""
     if options.dataset_id is not None:
@@ -264,7 +266,48 @@ def _record(session: Session, actor: Actor, fileset_id: int, copied: list[Copied
          "attempts": 0, "worker": "", "created_at": now}
         for pixels_id, series in zip(pixels_ids, metadata.series, strict=True)
         if needs_pyramid(series.size_x, series.size_y, len(series.levels), pyramid_threshold)])
+    # The owner's default thumbnails: bytes written before this transaction commits.
+    made = [(pixels_id, thumb) for pixels_id, thumb in zip(pixels_ids, thumbs, strict=True)
+            if thumb is not None]
+    thumb_ids = insert_returning_ids(session, Thumbnail, [
+        {"pixels_id": pixels_id, "owner_id": actor.user_id, "size_x": thumb.size[0],
+         "size_y": thumb.size[1], "version": 1, "rdef_version": 0, "pixels_version": 0,
+         "rdef_key": thumb.key, "size": len(thumb.data), "updated_at": now}
+        for pixels_id, thumb in made])
+    for thumb_id, (_, thumb) in zip(thumb_ids, made, strict=True):
+        vault.thumbnails.write(thumb_id, thumb.data)
     return image_ids
+
+
+@dataclass(frozen=True)
+class Thumb:
+    size: tuple[int, int]
+    data: bytes
+    key: str  # of the default settings it was rendered with
+
+
+def _thumbnail(reader: Any, series: Series,
+               ranges: list[tuple[float, float] | None]) -> Thumb | None:
+    """The owner's 96-pixel thumbnail with the default settings, from the open reader;
+    a failure is logged and the import goes on (it is made when first asked for)."""
+    from pixelvault.services.rendering import thumbnails
+    from pixelvault.services.rendering.settings import ChannelFacts, default_settings
+
+    facts = [ChannelFacts(r[0] if r else None, r[1] if r else None, c.color,
+                          c.emission_wavelength)
+             for c, r in zip(series.channels, ranges or [None] * len(series.channels),
+                             strict=False)]
+    settings = default_settings(series.pixel_type, series.size_c, series.size_z, facts)
+    target = thumbnails.thumbnail_size(series.size_x, series.size_y, None, None)
+    try:
+        data = thumbnails.render_small(
+            lambda level, c, z, t, x, y, w, h: reader.read(series.index, level, z, c, t, x,
+                                                           y, w, h),
+            [(int(x), int(y)) for x, y in series.levels], settings, series.size_z, target)
+    except (PixelvaultError, ValueError, IndexError, OSError) as exc:
+        log.warning("no thumbnail at import for series %s: %s", series.index, exc)
+        return None
+    return Thumb(target, data, thumbnails.settings_key(settings))
 
 
 def _log(format_name: str, copied: list[CopiedFile], algorithm: str,
@@ -335,6 +378,11 @@ def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPa
                   for s in metadata.series]
         if options.minmax:
             timings["minmax"] = time.monotonic() - mark
+        mark = time.monotonic()
+        thumbs = [_thumbnail(reader, s, r) if options.thumbnails else None
+                  for s, r in zip(metadata.series, ranges, strict=True)]
+        if options.thumbnails:
+            timings["thumbnails"] = time.monotonic() - mark
         format_name = type(reader).format_name
     finally:
         reader.close()
@@ -343,7 +391,8 @@ def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPa
     mark = time.monotonic()
     with vault.catalog.session() as session:
         image_ids = _record(session, actor, fileset_id, copied, entry.name, algorithm,
-                            metadata, ranges, options, vault.settings.pyramid_threshold)
+                            metadata, ranges, options, vault.settings.pyramid_threshold,
+                            thumbs, vault)
         timings["catalog"] = time.monotonic() - mark
         now = datetime.now(UTC)
         done = session.execute(update(Fileset).where(

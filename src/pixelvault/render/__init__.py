@@ -1,0 +1,1 @@
+"""Rendering: pure functions from pixels and settings to RGB, and encoders."""

@@ -1,0 +1,1 @@
+"""Rendering images for people: settings per user and image, thumbnails, rendered regions."""
