@@ -217,3 +217,22 @@ def test_a_pending_pyramid_still_gives_thumbnails_and_full_resolution(
     whole = picture(api.client.get(f"/webgateway/render_image/{image_id}/?format=png",
                                    headers=alice))
     assert whole.shape[:2] == (300, 250) and whole[10, 200].max() > 200
+
+
+def test_deleting_an_image_removes_its_thumbnails_and_cleanse_the_strays(
+        api: Api, world: World, tmp_path: Path) -> None:
+    import os
+
+    from pixelvault.services.cleanse import cleanse
+
+    alice = world.headers["alice"]
+    image_id = import_as(api, "alice", two_channels(tmp_path))
+    api.client.get(f"/webgateway/render_thumbnail/{image_id}/40/", headers=alice)
+    assert len([p for p in api.vault.thumbnails.root.rglob("*") if p.is_file()]) == 2
+    assert api.client.delete(f"/api/v1/images/{image_id}", headers=alice).status_code == 204
+    assert [p for p in api.vault.thumbnails.root.rglob("*") if p.is_file()] == []
+    stray = api.vault.thumbnails.path(777)
+    stray.write_bytes(b"\xff\xd8 not a thumbnail anyone has")
+    os.utime(stray, (1_000_000_000, 1_000_000_000))
+    report = cleanse(api.vault)
+    assert not stray.exists() and any(r[0].endswith("777") for r in report.removed)

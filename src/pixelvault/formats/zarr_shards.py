@@ -181,6 +181,16 @@ class _OpenShard:
         self.handle.close()
 
 
+def encode_chunk(layout: Layout, data: np.ndarray[Any, Any]) -> bytes:
+    """A chunk's bytes as stored: padded to the full chunk shape, then compressed."""
+    if data.shape != layout.chunk:
+        padded = np.full(layout.chunk, layout.fill, dtype=layout.dtype)
+        padded[tuple(slice(0, n) for n in data.shape)] = data
+        data = padded
+    return _encode(np.ascontiguousarray(data, dtype=layout.dtype.newbyteorder("<"))
+                   .tobytes(), layout.level)
+
+
 class ShardWriter:
     """Writes one array's chunks, shard files appended to as the chunks come."""
 
@@ -199,14 +209,7 @@ class ShardWriter:
         return count
 
     def encode(self, data: np.ndarray[Any, Any]) -> bytes:
-        """A chunk's bytes as stored: padded to the full chunk shape, then compressed."""
-        layout = self.layout
-        if data.shape != layout.chunk:
-            padded = np.full(layout.chunk, layout.fill, dtype=layout.dtype)
-            padded[tuple(slice(0, n) for n in data.shape)] = data
-            data = padded
-        return _encode(np.ascontiguousarray(data, dtype=layout.dtype.newbyteorder("<"))
-                       .tobytes(), layout.level)
+        return encode_chunk(self.layout, data)
 
     def put(self, index: tuple[int, ...], encoded: bytes) -> None:
         """Store chunk ``index`` (of the chunk grid), already ``encode``d."""
@@ -268,6 +271,20 @@ class ShardReader:
         index = np.frombuffer(tail[:-4], dtype="<u8").reshape(*per, 2)
         self._indexes[shard] = (fd, index)
         return fd, index
+
+    def raw_chunk(self, index: tuple[int, ...]) -> bytes | None:
+        """A chunk's stored (compressed) bytes, as a Zarr client would decode them; None if
+        it was never written."""
+        per = self.layout.per_shard
+        shard = tuple(i // p for i, p in zip(index, per, strict=True))
+        local = tuple(i % p for i, p in zip(index, per, strict=True))
+        fd, table = self._index(shard)
+        if table is None:
+            return None
+        offset, nbytes = (int(v) for v in table[local])
+        if offset == EMPTY and nbytes == EMPTY:
+            return None
+        return os.pread(fd, nbytes, offset)
 
     def chunk(self, index: tuple[int, ...]) -> np.ndarray[Any, Any] | None:
         """One chunk, decoded (full chunk shape); None if it was never written."""

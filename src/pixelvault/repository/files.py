@@ -167,7 +167,43 @@ class Entry:
     mtime: float
 
 
-class FilesStore:
+class IdStore:
+    """A store of objects named by their ids at OMERO's Dir-NNN paths, as cleanse sees it."""
+
+    root: Path
+
+    def path(self, object_id: int) -> Path:
+        raise NotImplementedError
+
+    def scan(self) -> Iterator[Entry]:
+        """Every file below the store, classified; symlinks are never followed."""
+        for dirpath, _dirnames, filenames in os.walk(self.root):
+            for name in filenames:
+                path = Path(dirpath) / name
+                try:
+                    info = path.lstat()
+                except FileNotFoundError:
+                    continue  # a write finished or was removed while we looked
+                if is_temp_name(name):
+                    yield Entry(path, "temp", None, info.st_size, info.st_mtime)
+                elif name.isdigit() and self.path(int(name)) == path:
+                    yield Entry(path, "object", int(name), info.st_size, info.st_mtime)
+                else:
+                    yield Entry(path, "unknown", None, info.st_size, info.st_mtime)
+
+    def empty_directories(self) -> list[Path]:
+        """Dir-NNN levels with nothing below them, deepest first (never the root)."""
+        empty: list[Path] = []
+        for dirpath, dirnames, filenames in os.walk(self.root, topdown=False):
+            path = Path(dirpath)
+            if path == self.root or filenames:
+                continue
+            if all(path / d in empty for d in dirnames):
+                empty.append(path)
+        return empty
+
+
+class FilesStore(IdStore):
     """Bytes of OriginalFiles by id, OMERO's Dir-NNN layout."""
 
     store = Store.FILES
@@ -209,32 +245,6 @@ class FilesStore:
         return read_range(self.path(object_id), self.size(object_id), start, end, chunk_size,
                           f"file {object_id}")
 
-    def scan(self) -> Iterator[Entry]:
-        """Every file below the store, classified; symlinks are never followed."""
-        for dirpath, _dirnames, filenames in os.walk(self.root):
-            for name in filenames:
-                path = Path(dirpath) / name
-                try:
-                    info = path.lstat()
-                except FileNotFoundError:
-                    continue  # a write finished or was removed while we looked
-                if is_temp_name(name):
-                    yield Entry(path, "temp", None, info.st_size, info.st_mtime)
-                elif name.isdigit() and self.path(int(name)) == path:
-                    yield Entry(path, "object", int(name), info.st_size, info.st_mtime)
-                else:
-                    yield Entry(path, "unknown", None, info.st_size, info.st_mtime)
-
-    def empty_directories(self) -> list[Path]:
-        """Dir-NNN levels with nothing below them, deepest first (never the root)."""
-        empty: list[Path] = []
-        for dirpath, dirnames, filenames in os.walk(self.root, topdown=False):
-            path = Path(dirpath)
-            if path == self.root or filenames:
-                continue
-            if all(path / d in empty for d in dirnames):
-                empty.append(path)
-        return empty
 
     def delete(self, object_id: int) -> bool:
         """Remove the bytes (after the catalog commit); False if already gone."""

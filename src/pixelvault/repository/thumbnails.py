@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from pixelvault.repository.atomic import write_bytes_atomic
-from pixelvault.repository.files import ensure_parents
+from pixelvault.repository.files import IdStore, ensure_parents
 from pixelvault.repository.guard import WriteGuard
 from pixelvault.repository.layout import Store
 
 
-class ThumbnailStore:
+class ThumbnailStore(IdStore):
     store = Store.THUMBNAILS
 
     def __init__(self, guard: WriteGuard) -> None:

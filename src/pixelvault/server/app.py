@@ -24,6 +24,7 @@ from pixelvault.server.routes import (
     principals,
     sessions,
     webgateway,
+    zarr,
 )
 from pixelvault.services.auth import LoginLimiter
 from pixelvault.services.vault import Vault
@@ -63,5 +64,6 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.include_router(imports.router)
     app.include_router(pixels.router)
     app.include_router(webgateway.router)
+    app.include_router(zarr.router)
     app.include_router(omero_web.router)
     return app

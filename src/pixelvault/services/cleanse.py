@@ -20,8 +20,9 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 
 from pixelvault.catalog import files as file_rows
-from pixelvault.catalog.models import Fileset, FilesetState, Pixels
+from pixelvault.catalog.models import Fileset, FilesetState, Pixels, Thumbnail
 from pixelvault.repository import Store
+from pixelvault.repository.files import IdStore
 from pixelvault.services.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -44,13 +45,32 @@ def cleanse(vault: Vault, *, dry_run: bool = False,
     vault.guard.check_identity()
     with vault.catalog.session() as session:
         known = file_rows.ids_in_store(session, Store.FILES.value)
+        thumbnails = set(session.scalars(select(Thumbnail.id)).all())
     report = CleanseReport()
     cutoff = time.time() - grace_seconds
+    _id_store(vault, vault.files, known, report, dry_run=dry_run, cutoff=cutoff)
+    _id_store(vault, vault.thumbnails, thumbnails, report, dry_run=dry_run, cutoff=cutoff)
+    _interrupted_imports(vault, report, dry_run=dry_run, cutoff=cutoff)
+    _pixels_store(vault, report, dry_run=dry_run, cutoff=cutoff)
     root = vault.layout.root
-    for entry in vault.files.scan():
+    for memo in vault.memos.orphans():
+        rel = str(memo.relative_to(root))
+        size = memo.stat().st_size
+        if not dry_run:
+            memo.unlink(missing_ok=True)
+        report.removed.append((rel, size, "memo of a file that is gone"))
+    return report
+
+
+def _id_store(vault: Vault, store: IdStore, known: set[int], report: CleanseReport, *,
+              dry_run: bool, cutoff: float) -> None:
+    """Objects of a Dir-NNN store without their row, and unfinished writes."""
+    root = vault.layout.root
+    for entry in store.scan():
         rel = str(entry.path.relative_to(root))
         if entry.kind == "unknown":
-            report.kept.append((rel, "not a name the Files store writes; check it by hand"))
+            report.kept.append((rel, f"not a name the {store.root.name} store writes; check it "
+                                     "by hand"))
             continue
         if entry.kind == "object" and entry.object_id in known:
             continue
@@ -62,7 +82,7 @@ def cleanse(vault: Vault, *, dry_run: bool = False,
             entry.path.unlink(missing_ok=True)
             log.info("cleanse removed %s (%s)", rel, why)
         report.removed.append((rel, entry.size, why))
-    for directory in vault.files.empty_directories():
+    for directory in store.empty_directories():
         try:
             if directory.stat().st_mtime > cutoff:
                 continue  # a writer may have just made it for a file on its way
@@ -74,15 +94,6 @@ def cleanse(vault: Vault, *, dry_run: bool = False,
             except OSError:
                 continue  # something arrived meanwhile
         report.directories.append(str(Path(directory).relative_to(root)))
-    _interrupted_imports(vault, report, dry_run=dry_run, cutoff=cutoff)
-    _pixels_store(vault, report, dry_run=dry_run, cutoff=cutoff)
-    for memo in vault.memos.orphans():
-        rel = str(memo.relative_to(root))
-        size = memo.stat().st_size
-        if not dry_run:
-            memo.unlink(missing_ok=True)
-        report.removed.append((rel, size, "memo of a file that is gone"))
-    return report
 
 
 def _pixels_store(vault: Vault, report: CleanseReport, *, dry_run: bool,

@@ -10,6 +10,7 @@ transaction; bytes only after it committed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -29,6 +30,7 @@ from pixelvault.catalog.models import (
     Image,
     OriginalFile,
     Pixels,
+    Thumbnail,
 )
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import InvalidInputError, LockHeldError, NotFoundError
@@ -43,6 +45,7 @@ class Deleted:
     filesets: list[int] = field(default_factory=list)
     annotations: list[int] = field(default_factory=list)
     pixels: list[int] = field(default_factory=list)  # whose Pixels-store data goes too
+    thumbnails: list[int] = field(default_factory=list)
 
 
 def _orphans(session: Session, candidates: list[int]) -> tuple[list[int], list[int]]:
@@ -64,8 +67,10 @@ def _drop(session: Session, kind: str, row: Any, deleted: Deleted,
     session.execute(sql_delete(AnnotationLink).where(AnnotationLink.parent_kind == kind,
                                                      AnnotationLink.parent_id == row.id))
     if kind == "image":
-        deleted.pixels += session.scalars(select(Pixels.id).where(
-            Pixels.image_id == row.id)).all()
+        pixels = list(session.scalars(select(Pixels.id).where(Pixels.image_id == row.id)))
+        deleted.pixels += pixels
+        deleted.thumbnails += session.scalars(select(Thumbnail.id).where(
+            Thumbnail.pixels_id.in_(pixels))).all()
     session.delete(row)
     session.flush()
     orphans, files = _orphans(session, linked)
@@ -89,9 +94,11 @@ def _drop_fileset(session: Session, fileset_id: int, deleted: Deleted) -> str:
 
 
 def _remove_bytes(vault: Vault, attachment_files: list[int], directories: list[str],
-                  pixels: list[int]) -> None:
+                  pixels: list[int], thumbnails: Sequence[int] = ()) -> None:
     for file_id in attachment_files:
         vault.files.delete(file_id)
+    for thumbnail_id in thumbnails:
+        vault.thumbnails.remove(thumbnail_id)
     for pixels_id in pixels:
         vault.pixels.remove(pixels_id)
     if pixels or directories:
@@ -126,7 +133,7 @@ def delete_object(vault: Vault, actor: Actor, kind: str, object_id: int) -> Dele
             session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
         if fileset_id is not None:
             directories.append(_drop_fileset(session, fileset_id, deleted))
-    _remove_bytes(vault, attachment_files, directories, deleted.pixels)
+    _remove_bytes(vault, attachment_files, directories, deleted.pixels, deleted.thumbnails)
     return deleted
 
 
@@ -149,5 +156,5 @@ def delete_fileset(vault: Vault, actor: Actor, fileset_id: int) -> Deleted:
         if attachment_files:
             session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
         directory = _drop_fileset(session, fileset_id, deleted)
-    _remove_bytes(vault, attachment_files, [directory], deleted.pixels)
+    _remove_bytes(vault, attachment_files, [directory], deleted.pixels, deleted.thumbnails)
     return deleted
