@@ -76,3 +76,37 @@ def test_an_array_becomes_an_image_with_a_pyramid(server: Env, tmp_path: Path) -
     assert failed.returncode == 66
     jobs = json.loads(env.cli("admin", "pyramids", "list", "-o", "json", check=True).stdout)
     assert [j["state"] for j in jobs] == ["done"]
+
+
+def test_render_settings_from_the_command_line(server: Env) -> None:
+    env = server
+    url = f"http://127.0.0.1:{env.vars['PIXELVAULT_SERVER_PORT']}"
+    data = np.zeros((2, 40, 30), np.uint16)
+    data[0, :, :15] = 1000
+    data[1, :, 15:] = 3000
+    with connect(url, "root", "root-secret-1") as conn:
+        first = conn.create_image(data, dims="CYX", name="a", channel_names=["x", "y"])
+        second = conn.create_image(data, dims="CYX", name="b")
+        before = conn.thumbnail(first)
+    env.cli("login", "-s", url, "-u", "root", "-w", "root-secret-1", check=True)
+    shown = json.loads(env.cli("render", "show", str(first), "-o", "json", check=True).stdout)
+    assert [(c["start"], c["end"]) for c in shown["channels"]] == [(0.0, 1000.0),
+                                                                 (0.0, 3000.0)]
+    done = json.loads(env.cli("render", "set", str(first), "--c", "2|0:1500$FF00FF",
+                              "--model", "color", "--invert", "2", "-o", "json",
+                              check=True).stdout)
+    assert [c["active"] for c in done["channels"]] == [False, True]
+    assert done["channels"][1] | {} == {"active": True, "start": 0.0, "end": 1500.0,
+                                        "color": "FF00FF", "lut": "", "inverted": True}
+    bad = env.cli("render", "set", str(first), "--c", "3")
+    assert bad.returncode == 64 and "outside 1..2" in bad.stderr
+    env.cli("render", "copy", str(first), str(second), check=True)
+    copied = json.loads(env.cli("render", "show", str(second), "-o", "json",
+                                check=True).stdout)
+    assert copied["channels"][1]["color"] == "FF00FF"
+    with connect(url, "root", "root-secret-1") as conn:
+        assert conn.thumbnail(first) != before  # the thumbnail followed the settings
+    reset = json.loads(env.cli("render", "reset", str(first), "-o", "json",
+                               check=True).stdout)
+    assert all(c["active"] for c in reset["channels"])
+    assert "image" in env.cli("render", "show", str(first), check=True).stdout

@@ -24,6 +24,7 @@ from pixelvault.cli import (
     login,
     objects,
     principals,
+    render,
     serve,
     sessions,
 )
@@ -53,6 +54,7 @@ app.add_typer(containers.datasets, name="dataset")
 app.add_typer(containers.images, name="image")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(render.app, name="render")
 app.command("annotate")(annotate.annotate)
 app.command("annotations")(annotate.list_annotations)
 app.command("download")(annotate.download)

@@ -220,6 +220,34 @@ class Connection:
 
         return pixels.export(self, image_id, target, fmt, overwrite=overwrite)
 
+    def rendering(self, image_id: int) -> dict[str, Any]:
+        """The rendering settings you see for an image (yours, else its owner's, else the
+        defaults): model, default z and t, projection, and per channel active, start,
+        end, color (RRGGBB), lut and inverted."""
+        answer: dict[str, Any] = self.request("GET", f"/api/v1/images/{image_id}/rendering")
+        return answer
+
+    def set_rendering(self, image_id: int, settings: dict[str, Any]) -> dict[str, Any]:
+        """Save settings as yours (fields left out keep what you see now)."""
+        answer: dict[str, Any] = self.request("PUT", f"/api/v1/images/{image_id}/rendering",
+                                              json=settings)
+        return answer
+
+    def reset_rendering(self, image_id: int) -> dict[str, Any]:
+        answer: dict[str, Any] = self.request("DELETE",
+                                              f"/api/v1/images/{image_id}/rendering")
+        return answer
+
+    def copy_rendering(self, source: int, targets: list[int]) -> list[int]:
+        answer: dict[str, Any] = self.request("POST", "/api/v1/rendering/copy",
+                                              json={"source": source, "targets": targets})
+        return list(answer["targets"])
+
+    def thumbnail(self, image_id: int, size: int | None = None) -> bytes:
+        """The JPEG thumbnail (96 pixels on the longest side unless ``size``)."""
+        params = {} if size is None else {"size": size}
+        return self.raw("GET", f"/api/v1/images/{image_id}/thumbnail", params=params).content
+
     def jobs(self) -> list[dict[str, Any]]:
         """Pyramid jobs of the images you may read (administrators: all)."""
         answer: list[dict[str, Any]] = self.request("GET", "/api/v1/jobs")
