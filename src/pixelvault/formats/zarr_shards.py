@@ -313,9 +313,15 @@ class ShardReader:
         layout = self.layout
         bounds = [(s.start or 0, layout.shape[a] if s.stop is None else s.stop)
                   for a, s in enumerate(key)]
-        out = np.empty(tuple(b - a for a, b in bounds), dtype=layout.dtype.newbyteorder("="))
         ranges = [range(a // c, (b - 1) // c + 1) if b > a else range(0)
                   for (a, b), c in zip(bounds, layout.chunk, strict=True)]
+        if all(len(r) == 1 for r in ranges):  # within one chunk (a tile): no assembly
+            index = tuple(r[0] for r in ranges)
+            chunk = self.chunk(index)
+            if chunk is not None:
+                return chunk[tuple(slice(a - i * c, b - i * c) for (a, b), i, c in
+                                   zip(bounds, index, layout.chunk, strict=True))]
+        out = np.empty(tuple(b - a for a, b in bounds), dtype=layout.dtype.newbyteorder("="))
         for index in itertools.product(*ranges):
             target = []
             source = []

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from pixelvault.errors import InvalidInputError
-from pixelvault.server.auth import ActorDep, vault_of
+from pixelvault.server.auth import ActorDep, current_caller, vault_of
 from pixelvault.server.params import BodyId, PathId
 from pixelvault.services.rendering import images, thumbnails
 from pixelvault.services.rendering import settings as rendering
@@ -53,11 +54,17 @@ def _plane(request: Request, actor: Any, image_id: int, z: int | None,
 
 
 @router.get("/webgateway/render_image_region/{image_id}/{z}/{t}/")
-def render_image_region(image_id: PathId, z: PathId, t: PathId, actor: ActorDep,
-                        request: Request) -> Response:
+async def render_image_region(image_id: PathId, z: PathId, t: PathId,
+                              request: Request) -> Response:
     """A tile (``tile=level,tx,ty[,w,h]``) or region (``region=x,y,w,h``) as JPEG, PNG
-    or TIFF, with OMERO's ``c=``, ``m=``, ``p=``, ``q=``, ``maps=``, ``flip=``."""
-    return _region(request, actor, image_id, z, t)
+    or TIFF, with OMERO's ``c=``, ``m=``, ``p=``, ``q=``, ``maps=``, ``flip=``.
+
+    The hot route of every viewer: the session check and the rendering run in one
+    worker-thread hop (FastAPI would give a dependency a hop of its own)."""
+    def work() -> Response:
+        return _region(request, current_caller(request).actor, image_id, z, t)
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/webgateway/render_image/{image_id}/")
@@ -88,9 +95,12 @@ def _thumbnail(request: Request, actor: Any, image_id: int, width: int | None,
 
 
 @router.get("/webgateway/render_thumbnail/{image_id}/")
-def render_thumbnail(image_id: PathId, actor: ActorDep, request: Request) -> Response:
+async def render_thumbnail(image_id: PathId, request: Request) -> Response:
     """A JPEG thumbnail, 96 pixels on its longest side (OMERO's default)."""
-    return _thumbnail(request, actor, image_id, None, None)
+    def work() -> Response:
+        return _thumbnail(request, current_caller(request).actor, image_id, None, None)
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/webgateway/render_thumbnail/{image_id}/{width}/")

@@ -10,6 +10,7 @@ import hashlib
 import math
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,10 +93,19 @@ def _etag(base: str, *extra: object) -> str:
     return '"' + hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:24] + '"'
 
 
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="render-channels")
+
+
 def _planes(buffer: PixelBuffer, asked: Rendering, z: int, t: int, level: int, x: int,
             y: int, w: int, h: int) -> dict[int, np.ndarray[Any, Any]]:
     settings = asked.settings
     planes: dict[int, np.ndarray[Any, Any]] = {}
+    active = [c for c, channel in enumerate(settings.channels) if channel.active]
+    if settings.projection == "normal" and len(active) > 1:
+        # Channels are decoded side by side: decoders release the interpreter.
+        buffer.check(level, z, 0, t, x, y, w, h, planes=len(active))
+        reads = [_POOL.submit(buffer.get_region, z, c, t, x, y, w, h, level) for c in active]
+        return {c: read.result() for c, read in zip(active, reads, strict=True)}
     for c, channel in enumerate(settings.channels):
         if not channel.active:
             continue
