@@ -431,3 +431,20 @@ def test_nd2_and_lif_files_import_with_their_series(vault: Vault, tmp_path: Path
         emission = session.scalars(select(Channel.emission_wavelength).where(
             Channel.pixels_id == nd2_pixels.id).order_by(Channel.index)).all()
         assert emission == [450.0, 550.0]
+
+
+def test_thumbnails_are_made_at_import_unless_skipped(vault: Vault, tmp_path: Path) -> None:
+    from pixelvault.catalog.models import Thumbnail
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    png_rgb(first)
+    png_rgb(second)
+    actor = vault.local_admin()
+    imports.run(vault, actor, imports.plan([first]), imports.ImportOptions())
+    imports.run(vault, actor, imports.plan([second]), imports.ImportOptions(thumbnails=False))
+    with vault.catalog.session() as session:
+        rows = session.scalars(select(Thumbnail)).all()
+    assert [(r.size_x, r.size_y) for r in rows] == [(96, 72)]
+    assert vault.thumbnails.read(rows[0].id)[:2] == b"\xff\xd8"  # type: ignore[index]
