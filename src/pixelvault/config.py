@@ -130,6 +130,15 @@ def _parse_bytes(text: str) -> str:
     return str(size)
 
 
+def _parse_switch(text: str) -> str:
+    value = text.strip().lower()
+    if value in ("on", "true", "yes", "1"):
+        return "on"
+    if value in ("off", "false", "no", "0"):
+        return "off"
+    raise ValueError(f"{text!r}: use on or off")
+
+
 PASSWORD_PROFILES = ("rfc9106-low-memory", "owasp")
 
 
@@ -191,6 +200,10 @@ KEYS: dict[str, Key] = {
             "largest raw pixel read or write one HTTP request may ask for"),
         Key("pixels.open_files", _integer(1, 10_000, "files"), lambda home: "64",
             "open image files (readers and pixel stores) kept per process"),
+        Key("search.indexer", _parse_switch, lambda home: "on",
+            "whether a server keeps the search index up to date by itself (on or off)"),
+        Key("search.max_content", _parse_bytes, lambda home: str(16 << 20),
+            "largest attachment whose text is indexed (text, CSV, XML, PDF)"),
         Key("render.max_region", _integer(1 << 16, 1 << 32, "pixels"),
             lambda home: str(4096 * 4096),
             "largest region (width times height) one rendered image may show"),
@@ -376,6 +389,14 @@ class Settings:
     @property
     def open_files(self) -> int:
         return int(self.get("pixels.open_files"))
+
+    @property
+    def search_indexer(self) -> bool:
+        return self.get("search.indexer") == "on"
+
+    @property
+    def search_max_content(self) -> int:
+        return int(self.get("search.max_content"))
 
     @property
     def max_region(self) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pixelvault.cli import memo, pyramids
+from pixelvault.cli import fulltext, memo, pyramids
 from pixelvault.cli.output import Output, console, errors, print_json, print_table
 
 app = typer.Typer(
@@ -24,6 +24,8 @@ db_app = typer.Typer(help="The catalog database's schema.", no_args_is_help=True
 app.add_typer(db_app, name="db")
 app.add_typer(memo.app, name="memo")
 app.add_typer(pyramids.app, name="pyramids")
+app.add_typer(fulltext.app, name="search")
+app.command("reindex")(fulltext.reindex)
 
 
 @app.command()
@@ -103,11 +105,20 @@ def status(output: Output = typer.Option(Output.table, "--output", "-o")) -> Non
             ("repository", f"{repo.get('uuid', '?')} at {repo.get('data_dir', '?')}"),
             ("problem", repo.get("problem") or "none"),
             ("free space", format_size(space["free_bytes"]) if space else "?"),
+            ("search", _search_line(body.get("search"))),
             ("version", body.get("version", "?")),
             ("log", str(settings.log_file)),
         ]
         print_table(["", ""], rows)
     raise typer.Exit(0 if healthy else 1)
+
+
+def _search_line(search: dict[str, object] | None) -> str:
+    if not search:
+        return "?"
+    if search.get("state") == "ok":
+        return f"ok, {search.get('documents')} documents, {search.get('lag')} events behind"
+    return str(search.get("state"))
 
 
 @app.command()

@@ -25,6 +25,7 @@ from pixelvault.cli import (
     objects,
     principals,
     render,
+    search,
     serve,
     sessions,
 )
@@ -63,6 +64,7 @@ app.command("chown")(objects.chown)
 app.command("delete")(objects.delete)
 app.command("import")(importer.import_)
 app.command("export")(export.export)
+app.command("search")(search.search)
 
 
 def _version(value: bool) -> None:

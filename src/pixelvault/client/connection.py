@@ -248,6 +248,21 @@ class Connection:
         params = {} if size is None else {"size": size}
         return self.raw("GET", f"/api/v1/images/{image_id}/thumbnail", params=params).content
 
+    def search(self, query: str, *, types: list[str] | None = None, owner: int | None = None,
+               group: int | None = None, limit: int = 50, offset: int = 0,
+               sort: str = "relevance", full: bool = False) -> Any:
+        """Full-text search: the hits (each a dict with type, id, name, score and, for
+        matched attachments, a snippet); with ``full``, also total, offset and limit."""
+        params: dict[str, Any] = {"q": query, "limit": limit, "offset": offset, "sort": sort}
+        if types:
+            params["type"] = types
+        if owner is not None:
+            params["owner"] = owner
+        if group is not None:
+            params["group"] = group
+        answer: dict[str, Any] = self.request("GET", "/api/v1/search", params=params)
+        return answer if full else answer["hits"]
+
     def jobs(self) -> list[dict[str, Any]]:
         """Pyramid jobs of the images you may read (administrators: all)."""
         answer: list[dict[str, Any]] = self.request("GET", "/api/v1/jobs")

@@ -22,6 +22,7 @@ from pixelvault.server.routes import (
     omero_web,
     pixels,
     principals,
+    search,
     sessions,
     webgateway,
     zarr,
@@ -33,18 +34,24 @@ from pixelvault.services.vault import Vault
 def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | None = None
                ) -> FastAPI:
     from pixelvault.services.pixels.pyramids import Workers
+    from pixelvault.services.search.index import Indexer
 
     monitor = RepositoryMonitor(vault, lock)
     workers = Workers(vault, vault.settings.pyramid_workers if pyramid_workers is None
                       else pyramid_workers)
+    indexer = Indexer(vault) if vault.settings.search_indexer else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         monitor.start()
         workers.start()
+        if indexer is not None:
+            indexer.start()
         try:
             yield
         finally:
+            if indexer is not None:
+                indexer.stop()
             workers.stop()
             monitor.stop()
 
@@ -65,5 +72,6 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.include_router(pixels.router)
     app.include_router(webgateway.router)
     app.include_router(zarr.router)
+    app.include_router(search.router)
     app.include_router(omero_web.router)
     return app

@@ -115,6 +115,17 @@ class RepositoryMonitor:
             "free_space": space,
             "lock": {"mode": self.lock.mode.value, "holder_pid": os.getpid(),
                      "holder_host": socket.gethostname(), "current": self.lock.is_current()},
+            "search": self._search() if catalog_problem is None else None,
         })
+
+    def _search(self) -> dict[str, Any] | None:
+        """The search index's state and lag (events it has still to read)."""
+        from pixelvault.services.search.index import index_of
+
+        try:
+            found = index_of(self.vault).status()
+        except Exception as exc:  # health must answer whatever the index's trouble
+            return {"state": "unavailable", "problem": str(exc)[:200]}
+        return {"state": found.state, "lag": found.lag, "documents": found.documents}
 
 

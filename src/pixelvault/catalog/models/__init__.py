@@ -31,6 +31,7 @@ from pixelvault.catalog.models.principals import (
 )
 from pixelvault.catalog.models.rendering import ChannelBinding, RenderingDef, Thumbnail
 from pixelvault.catalog.models.repository import RepositoryRow
+from pixelvault.catalog.models.search import SearchEvent
 from pixelvault.catalog.models.sessions import LoginSession
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "PyramidJob",
     "RenderingDef",
     "RepositoryRow",
+    "SearchEvent",
     "Thumbnail",
     "utcnow",
 ]

@@ -1,0 +1,1 @@
+"""Full-text search: the index in FullText/, its documents, queries and indexer."""
