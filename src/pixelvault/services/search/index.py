@@ -140,12 +140,14 @@ class SearchIndex:
                           self._path.name)
 
     # Writing -------------------------------------------------------------------------
-    def _apply(self, index: Any, wanted: dict[str, set[int]]) -> int:
-        """Replace the documents of the wanted objects; the number written."""
+    def _apply(self, index: Any, wanted: dict[str, set[int]], expand: bool = True) -> int:
+        """Replace the documents of the wanted objects (and, with ``expand``, of what an
+        annotation annotates and what a renamed user or group holds); the number
+        written."""
         writer = index.writer(WRITER_HEAP, 1)
         written = 0
         with self.vault.catalog.session() as session:
-            for kind in list(wanted):
+            for kind in list(wanted) if expand else []:
                 if kind in ("annotation", "user", "group"):
                     for other, ids in documents.related(session, kind, sorted(wanted[kind])
                                                         ).items():
@@ -237,7 +239,7 @@ class SearchIndex:
                 if not ids:
                     break
                 after = ids[-1]
-                done += self._apply(index, {kind: set(ids)})
+                done += self._apply(index, {kind: set(ids)}, expand=False)
                 if progress is not None:
                     progress(min(done, total), total)
         return done
