@@ -24,7 +24,7 @@ lint: install
 	$(BIN)/mypy
 
 test: lint
-	PIXELVAULT_TEST_PG_URL="$$(scripts/start-postgres.sh)" $(BIN)/python -m pytest -q -ra
+	PIXELVAULT_TEST_PG_URL="$$(scripts/start-postgres.sh)" $(BIN)/python -m pytest -q -ra -n 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -62,8 +62,8 @@ def fill(env: dict[str, str], images: int) -> tuple[object, int]:
     tags = []
     with vault.catalog.session() as session:
         for word in WORDS:
-            tags.append(session.execute(insert(Annotation).values(
-                kind="tag", text_value=word, namespace="", **owned)).inserted_primary_key[0])
+            tags.append(session.scalar(insert(Annotation).values(
+                kind="tag", text_value=word, namespace="", **owned).returning(Annotation.id)))
     batch = 5000
     for start in range(0, images, batch):
         count = min(batch, images - start)

@@ -15,7 +15,9 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-# table -> the events a changed row stands for: (kind, id expression over the row "R")
+# table -> the events a changed row stands for: (kind, id expression over the row "R");
+# an id that is a SELECT gives no event when it finds nothing (a channel deleted with
+# its pixels: the image's own deletion is the event).
 TRIGGERS: dict[str, list[tuple[str, str]]] = {
     "project": [("'project'", "R.id")],
     "dataset": [("'dataset'", "R.id")],
@@ -25,15 +27,26 @@ TRIGGERS: dict[str, list[tuple[str, str]]] = {
     "annotation": [("'annotation'", "R.id")],
     "map_entry": [("'annotation'", "R.annotation_id")],
     "annotation_link": [("'annotation'", "R.annotation_id"), ("R.parent_kind", "R.parent_id")],
-    "channel": [("'image'", "(SELECT image_id FROM pixels WHERE pixels.id = R.pixels_id)")],
+    "channel": [("'image'", "SELECT image_id FROM pixels WHERE pixels.id = R.pixels_id")],
     "experimenter": [("'user'", "R.id")],
     "experimenter_group": [("'group'", "R.id")],
 }
 
 
-def _values(row: str, table: str) -> str:
-    return ", ".join(f"({kind.replace('R.', row + '.')}, {ident.replace('R.', row + '.')})"
-                     for kind, ident in TRIGGERS[table])
+def _inserts(row: str, table: str) -> str:
+    """The trigger body's INSERT statements for ``row`` (NEW or OLD); every name in them
+    comes from TRIGGERS above, none from outside."""
+    statements = []
+    for kind, ident in TRIGGERS[table]:
+        kind, ident = kind.replace("R.", row + "."), ident.replace("R.", row + ".")
+        if ident.startswith("SELECT "):
+            column, rest = ident[len("SELECT "):].split(" FROM ", 1)
+            statements.append(f"INSERT INTO search_event (kind, object_id) SELECT {kind}, "  # noqa: S608
+                              f"{column} FROM {rest};")
+        else:
+            statements.append(f"INSERT INTO search_event (kind, object_id) VALUES ({kind}, "  # noqa: S608
+                              f"{ident});")
+    return " ".join(statements)
 
 
 def upgrade() -> None:
@@ -51,20 +64,19 @@ def upgrade() -> None:
     for table in TRIGGERS:
         if dialect == "sqlite":
             for when, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
-                op.execute(f"CREATE TRIGGER search_{table}_{when.lower()} AFTER {when} ON "  # noqa: S608 - fixed names
-                           f"{table} BEGIN INSERT INTO search_event (kind, object_id) VALUES "
-                           f"{_values(row, table)}; END")
+                op.execute(f"CREATE TRIGGER search_{table}_{when.lower()} AFTER {when} ON "
+                           f"{table} BEGIN {_inserts(row, table)} END")
         else:
             op.execute(f"""
                 CREATE FUNCTION search_{table}_event() RETURNS trigger AS $$
                 BEGIN
                   IF TG_OP = 'DELETE' THEN
-                    INSERT INTO search_event (kind, object_id) VALUES {_values('OLD', table)};
+                    {_inserts('OLD', table)}
                   ELSE
-                    INSERT INTO search_event (kind, object_id) VALUES {_values('NEW', table)};
+                    {_inserts('NEW', table)}
                   END IF;
                   RETURN NULL;
-                END $$ LANGUAGE plpgsql""")  # noqa: S608 - fixed names, no user input
+                END $$ LANGUAGE plpgsql""")
             op.execute(f"CREATE TRIGGER search_{table}_event AFTER INSERT OR UPDATE OR DELETE "
                        f"ON {table} FOR EACH ROW EXECUTE FUNCTION search_{table}_event()")
     # What exists now is indexed by the first indexer run (it starts from the catalog).
