@@ -79,12 +79,8 @@ class Connection:
         return errors.ServerNotRunningError(f"talking to {self.base_url} failed: {exc}")
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = self._headers(kwargs.pop("headers", None))
-        try:
-            response = self._http.request(method, path, headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise self._unreachable(exc) from None
-        _raise_for(response)
+        """A JSON answer (None for an empty one); errors as pixelvault's exceptions."""
+        response = self.raw(method, path, **kwargs)
         if response.status_code == 204 or not response.content:
             return None
         return response.json()

@@ -90,21 +90,25 @@ class Layout:
     def fill(self) -> bool | int | float:
         return False if self.dtype == np.bool_ else 0.0 if self.dtype.kind == "f" else 0
 
-    def metadata(self, dimension_names: list[str]) -> dict[str, Any]:
-        inner = [{"name": "bytes", "configuration": {"endian": "little"}},
-                 {"name": "zstd", "configuration": {"level": self.level, "checksum": True}}]
+    def metadata(self, dimension_names: list[str], sharded: bool = True) -> dict[str, Any]:
+        """The array's zarr.json: in shards as stored, or (``sharded=False``) as plain
+        chunks with the same codecs, as the chunks are served over HTTP."""
+        inner: list[dict[str, Any]] = [
+            {"name": "bytes", "configuration": {"endian": "little"}},
+            {"name": "zstd", "configuration": {"level": self.level, "checksum": True}}]
+        codecs = inner if not sharded else [{"name": "sharding_indexed", "configuration": {
+            "chunk_shape": list(self.chunk), "codecs": inner,
+            "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}},
+                             {"name": "crc32c"}],
+            "index_location": "end"}}]
+        grid = self.shard if sharded else self.chunk
         return {
             "zarr_format": 3, "node_type": "array", "shape": list(self.shape),
             "data_type": zarr_type(self.dtype),
-            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(self.shard)}},
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(grid)}},
             "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
-            "fill_value": self.fill,
-            "codecs": [{"name": "sharding_indexed", "configuration": {
-                "chunk_shape": list(self.chunk), "codecs": inner,
-                "index_codecs": [{"name": "bytes", "configuration": {"endian": "little"}},
-                                 {"name": "crc32c"}],
-                "index_location": "end"}}],
-            "attributes": {}, "dimension_names": dimension_names}
+            "fill_value": self.fill, "codecs": codecs, "attributes": {},
+            "dimension_names": dimension_names}
 
     @classmethod
     def from_metadata(cls, meta: dict[str, Any]) -> Layout:
@@ -275,6 +279,14 @@ class ShardReader:
     def raw_chunk(self, index: tuple[int, ...]) -> bytes | None:
         """A chunk's stored (compressed) bytes, as a Zarr client would decode them; None if
         it was never written."""
+        found = self._locate(index)
+        if found is None:
+            return None
+        fd, offset, nbytes, _ = found
+        return os.pread(fd, nbytes, offset)
+
+    def _locate(self, index: tuple[int, ...]) -> tuple[int, int, int, Path] | None:
+        """(file descriptor, offset, size, shard path) of a chunk; None if never written."""
         per = self.layout.per_shard
         shard = tuple(i // p for i, p in zip(index, per, strict=True))
         local = tuple(i % p for i, p in zip(index, per, strict=True))
@@ -284,19 +296,14 @@ class ShardReader:
         offset, nbytes = (int(v) for v in table[local])
         if offset == EMPTY and nbytes == EMPTY:
             return None
-        return os.pread(fd, nbytes, offset)
+        return fd, offset, nbytes, _shard_path(self.path, shard)
 
     def chunk(self, index: tuple[int, ...]) -> np.ndarray[Any, Any] | None:
         """One chunk, decoded (full chunk shape); None if it was never written."""
-        per = self.layout.per_shard
-        shard = tuple(i // p for i, p in zip(index, per, strict=True))
-        local = tuple(i % p for i, p in zip(index, per, strict=True))
-        fd, table = self._index(shard)
-        if table is None:
+        found = self._locate(index)
+        if found is None:
             return None
-        offset, nbytes = (int(v) for v in table[local])
-        if offset == EMPTY and nbytes == EMPTY:
-            return None
+        fd, offset, nbytes, where = found
         data = os.pread(fd, nbytes, offset)
         try:
             if len(data) != nbytes:
@@ -304,9 +311,9 @@ class ShardReader:
             raw = _decode(data)
             return np.frombuffer(raw, dtype=self.layout.dtype).reshape(self.layout.chunk)
         except Exception as exc:  # imagecodecs raises its own error types
-            raise CorruptFileError(f"{_shard_path(self.path, shard)}: chunk {index} cannot "
-                                   f"be decoded ({type(exc).__name__}); rebuild the pyramid "
-                                   "or restore the file") from None
+            raise CorruptFileError(f"{where}: chunk {index} cannot be decoded "
+                                   f"({type(exc).__name__}); rebuild the pyramid or restore "
+                                   "the file") from None
 
     def read(self, key: tuple[slice, ...]) -> np.ndarray[Any, Any]:
         """A region: one slice per axis, each within the shape, step 1."""

@@ -21,7 +21,7 @@ from pixelvault.catalog import Actor
 from pixelvault.errors import NotFoundError
 from pixelvault.formats.ngff_write import AXES, CHUNK, group_metadata
 from pixelvault.formats.ngff_write import Image as NgffImage
-from pixelvault.formats.zarr_shards import Layout, encode_chunk, zarr_type
+from pixelvault.formats.zarr_shards import Layout, encode_chunk
 from pixelvault.services.pixels.access import PixelsInfo, buffer_for
 from pixelvault.services.pixels.backends import ZarrBackend
 from pixelvault.services.pixels.buffer import PixelBuffer
@@ -103,16 +103,7 @@ def array(vault: Vault, actor: Actor, image_id: int, level: int) -> dict[str, An
     levels = _levels(buffer, info)
     if not 0 <= level < len(levels):
         raise NotFoundError(f"image {image_id} has levels 0..{len(levels) - 1} now")
-    layout = levels[level].layout
-    return {
-        "zarr_format": 3, "node_type": "array", "shape": list(layout.shape),
-        "data_type": zarr_type(layout.dtype),
-        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(layout.chunk)}},
-        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
-        "fill_value": layout.fill,
-        "codecs": [{"name": "bytes", "configuration": {"endian": "little"}},
-                   {"name": "zstd", "configuration": {"level": 1, "checksum": True}}],
-        "attributes": {}, "dimension_names": AXES}
+    return levels[level].layout.metadata(AXES, sharded=False)
 
 
 def chunk(vault: Vault, actor: Actor, image_id: int, level: int,

@@ -130,17 +130,22 @@ def _annotations(vault: Vault, session: Session, docs: dict[tuple[str, int], Doc
             select(AnnotationLink.parent_id, Annotation)
             .join(Annotation, Annotation.id == AnnotationLink.annotation_id)
             .where(AnnotationLink.parent_kind == kind, AnnotationLink.parent_id.in_(ids))).all()
-        annotation_ids = {a.id for _, a in rows}
-        entries: dict[int, list[tuple[str, str]]] = defaultdict(list)
-        for annotation_id, key, value in session.execute(
-                select(MapEntry.annotation_id, MapEntry.key, MapEntry.value)
-                .where(MapEntry.annotation_id.in_(annotation_ids))
-                .order_by(MapEntry.annotation_id, MapEntry.position)):
-            entries[annotation_id].append((key, value))
+        entries = _entries(session, {a.id for _, a in rows})
         files = _files(session, {a.file_id for _, a in rows if a.file_id is not None})
         for parent_id, annotation in rows:
             _fill_annotation(vault, docs[(kind, parent_id)], annotation,
                              entries.get(annotation.id, []), files)
+
+
+def _entries(session: Session, annotation_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
+    """The key-value pairs of map annotations, in their order."""
+    found: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for annotation_id, key, value in session.execute(
+            select(MapEntry.annotation_id, MapEntry.key, MapEntry.value)
+            .where(MapEntry.annotation_id.in_(list(annotation_ids)))
+            .order_by(MapEntry.annotation_id, MapEntry.position)):
+        found[annotation_id].append((key, value))
+    return found
 
 
 def _files(session: Session, ids: set[int]) -> dict[int, OriginalFile]:
@@ -236,12 +241,7 @@ def _filesets(session: Session, ids: list[int]) -> list[Doc]:
 
 def _annotation_docs(vault: Vault, session: Session, ids: list[int]) -> list[Doc]:
     rows = session.scalars(select(Annotation).where(Annotation.id.in_(ids))).all()
-    entries: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for annotation_id, key, value in session.execute(
-            select(MapEntry.annotation_id, MapEntry.key, MapEntry.value)
-            .where(MapEntry.annotation_id.in_(ids))
-            .order_by(MapEntry.annotation_id, MapEntry.position)):
-        entries[annotation_id].append((key, value))
+    entries = _entries(session, ids)
     files = _files(session, {a.file_id for a in rows if a.file_id is not None})
     docs = []
     for row in rows:
