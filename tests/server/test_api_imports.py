@@ -182,3 +182,27 @@ def test_a_client_that_does_not_see_the_servers_repository_is_told_to_upload(
 
     with pytest.raises(InvalidInputError, match="--transfer upload"):
         _token({"token_path": str(tmp_path / "elsewhere" / ".pixelvault-in-place-token")})
+
+
+def test_checksums_may_come_with_the_finish(api: Api, world: World, tmp_path: Path) -> None:
+    alice = world.headers["alice"]
+    data = ome_tiff(tmp_path).path.read_bytes()
+    made = announce(api, alice, data, checksum_algorithm="SHA1-160")
+    # Announced without a checksum: the client hashes while it sends.
+    later = api.client.post("/api/v1/imports", headers=alice, json={"files": [
+        {"client_path": "/home/alice/exp/day2/cells.ome.tif", "size": len(data),
+         "checksum": ""}]}).json()
+    url = f"/api/v1/imports/{later['id']}"
+    api.client.put(f"{url}/files/0", headers=alice, content=data)
+    missing = api.client.post(f"{url}/finish", headers=alice)
+    assert missing.status_code == 400 and "with the finish" in missing.json()["message"]
+    short = api.client.post(f"{url}/finish", headers=alice, json={"checksums": []})
+    assert short.status_code == 400 and "give 1 checksums" in short.json()["message"]
+    wrong = api.client.post(f"{url}/finish", headers=alice, json={"checksums": ["0" * 40]})
+    assert wrong.status_code == 422 and "arrived damaged" in wrong.json()["message"]
+    # A failed finish leaves nothing; the first upload still finishes as announced.
+    assert api.client.get(url, headers=alice).status_code == 404
+    first = f"/api/v1/imports/{made['id']}"
+    api.client.put(f"{first}/files/0", headers=alice, content=data)
+    differs = api.client.post(f"{first}/finish", headers=alice, json={"checksums": ["1" * 40]})
+    assert differs.status_code == 422 and "not the one announced" in differs.json()["message"]

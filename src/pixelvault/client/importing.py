@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from pixelvault import errors
-from pixelvault.repository.checksums import DEFAULT_ALGORITHM, canonical, digest_file
+from pixelvault.repository.checksums import (
+    DEFAULT_ALGORITHM,
+    canonical,
+    digest_file,
+    new_hasher,
+)
 
 if TYPE_CHECKING:
     from pixelvault.client.connection import Connection
@@ -26,17 +31,47 @@ errors_log = logging.getLogger(__name__)
 Progress = Callable[[int], None]  # bytes sent since the last call
 
 
-def _from(path: Path, offset: int, progress: Progress | None) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        while chunk := handle.read(CHUNK):
-            if progress is not None:
-                progress(len(chunk))
-            yield chunk
+class _Hashing:
+    """A file's checksum, made from the bytes as they are sent (one read of the file).
+    After a dropped connection the server may hold fewer bytes than were hashed: the
+    hash then starts again from the file's beginning."""
+
+    def __init__(self, algorithm: str, path: Path) -> None:
+        self.algorithm = algorithm
+        self.path = path
+        self.hasher = new_hasher(algorithm)
+        self.covered = 0
+
+    def catch_up(self, offset: int) -> None:
+        """Hash the file up to ``offset``, where sending resumes."""
+        if offset < self.covered:
+            self.hasher, self.covered = new_hasher(self.algorithm), 0
+        if offset > self.covered:
+            with self.path.open("rb") as handle:
+                handle.seek(self.covered)
+                while self.covered < offset and (chunk := handle.read(
+                        min(CHUNK, offset - self.covered))):
+                    self.hasher.update(chunk)
+                    self.covered += len(chunk)
+
+    def chunks(self, offset: int, progress: Progress | None) -> Iterator[bytes]:
+        self.catch_up(offset)
+        with self.path.open("rb") as handle:
+            handle.seek(offset)
+            while chunk := handle.read(CHUNK):
+                self.hasher.update(chunk)
+                self.covered += len(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+                yield chunk
+
+    def hexdigest(self, size: int) -> str:
+        self.catch_up(size)
+        return self.hasher.hexdigest()
 
 
 def _send(conn: Connection, upload_id: int, index: int, path: Path, size: int,
-          progress: Progress | None, retries: int) -> None:
+          progress: Progress | None, retries: int, hashing: _Hashing) -> None:
     """Send one file, resuming where the server's copy ends after a dropped connection."""
     attempt = 0
     while True:
@@ -46,7 +81,7 @@ def _send(conn: Connection, upload_id: int, index: int, path: Path, size: int,
             return
         try:
             conn.request("PUT", f"/api/v1/imports/{upload_id}/files/{index}",
-                         params={"offset": offset}, content=_from(path, offset, progress),
+                         params={"offset": offset}, content=hashing.chunks(offset, progress),
                          headers={"Content-Length": str(size - offset),
                                   "Content-Type": "application/octet-stream"})
             return
@@ -73,12 +108,14 @@ def import_fileset(conn: Connection, files: Sequence[Path], *, algorithm: str,
                    options: dict[str, Any], progress: Progress | None = None,
                    retries: int = 5, entry_depth: int = 0,
                    transfer: str = "upload") -> dict[str, Any]:
-    """One fileset: announced with each file's size and checksum, then sent (upload) or
-    linked or copied by the server from where both see it (in place)."""
-    sizes = [p.stat().st_size for p in files]
+    """One fileset: announced with each file's size, then sent (upload: each file hashed
+    while it is sent, the checksums given with the finish) or linked or copied by the
+    server from where both see it (in place: hashed first, announced with the files)."""
+    stats = [p.stat() for p in files]
+    sizes = [info.st_size for info in stats]
     announced = [{"client_path": str(Path(os.path.abspath(p))), "size": size,
-                  "checksum": digest_file(algorithm, p, progress if transfer != "upload"
-                                          else None)}
+                  "checksum": digest_file(algorithm, p, progress)
+                  if transfer != "upload" else ""}
                  for p, size in zip(files, sizes, strict=True)]
     upload = conn.request("POST", "/api/v1/imports", json={
         "files": announced, "checksum_algorithm": algorithm, "entry_depth": entry_depth,
@@ -91,10 +128,17 @@ def import_fileset(conn: Connection, files: Sequence[Path], *, algorithm: str,
             if transfer.endswith("_rm"):
                 _remove_sources(files)
             return done
+        checksums = []
         for index, (path, size) in enumerate(zip(files, sizes, strict=True)):
-            _send(conn, upload_id, index, path, size, progress, retries)
-        answer: dict[str, Any] = conn.request("POST",
-                                              f"/api/v1/imports/{upload_id}/finish")
+            hashing = _Hashing(algorithm, path)
+            _send(conn, upload_id, index, path, size, progress, retries, hashing)
+            checksums.append(hashing.hexdigest(size))
+            now = path.stat()
+            if (now.st_size, now.st_mtime_ns) != (size, stats[index].st_mtime_ns):
+                raise errors.IntegrityError(f"{path.name} changed while it was sent; import "
+                                            "it again once whatever writes it has finished")
+        answer: dict[str, Any] = conn.request(
+            "POST", f"/api/v1/imports/{upload_id}/finish", json={"checksums": checksums})
         return answer
     except BaseException:
         # Best effort: the server removes abandoned uploads itself (`admin cleanse`).

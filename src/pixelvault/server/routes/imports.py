@@ -23,7 +23,8 @@ SPOOL = 4 << 20
 class AnnouncedFile(BaseModel):
     client_path: Annotated[str, Field(min_length=1, max_length=upload.MAX_PATH)]
     size: Annotated[int, Field(ge=0, le=MAX_FILE)]
-    checksum: Annotated[str, Field(min_length=1, max_length=128)]
+    checksum: Annotated[str, Field(max_length=128, description=(
+        "The file's checksum; empty to give it with the finish (hashing while sending)"))]
 
 
 class NewImport(BaseModel):
@@ -47,6 +48,10 @@ class NewImport(BaseModel):
 class Finish(BaseModel):
     token: Annotated[str | None, Field(max_length=128, description=(
         "In-place imports: the contents of the token file the server wrote"))] = None
+    checksums: Annotated[list[Annotated[str, Field(max_length=128)]] | None, Field(
+        max_length=upload.MAX_FILES, description=(
+            "Uploads: each file's checksum, in the order announced, for files announced "
+            "without one"))] = None
 
 
 @router.post("/imports", status_code=201)
@@ -109,7 +114,8 @@ def finish(fileset_id: PathId, actor: ActorDep, request: Request,
             raise InvalidInputError("an in-place import finishes with the token the server "
                                     "wrote: {\"token\": \"...\"}")
         return imports.describe(inplace.finish(vault, actor, fileset_id, body.token))
-    return imports.describe(upload.finish(vault, actor, fileset_id))
+    return imports.describe(upload.finish(vault, actor, fileset_id,
+                                          body.checksums if body is not None else None))
 
 
 @router.delete("/imports/{fileset_id}", status_code=204)

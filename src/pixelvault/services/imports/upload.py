@@ -1,7 +1,9 @@
 """Imports over HTTP: announce the files, send their bytes in any number of requests
 (resuming after a dropped connection where the server's copy ends), then finish.
 
-The client hashes each file as it reads it and announces the checksum; at the
+The client hashes each file as it reads it and gives the checksum, with the
+announcement or (hashing while it sends, so each file is read once) at the
+finish; at the
 finish the server re-hashes what it has on disk and compares, so a byte
 damaged on the way fails the fileset, naming the file, and nothing stays.
 While an upload is open its fileset is ``importing`` (invisible, and removed by
@@ -84,17 +86,22 @@ def _relpaths(client_paths: list[str]) -> list[PurePosixPath]:
     return paths
 
 
-def check_announced(files: list[Announced], algorithm: str) -> None:
-    """Sizes, path lengths and checksums as the algorithm writes them."""
+def check_checksum(client_path: str, checksum: str, algorithm: str) -> None:
     width = len(new_hasher(algorithm).hexdigest())
+    if len(checksum) != width or any(ch not in "0123456789abcdef" for ch in checksum.lower()):
+        raise InvalidInputError(f"{client_path}: the checksum must be the file's "
+                                f"{algorithm} as {width} hex digits")
+
+
+def check_announced(files: list[Announced], algorithm: str, later: bool = False) -> None:
+    """Sizes, path lengths and checksums as the algorithm writes them; with ``later``,
+    a checksum may be left empty, to come with the finish."""
     for item in files:
         if item.size < 0 or len(item.client_path) > MAX_PATH:
             raise InvalidInputError(f"{item.client_path[:100]!r}: a size of 0 or more and a "
                                     f"path of at most {MAX_PATH} characters")
-        if len(item.checksum) != width or any(ch not in "0123456789abcdef"
-                                              for ch in item.checksum.lower()):
-            raise InvalidInputError(f"{item.client_path}: the checksum must be the file's "
-                                    f"{algorithm} as {width} hex digits")
+        if not (later and item.checksum == ""):
+            check_checksum(item.client_path, item.checksum, algorithm)
 
 
 def start(vault: Vault, actor: Actor, files: list[Announced], options: ImportOptions,
@@ -106,7 +113,7 @@ def start(vault: Vault, actor: Actor, files: list[Announced], options: ImportOpt
     if not 0 < len(files) <= MAX_FILES:
         raise InvalidInputError(f"announce 1 to {MAX_FILES} files")
     algorithm = canonical(options.algorithm)
-    check_announced(files, algorithm)
+    check_announced(files, algorithm, later=True)
     relpaths = _relpaths([f.client_path for f in files])
     if not 0 <= entry_depth < len(relpaths[0].parts):
         raise InvalidInputError(f"entry_depth {entry_depth} is outside the first file's path")
@@ -261,9 +268,28 @@ def list_uploads(vault: Vault, actor: Actor) -> list[dict[str, Any]]:
     return found
 
 
-def finish(vault: Vault, actor: Actor, fileset_id: int) -> ImportedFileset:
-    """Check every file against its announced size and checksum, then import them."""
+def finish(vault: Vault, actor: Actor, fileset_id: int,
+           checksums: list[str] | None = None) -> ImportedFileset:
+    """Check every file against its size and checksum (announced, or given now in file
+    order, for files announced without one), then import them."""
     upload = _open(vault, actor, fileset_id)
+    if checksums is not None:
+        if len(checksums) != len(upload.expected):
+            raise InvalidInputError(f"give {len(upload.expected)} checksums, one per file in "
+                                    "the order announced")
+        algorithm = canonical(upload.options.algorithm)
+        filled = []
+        for item, checksum in zip(upload.expected, checksums, strict=True):
+            check_checksum(item.client_path, checksum, algorithm)
+            if item.checksum and item.checksum != checksum.lower():
+                raise IntegrityError(f"{item.client_path}: the checksum at the finish is not "
+                                     "the one announced; the file changed while it was sent")
+            filled.append(replace(item, checksum=checksum.lower()))
+        upload = replace(upload, expected=filled)
+    missing = [item.client_path for item in upload.expected if not item.checksum]
+    if missing:
+        raise InvalidInputError(f"{missing[0]} was announced without a checksum; give the "
+                                "checksums with the finish: {\"checksums\": [...]}")
     with _finishing(vault, fileset_id, upload.directory):
         return _finish(vault, actor, upload)
 
