@@ -36,7 +36,8 @@ vault = open_vault(load_settings())
 start = time.perf_counter()
 plan = imports.plan([Path(sys.argv[1])])
 outcome = imports.run(vault, vault.local_admin(), plan,
-                      imports.ImportOptions(minmax=sys.argv[2] == "minmax"))
+                      imports.ImportOptions(minmax=sys.argv[2] != "no",
+                                            thumbnails=sys.argv[2] != "nothumbs"))
 seconds = time.perf_counter() - start
 assert not outcome.failed, outcome.failed
 print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -95,11 +96,12 @@ def init_home(home: Path) -> dict[str, str]:
     return env
 
 
-def run_import(env: dict[str, str], path: Path, minmax: bool) -> tuple[float, int, int]:
+def run_import(env: dict[str, str], path: Path, minmax: bool,
+               thumbnails: bool = True) -> tuple[float, int, int]:
     drop_caches()
-    done = subprocess.run([sys.executable, "-c", IMPORT_ONE, str(path),
-                           "minmax" if minmax else "no"], env=env, check=True,
-                          capture_output=True, text=True)
+    mode = "nothumbs" if not thumbnails else "minmax" if minmax else "no"
+    done = subprocess.run([sys.executable, "-c", IMPORT_ONE, str(path), mode], env=env,
+                          check=True, capture_output=True, text=True)
     seconds, rss_kib, images = done.stdout.split()
     return float(seconds), int(rss_kib), int(images)
 
@@ -161,6 +163,9 @@ def main() -> None:
         assert images == args.pngs
         print(f"  pixelvault import                        {args.pngs / seconds:8.0f} files/s "
               "(aim: 200/s)")
+        env = init_home(work / "home-png-nothumbs")
+        seconds, _, images = run_import(env, pngs, True, thumbnails=False)
+        print(f"  pixelvault import --skip thumbnails      {args.pngs / seconds:8.0f} files/s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
