@@ -53,11 +53,12 @@ TILED = """
 import dask.array, zarr
 from tiled.adapters.array import ArrayAdapter
 from tiled.adapters.mapping import MapAdapter
+from tiled.config import Authentication
 from tiled.server.app import build_app
 level = zarr.open_array({level!r}, mode="r")
-data = dask.array.from_zarr(level)[0, 0, 0]
+data = dask.array.from_zarr(level)[0, 0, 0].rechunk((512, 512))
 app = build_app(MapAdapter({{"image": ArrayAdapter.from_array(data)}}),
-                authentication={{"single_user_api_key": "secret"}})
+                authentication=Authentication(single_user_api_key="secret"))
 """
 
 LUA = """
@@ -126,7 +127,10 @@ def line(label: str, found: dict[str, float], note: str = "") -> None:
 
 
 def tiled_env(work: Path) -> Path | None:
-    """A virtual environment with tiled, beside ours (tiled is not our dependency)."""
+    """A virtual environment with tiled, beside ours (tiled is not our dependency); one
+    made before at $TILED_VENV is used as it is."""
+    if os.environ.get("TILED_VENV"):
+        return Path(os.environ["TILED_VENV"])
     venv = work / "tiled-venv"
     try:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
