@@ -76,6 +76,10 @@ def default_settings(pixel_type: str, size_c: int, size_z: int,
     without statistics), its colour from the metadata, else from its emission
     wavelength, else red, green, blue...; the middle z, the first t."""
     low, high = _type_range(pixel_type)
+    given = [rgba_to_hex(f.color) for f in facts[:size_c]]
+    # One colour for every channel (writers often put OME's default white everywhere)
+    # tells nothing: then channels get colours from their wavelengths or their place.
+    informative = len(set(given)) > 1 or size_c == 1
     channels = []
     for index in range(size_c):
         fact = facts[index] if index < len(facts) else ChannelFacts(None, None, None, None)
@@ -85,8 +89,8 @@ def default_settings(pixel_type: str, size_c: int, size_z: int,
             start, end = end, start
         colour = "FFFFFF"
         if size_c > 1:
-            colour = rgba_to_hex(fact.color) or colour_from_emission(fact.emission) or \
-                default_colour(index, size_c)
+            colour = (rgba_to_hex(fact.color) if informative else None) or \
+                colour_from_emission(fact.emission) or default_colour(index, size_c)
         channels.append(ChannelSettings(active=True, start=float(start), end=float(end),
                                         color=colour))
     return Settings(channels=tuple(channels), model="color", default_z=size_z // 2,
