@@ -1,5 +1,5 @@
 """Every image as OME-Zarr 0.5 over real HTTP: zarr-python opens it through fsspec,
-ome-zarr-models validates it and ome-zarr-py (napari's OME-Zarr reader) reads it;
+ome-zarr-models validates it, ome-zarr-py and napari's OME-Zarr reader read it;
 chunks come from a pyramid as stored, or from the originals on the fly."""
 
 import json
@@ -94,6 +94,17 @@ def test_images_as_ome_zarr_over_http(server: tuple[Env, str], tmp_path: Path) -
     assert location is not None
     nodes = list(Reader(location)())
     assert np.asarray(nodes[0].data[0]).shape == (1, 2, 3, 70, 90)
+
+    # napari's own plugin (napari-ome-zarr): one layer per channel, named and windowed.
+    from napari_ome_zarr import napari_get_reader
+
+    read = napari_get_reader(f"{url}/zarr/image/{small_id}.zarr")
+    assert read is not None
+    [(levels, layer, kind)] = read()
+    assert kind == "image" and layer["channel_axis"] == 1
+    assert [name.split(": ")[-1] for name in layer["name"]] == ["DAPI", "GFP"]
+    assert len(layer["contrast_limits"]) == 2
+    np.testing.assert_array_equal(np.asarray(levels[0][0]), small)
 
     # Caching and permissions.
     first = httpx.get(f"{url}/zarr/image/{small_id}.zarr/0/c/0/1/2/0/0", headers=headers)
