@@ -101,6 +101,15 @@ def test_import_then_see_and_delete_through_the_server(running: Env, tmp_path: P
     assert "0 imports under way" in env.cli("jobs", "list", check=True).stdout
     images = json.loads(env.cli("image", "list", "-o", "json", check=True).stdout)
     assert [i["id"] for i in images["data"]] == fileset["images"]
+    shown = json.loads(env.cli("image", "show", str(fileset["images"][0]), "-o", "json",
+                               check=True).stdout)
+    assert [shown["pixels"][f"size_{a}"] for a in "xyzct"] == [60, 50, 4, 3, 2]
+    assert [c["name"] for c in shown["channels"]] == ["DAPI", "GFP", "mCherry"]
+    assert shown["datasets"][0]["name"] == "Day 1"
+    table = env.cli("image", "show", str(fileset["images"][0]), check=True).stdout
+    assert "60x50x4x3x2" in table and "0.65 µm x 0.65 µm x 2 µm" in table and "mCherry" in table
+    hidden = env.cli("image", "show", "999999")
+    assert hidden.returncode == 66 and "no image with id 999999" in hidden.stderr
     stored = env.home / "OMERO" / "ManagedRepository" / fileset["directory"]
     assert stored.is_dir()
     refused = env.cli("delete", "Image")

@@ -95,3 +95,68 @@ def test_pixels_originals_delete_and_chgrp(api: Api, world: World, tmp_path: Pat
     assert not directory.exists()
     assert api.client.delete(url, headers=alice).status_code == 404
     assert list(api.vault.managed.root.iterdir()) == []
+
+
+def test_image_metadata_says_what_the_import_read(api: Api, world: World,
+                                                   tmp_path: Path) -> None:
+    """One call with dimensions, units, channels, fileset and datasets, as its reader may
+    see it: another user of a private group gets the same 404 as for no image."""
+    import base64
+
+    import numpy as np
+
+    plane = np.arange(12 * 10, dtype=np.uint8).reshape(10, 12)
+    bindata = "".join(
+        f'<BinData BigEndian="false" Length="120">{base64.b64encode(plane.tobytes()).decode()}'
+        "</BinData>" for _ in range(2))
+    source = tmp_path / "stained.ome.xml"
+    source.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">'
+        '<Image ID="Image:0" Name="stained"><AcquisitionDate>2026-03-04T05:06:07'
+        '</AcquisitionDate><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint8" '
+        'SizeX="12" SizeY="10" SizeZ="1" SizeC="2" SizeT="1" PhysicalSizeX="0.65" '
+        'PhysicalSizeY="0.65" TimeIncrement="2.5">'
+        '<Channel ID="Channel:0:0" Name="DAPI" Color="65535" EmissionWavelength="461" '
+        'ExcitationWavelength="358" SamplesPerPixel="1"/>'
+        '<Channel ID="Channel:0:1" Name="GFP" Color="16711935" EmissionWavelength="510" '
+        f'SamplesPerPixel="1"/>{bindata}</Pixels></Image></OME>', encoding="utf-8")
+    private = world.groups[Permissions.PRIVATE]
+    alice = world.headers["alice"]
+    dataset = api.client.post("/api/v1/datasets", headers=alice,
+                              json={"name": "Day 1", "group_id": private}).json()
+    with api.vault.catalog.session() as session:
+        actor = actor_for(session, "alice")
+    assert actor is not None
+    actor = type(actor)(**{**actor.__dict__, "group_id": private})
+    (result,) = imports.run(api.vault, actor, imports.plan([source]),
+                            imports.ImportOptions(dataset_id=dataset["id"])).imported
+    [image_id] = result.image_ids
+
+    answer = api.client.get(f"/api/v1/images/{image_id}/metadata", headers=alice)
+    assert answer.status_code == 200, answer.text
+    shown = answer.json()
+    assert shown["name"] == "stained.ome.xml" and shown["owner"]["username"] == "alice"
+    assert shown["acquisition_date"].startswith("2026-03-04T05:06:07")
+    assert shown["created_at"].endswith("Z")
+    assert shown["fileset"] == {"id": result.fileset_id, "format": "OME-XML", "series": 0}
+    assert shown["datasets"] == [{"id": dataset["id"], "name": "Day 1"}]
+    pixels = shown["pixels"]
+    assert [pixels[f"size_{a}"] for a in "xyzct"] == [12, 10, 1, 2, 1]
+    assert pixels["pixel_type"] == "uint8" and pixels["significant_bits"] == 8
+    assert pixels["physical_size_x"] == {"value": pytest.approx(0.65), "unit": "µm"}
+    assert pixels["physical_size_z"] is None
+    assert pixels["time_increment"] == {"value": pytest.approx(2.5), "unit": "s"}
+    assert pixels["levels"] == [[12, 10]]
+    dapi, gfp = shown["channels"]
+    assert (dapi["name"], dapi["color"], dapi["emission_wavelength"]["value"],
+            dapi["excitation_wavelength"]) == ("DAPI", "0000FF", 461, {"value": 358,
+                                                                        "unit": "nm"})
+    assert (gfp["name"], gfp["color"], gfp["excitation_wavelength"]) == ("GFP", "00FF00", None)
+    assert (dapi["min"], dapi["max"]) == (0.0, 119.0)
+
+    for outsider in ("bob", "xavier"):
+        refused = api.client.get(f"/api/v1/images/{image_id}/metadata",
+                                 headers=world.headers[outsider])
+        assert refused.status_code == 404, outsider
+    assert api.client.get("/api/v1/images/999999/metadata", headers=alice).status_code == 404

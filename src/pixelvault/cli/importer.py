@@ -191,6 +191,6 @@ def _report(outcome: dict[str, Any], quiet: bool, output: Output,
     problems = len(outcome["failed"]) + len(outcome["skipped"])
     if problems:
         raise IncompleteError(f"{problems} file(s) or fileset(s) were not imported (see "
-                              "above); the rest were")
+                              "above); everything else was")
     if not outcome["imported"]:
         console.print("nothing to import", markup=False)

@@ -18,7 +18,7 @@ import httpx
 
 from pixelvault import errors
 from pixelvault.client import transfer
-from pixelvault.client.objects import Containers, Groups, Users
+from pixelvault.client.objects import Containers, Groups, Images, Users
 from pixelvault.targets import parse_target
 
 _BY_STATUS: dict[int, type[errors.PixelvaultError]] = {
@@ -61,7 +61,7 @@ class Connection:
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
         self.projects = Containers(self, "projects")
         self.datasets = Containers(self, "datasets")
-        self.images = Containers(self, "images")
+        self.images = Images(self, "images")
         self.users = Users(self)
         self.groups = Groups(self)
 

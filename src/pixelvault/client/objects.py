@@ -98,6 +98,17 @@ class Containers:
                                source, name=name, mimetype=mimetype, progress=progress)
 
 
+class Images(Containers):
+    """Images of one server: listed like containers, and described in full."""
+
+    def metadata(self, image_id: int) -> dict[str, Any]:
+        """Dimensions, pixel type, physical sizes (with units), channels, fileset and
+        datasets, as the import recorded them."""
+        answer: dict[str, Any] = self.conn.request("GET",
+                                                   f"/api/v1/images/{image_id}/metadata")
+        return answer
+
+
 @dataclass
 class Users:
     conn: Connection

@@ -18,6 +18,7 @@ from pixelvault.server.routes import (
     filesets,
     graph,
     health,
+    images,
     imports,
     omero_web,
     pixels,
@@ -69,6 +70,7 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.include_router(graph.router)
     app.include_router(filesets.router)
     app.include_router(imports.router)
+    app.include_router(images.router)
     app.include_router(pixels.router)
     app.include_router(webgateway.router)
     app.include_router(zarr.router)
