@@ -39,21 +39,39 @@ def fsync_dir(directory: Path) -> None:
 
 
 class DirSync:
-    """Directories whose new entries must reach the disk before a commit point.
+    """Files and directories whose bytes and entries must reach the disk before a
+    commit point.
 
-    A fileset creates a handful of directories and files; fsyncing each parent as
-    it changes costs one journal commit each. Collected here and synced once, just
+    A fileset creates a handful of directories and files; fsyncing each as it is
+    written costs one journal commit each. Collected here and synced once, just
     before the catalog records the fileset, the first fsync commits them all and
-    the others find nothing left to write (POSIX still gets its fsync per directory).
+    the others find little left to write (POSIX still gets its fsync per file and
+    directory). A file may already carry its real name by then: nothing refers to
+    it until the catalog commits, and a crash before that leaves a fileset in
+    state ``importing`` that ``admin cleanse`` removes whole.
     """
 
     def __init__(self) -> None:
         self.pending: set[Path] = set()
+        self.files: list[Path] = []
 
     def add(self, directory: Path) -> None:
         self.pending.add(directory)
 
+    def add_file(self, path: Path) -> None:
+        self.files.append(path)
+
     def flush(self) -> None:
+        for path in self.files:
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise translate_os_error(exc, str(path)) from None
+        self.files.clear()
         for directory in sorted(self.pending, key=lambda p: len(p.parts), reverse=True):
             with contextlib.suppress(FileNotFoundError):
                 fsync_dir(directory)

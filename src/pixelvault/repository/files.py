@@ -18,6 +18,7 @@ from typing import BinaryIO
 from pixelvault.errors import InvalidInputError, NotFoundError
 from pixelvault.repository.atomic import (
     DirSync,
+    fsync_dir,
     is_temp_name,
     sync_dir,
     temp_name,
@@ -103,13 +104,18 @@ class FileWriter:
         try:
             self._handle.flush()
             os.fchmod(self._handle.fileno(), self.mode)
-            os.fsync(self._handle.fileno())
+            if self.later is None:
+                os.fsync(self._handle.fileno())
             self._handle.close()
             self.guard.check_identity()
             if self.final.exists():
                 raise InvalidInputError(f"{self.final} already exists; objects are written once")
             os.rename(self.tmp, self.final)
-            sync_dir(self.final.parent, self.later)
+            if self.later is None:
+                fsync_dir(self.final.parent)
+            else:  # one journal commit for the bytes and the names, when it is flushed
+                self.later.add_file(self.final)
+                self.later.add(self.final.parent)
         except OSError as exc:
             self.abort()
             raise translate_os_error(exc, str(self.final)) from None
