@@ -70,7 +70,8 @@ def serve(
         if generated:
             errors.print(f"the administrator is root, password: {generated} (shown once; "
                          "set PIXELVAULT_ROOT_PASSWORD before the first start to choose it, "
-                         "or change it with PUT /api/v1/users/ID/password)", markup=False)
+                         "or log in and change it with `pixelvault user passwd`)",
+                         markup=False)
         checks = diagnostics.repository_checks(vault)
         for check in checks:
             if check.status is not diagnostics.Status.OK:
