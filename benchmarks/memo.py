@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from pixelvault.formats.members import Members
 from pixelvault.formats.tiff import TiffReader
 from pixelvault.repository import STORES, Layout
 from pixelvault.repository.memo import MemoStore
@@ -49,7 +50,7 @@ def main() -> None:
             reader.close()
 
         def remembered() -> None:
-            reader = open_original(memos, path)
+            reader = open_original(memos, path, Members.beside(path))
             reader.metadata()
             reader.read(0, 0, 0, 0, last, 0, 0, 64, 64)
             reader.close()

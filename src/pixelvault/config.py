@@ -16,11 +16,14 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
 from pixelvault.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pixelvault.formats.limits import Limits
 from pixelvault.sizes import Threshold
 
 ENV_PREFIX = "PIXELVAULT_"
@@ -204,6 +207,19 @@ KEYS: dict[str, Key] = {
             "whether a server keeps the search index up to date by itself (on or off)"),
         Key("search.max_content", _parse_bytes, lambda home: str(16 << 20),
             "largest attachment whose text is indexed (text, CSV, XML, PDF)"),
+        Key("import.max_pixels", _integer(1, 10**18, "pixels"), lambda home: str(10**12),
+            "most pixels (X*Y*Z*C*T) one imported image may declare"),
+        Key("import.max_chunk_bytes", _parse_bytes, lambda home: str(256 << 20),
+            "most bytes one compressed strip, tile or chunk of an imported file may decode to"),
+        Key("import.max_decompression_ratio", _integer(10, 10**9, "times"),
+            lambda home: "10000",
+            "most bytes of pixels an imported image may declare per byte of its files"),
+        Key("import.max_seconds", _seconds(1, 7 * 86400), lambda home: "3600",
+            "longest the server or `import` may spend reading one fileset (statistics, "
+            "thumbnails); a longer one fails"),
+        Key("import.workers", _integer(1, 64, "imports"), lambda home: "2",
+            "uploaded filesets a server reads at once; more wait their turn, never holding "
+            "a request thread"),
         Key("render.max_region", _integer(1 << 16, 1 << 32, "pixels"),
             lambda home: str(4096 * 4096),
             "largest region (width times height) one rendered image may show"),
@@ -397,6 +413,22 @@ class Settings:
     @property
     def search_max_content(self) -> int:
         return int(self.get("search.max_content"))
+
+    @property
+    def import_limits(self) -> Limits:
+        from pixelvault.formats.limits import Limits
+
+        return Limits(max_pixels=int(self.get("import.max_pixels")),
+                      max_chunk_bytes=int(self.get("import.max_chunk_bytes")),
+                      max_decompression_ratio=float(self.get("import.max_decompression_ratio")))
+
+    @property
+    def import_max_seconds(self) -> float:
+        return float(self.get("import.max_seconds"))
+
+    @property
+    def import_workers(self) -> int:
+        return int(self.get("import.workers"))
 
     @property
     def max_region(self) -> int:

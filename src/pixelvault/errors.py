@@ -152,6 +152,14 @@ class CorruptFileError(PixelvaultError):
     http_status = 422
 
 
+class LimitError(PixelvaultError):
+    """An input would cost more work or memory than the configured limits allow (a
+    decompression bomb, an absurd declared size); the message names the setting."""
+
+    exit_code = EX_DATAERR
+    http_status = 413
+
+
 class IncompleteError(PixelvaultError):
     """Part of a batch was done and part not; what failed was reported item by item."""
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tifffile
 
+from pixelvault.formats.members import Members
 from pixelvault.formats.tiff import TiffReader
 from pixelvault.services import deletion, imports
 from pixelvault.services.readers import open_original
@@ -49,7 +50,7 @@ def test_import_writes_a_memo_that_the_next_open_uses(vault: Vault, tmp_path: Pa
     memo = vault.memos.path(copy)
     assert memo.name == ".pages.tif.pvmemo" and memo.is_file()
     assert vault.layout.root / "BioFormatsCache" / "ManagedRepository" in memo.parents
-    reader = open_original(vault.memos, copy)
+    reader = open_original(vault.memos, copy, Members.beside(copy))
     try:
         assert isinstance(reader, TiffReader)
         assert reader._scanned is None  # no page scan: the memo had it all
@@ -80,7 +81,7 @@ def test_a_bad_memo_is_ignored_and_rebuilt(vault: Vault, tmp_path: Path, spoil: 
     else:
         content["state"]["metadata"]["series"] = "nonsense"
         memo.write_text(json.dumps(content))
-    reader = open_original(vault.memos, copy)
+    reader = open_original(vault.memos, copy, Members.beside(copy))
     try:
         np.testing.assert_array_equal(reader.read(0, 0, 0, 0, 5, 0, 0, 16, 16), data[5])
     finally:

@@ -48,3 +48,23 @@ def remove(session: Session, actor: Actor, file_id: int) -> OriginalFile | None:
 def ids_in_store(session: Session, store: str) -> set[int]:
     """Every OriginalFile id whose bytes live in ``store``; for cleanse, not for users."""
     return set(session.scalars(select(OriginalFile.id).where(OriginalFile.store == store)).all())
+
+
+def fileset_paths(session: Session, fileset_ids: list[int]) -> dict[int, list[str]]:
+    """The catalog paths of each fileset's files, and its entry directory if it has one:
+    what a reader of that fileset may open (no permission filter: callers have already
+    checked the image they read)."""
+    from pixelvault.catalog.models import Fileset, FilesetEntry
+
+    found: dict[int, list[str]] = {fileset_id: [] for fileset_id in fileset_ids}
+    rows = session.execute(
+        select(FilesetEntry.fileset_id, OriginalFile.path)
+        .join(OriginalFile, OriginalFile.id == FilesetEntry.original_file_id)
+        .where(FilesetEntry.fileset_id.in_(fileset_ids))).all()
+    for fileset_id, path in rows:
+        found[fileset_id].append(path)
+    for fileset_id, entry in session.execute(
+            select(Fileset.id, Fileset.entry).where(Fileset.id.in_(fileset_ids))).all():
+        if entry:
+            found[fileset_id].append(entry)
+    return found

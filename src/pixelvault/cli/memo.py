@@ -36,19 +36,20 @@ def rebuild(
     from pixelvault.services import filesets, readers
 
     with vault_session("pixelvault admin memo rebuild") as vault:
-        paths = filesets.first_files(vault)
+        found = filesets.first_files(vault)
         root = str(vault.layout.root)
         written = 0
         with Progress("memo files", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=errors, transient=True, disable=not sys.stderr.isatty()) as bar, \
                 ProcessPoolExecutor(max_workers=parallel) as pool:
-            task = bar.add_task("memo", total=len(paths))
-            for done in pool.map(readers.rebuild, [root] * len(paths),
-                                 [str(p) for p in paths]):
+            task = bar.add_task("memo", total=len(found))
+            for done in pool.map(readers.rebuild, [root] * len(found),
+                                 [str(entry) for entry, _ in found],
+                                 [[str(p) for p in members] for _, members in found]):
                 written += int(done)
                 bar.advance(task)
     if output is Output.json:
-        print_json({"files": len(paths), "memos_written": written})
+        print_json({"files": len(found), "memos_written": written})
     else:
-        console.print(f"wrote {written} memo files for {len(paths)} filesets "
+        console.print(f"wrote {written} memo files for {len(found)} filesets "
                       "(formats without memos are parsed when opened)", markup=False)

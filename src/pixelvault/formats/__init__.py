@@ -8,7 +8,8 @@ from pixelvault.formats.base import (
     Reader,
     Series,
 )
+from pixelvault.formats.members import ForeignFileError, Members
 from pixelvault.formats.registry import READERS, detect, open_reader
 
-__all__ = ["PIXEL_TYPES", "READERS", "Annotation", "Channel", "Metadata", "Reader", "Series",
-           "detect", "open_reader"]
+__all__ = ["PIXEL_TYPES", "READERS", "Annotation", "Channel", "ForeignFileError", "Members",
+           "Metadata", "Reader", "Series", "detect", "open_reader"]

@@ -15,6 +15,7 @@ import numpy as np
 
 from pixelvault.errors import CorruptFileError, UnsupportedFormatError
 from pixelvault.formats.base import Channel, Metadata, Series, check_region
+from pixelvault.formats.members import Members
 from pixelvault.formats.xmlguard import refuse_entities
 
 MAGIC = b"ZISRAWFILE"
@@ -38,10 +39,10 @@ class CziReader:
             return 2
         return 1 if path.name.lower().endswith(".czi") else 0
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, members: Members | None = None) -> None:
         from pylibCZIrw import czi as pyczi
 
-        self.path = path
+        self.path = (members or Members.beside(path)).check(path)  # a CZI names no other file
         try:
             self._czi = pyczi.CziReader(str(path))
             try:

@@ -17,6 +17,7 @@ import numpy as np
 
 from pixelvault.errors import CorruptFileError, UnsupportedFormatError
 from pixelvault.formats.base import AxisMap, Channel, Metadata, Series, check_region, pixel_type_of
+from pixelvault.formats.members import Members
 from pixelvault.formats.xmlguard import refuse_entities
 
 _ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError,
@@ -59,13 +60,18 @@ class LifReader:
             return 2
         return 1 if path.name.lower().endswith((".lif", ".lof")) else 0
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, members: Members | None = None) -> None:
         import liffile
 
-        self.path = path
+        self.path = (members or Members.beside(path)).check(path)
         _header_xml(path)
         try:
             self._lif = liffile.LifFile(str(path), squeeze=False)
+            if self._lif.type not in (liffile.LifFileType.LIF, liffile.LifFileType.LOF):
+                # Leica's XML containers name image files beside them; not read here
+                raise UnsupportedFormatError(
+                    f"{path.name}: a Leica XML container ({self._lif.type.name}), whose "
+                    "images are in other files; pixelvault reads LIF and LOF files")
             images = [image for image in self._lif.images
                       if isinstance(image, liffile.LifImage)]
             if not images:

@@ -22,6 +22,7 @@ import numpy as np
 
 from pixelvault.errors import CorruptFileError
 from pixelvault.formats.base import Channel, Metadata, Series, check_region, pixel_type_of
+from pixelvault.formats.members import Members
 
 MAGIC = b"\xda\xce\xbe\x0a"  # the chunk magic that starts every ND2 file since NIS 4
 LEGACY_MAGIC = b"\x00\x00\x00\x0cjP  "  # older ND2 files are JPEG 2000 containers
@@ -58,10 +59,10 @@ class Nd2Reader:
             return 2
         return 1 if named else 0
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, members: Members | None = None) -> None:
         import nd2
 
-        self.path = path
+        self.path = (members or Members.beside(path)).check(path)  # an ND2 names no other file
         try:
             self._file = nd2.ND2File(str(path))
             sizes = dict(self._file.sizes)

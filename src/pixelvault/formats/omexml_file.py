@@ -15,6 +15,9 @@ import numpy as np
 from pixelvault.errors import CorruptFileError, UnsupportedFormatError
 from pixelvault.formats import omexml
 from pixelvault.formats.base import PIXEL_TYPES, Metadata, check_region
+from pixelvault.formats.limits import Piece
+from pixelvault.formats.members import Members
+from pixelvault.formats.tiffdata import TiffDataPlanes, plane_index
 
 MAX_BYTES = 2 << 30  # inline pixels are for small images; larger ones belong in OME-TIFF
 
@@ -31,54 +34,45 @@ class OmeXmlReader:
             return 2
         return 1 if path.name.lower().endswith((".ome.xml", ".ome", ".companion.ome")) else 0
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, members: Members | None = None) -> None:
         self.path = path
+        self._members = members or Members.beside(path)
         try:
             if path.stat().st_size > MAX_BYTES:
                 raise UnsupportedFormatError(
                     f"{path.name}: OME-XML with inline pixels larger than 2 GiB; convert it "
                     "to OME-TIFF")
-            raw = path.read_bytes()
+            with self._members.open(path) as handle:
+                raw = handle.read()
         except OSError as exc:
             raise CorruptFileError(f"{path.name}: cannot be read ({exc.strerror})") from None
-        self._ome = omexml.parse(raw, path.name)
+        self._setup(omexml.parse(raw, path.name), None)
+
+    @classmethod
+    def from_model(cls, path: Path, ome: Any, members: Members, own: Any) -> OmeXmlReader:
+        """The reader of a multi-file OME-TIFF: ``path`` is the OME-TIFF opened, ``own``
+        its open TiffFile, ``ome`` its XML; its planes are in the files the XML names."""
+        reader = cls.__new__(cls)
+        reader.path = path
+        reader._members = members
+        reader._setup(ome, own)
+        return reader
+
+    def _setup(self, ome: Any, own: Any | None) -> None:
+        self._ome = ome
         if not self._ome.images:
-            raise CorruptFileError(f"{path.name}: OME-XML without any image")
+            raise CorruptFileError(f"{self.path.name}: OME-XML without any image")
         self._planes: dict[tuple[int, int], np.ndarray[Any, Any]] = {}
-        self._tiff_planes: dict[int, dict[int, tuple[Path, int]]] = {}
-        self._tiffs: dict[Path, Any] = {}
+        self._tiff_data = TiffDataPlanes(ome, self.path, self._members, own)
+        self._tiff_series: set[int] = set()
         self._metadata: Metadata | None = None
 
     def used_files(self) -> list[Path]:
         self.metadata()
-        files = {f for planes in self._tiff_planes.values() for f, _ in planes.values()}
+        files = {f for series in self._tiff_series
+                 for f, _ in self._tiff_data.map(series).values()}
+        files.discard(self.path)
         return [self.path, *sorted(files)]
-
-    def _map_tiff_planes(self, series: int, planes: int) -> None:
-        """Which file and directory (IFD) holds each plane, from the TiffData blocks."""
-        pixels = self._ome.images[series].pixels
-        found: dict[int, tuple[Path, int]] = {}
-        for block in pixels.tiff_data_blocks:
-            name = block.uuid.file_name if block.uuid is not None else None
-            if not name:
-                raise CorruptFileError(f"{self.path.name}: a TiffData block names no file")
-            file = self.path.parent / Path(name).name  # never outside the set's directory
-            first = self._plane_index(series, int(block.first_z or 0), int(block.first_c or 0),
-                                      int(block.first_t or 0))
-            ifd = int(block.ifd or 0)
-            given = block.plane_count if block.plane_count is not None else (
-                1 if block.ifd is not None else planes - first)
-            for step in range(int(given)):
-                found[first + step] = (file, ifd + step)
-        if sorted(found) != list(range(planes)):
-            raise CorruptFileError(f"{self.path.name}: its TiffData blocks place "
-                                   f"{len(found)} of {planes} planes; the metadata disagrees "
-                                   "with the pixel data")
-        missing = sorted({f for f, _ in found.values() if not f.is_file()})
-        if missing:
-            raise CorruptFileError(f"{self.path.name}: needs {missing[0].name}, which is "
-                                   "missing")
-        self._tiff_planes[series] = found
 
     def metadata(self) -> Metadata:
         if self._metadata is None:
@@ -91,7 +85,8 @@ class OmeXmlReader:
                         f"{self.path.name}: {kind} pixels, which OMERO's model has no type for")
                 planes = int(pixels.size_z) * int(pixels.size_c) * int(pixels.size_t)
                 if pixels.tiff_data_blocks and not pixels.bin_data_blocks:
-                    self._map_tiff_planes(index, planes)
+                    self._tiff_data.map(index)
+                    self._tiff_series.add(index)
                 elif len(pixels.bin_data_blocks) != planes:
                     raise CorruptFileError(
                         f"{self.path.name} image {index}: {len(pixels.bin_data_blocks)} "
@@ -104,54 +99,45 @@ class OmeXmlReader:
                 self._ome), ome_xml=None)
         return self._metadata
 
-    def _plane_index(self, series: int, z: int, c: int, t: int) -> int:
-        pixels = self._ome.images[series].pixels
-        order = pixels.dimension_order.value[2:]  # e.g. "ZCT": fastest first
-        sizes = {"Z": int(pixels.size_z), "C": int(pixels.size_c), "T": int(pixels.size_t)}
-        position = {"Z": z, "C": c, "T": t}
-        index, stride = 0, 1
-        for axis in order:
-            index += position[axis] * stride
-            stride *= sizes[axis]
-        return index
-
-    def _tiff_plane(self, series: int, number: int) -> np.ndarray[Any, Any]:
-        import tifffile
-
+    def pieces(self, series: int) -> list[Piece]:
+        """A plane is decoded whole: from its BinData, or from its TIFF page."""
         described = self.metadata().series[series]
-        file, ifd = self._tiff_planes[series][number]
-        try:
-            if file not in self._tiffs:
-                self._tiffs[file] = tifffile.TiffFile(file)
-            plane = self._tiffs[file].pages[ifd].asarray()
-        except (OSError, ValueError, IndexError, KeyError, RuntimeError,
-                tifffile.TiffFileError) as exc:
-            raise CorruptFileError(f"{file.name}: plane {ifd} cannot be read ({exc}); the "
-                                   "file is truncated or damaged") from None
-        if plane.shape != (described.size_y, described.size_x):
-            raise CorruptFileError(f"{file.name}: plane {ifd} is {plane.shape}, the "
-                                   "companion says otherwise; the metadata disagrees with "
-                                   "the pixel data")
-        return np.asarray(plane, dtype=described.dtype)
+        plane = described.size_x * described.size_y * described.dtype.itemsize
+        if series in self._tiff_series:
+            return [Piece(plane, self._tiff_data.compressed(series))]
+        blocks = self._ome.images[series].pixels.bin_data_blocks
+        return [Piece(plane, any(b.compression is not None and b.compression.value != "none"
+                                 for b in blocks))]
+
+    def _plane_index(self, series: int, z: int, c: int, t: int) -> int:
+        return plane_index(self._ome.images[series].pixels, z, c, t)
 
     def _plane(self, series: int, number: int) -> np.ndarray[Any, Any]:
         key = (series, number)
-        if series in self._tiff_planes:
-            return self._tiff_plane(series, number)
+        if series in self._tiff_series:
+            return self._tiff_data.plane(series, number, self.metadata().series[series])
         if key not in self._planes:
             described = self.metadata().series[series]
             block = self._ome.images[series].pixels.bin_data_blocks[number]
             data: bytes = block.value
             compression = block.compression.value if block.compression is not None else "none"
+            count = described.size_x * described.size_y
+            expected = (described.size_x + 7) // 8 * described.size_y \
+                if described.pixel_type == "bit" else count * described.dtype.itemsize
             try:
+                # never more than the plane holds: a small BinData can inflate to gigabytes
                 if compression == "zlib":
-                    data = zlib.decompress(data)
+                    data = zlib.decompressobj().decompress(data, expected + 1)
                 elif compression == "bzip2":
-                    data = bz2.decompress(data)
-            except (zlib.error, OSError, ValueError) as exc:
+                    data = bz2.BZ2Decompressor().decompress(data, expected + 1)
+            except (zlib.error, OSError, ValueError, EOFError) as exc:
                 raise CorruptFileError(f"{self.path.name}: plane {number} cannot be "
                                        f"decompressed ({exc})") from None
-            count = described.size_x * described.size_y
+            if len(data) > expected:
+                raise CorruptFileError(f"{self.path.name}: plane {number} inflates to more "
+                                       f"bytes than its {described.size_x}x{described.size_y} "
+                                       "plane holds; the file is damaged or a decompression "
+                                       "bomb")
             if described.pixel_type == "bit":
                 bits = np.unpackbits(np.frombuffer(data, np.uint8))
                 if bits.size < count:
@@ -176,6 +162,4 @@ class OmeXmlReader:
 
     def close(self) -> None:
         self._planes.clear()
-        for tiff in self._tiffs.values():
-            tiff.close()
-        self._tiffs.clear()
+        self._tiff_data.close()

@@ -10,6 +10,7 @@ their own and are left out.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,6 +26,8 @@ from pixelvault.formats.base import (
     check_region,
     pixel_type_of,
 )
+from pixelvault.formats.limits import Piece
+from pixelvault.formats.members import ForeignFileError, Members
 
 _UNITS = {"micrometer": 1.0, "nanometer": 1e-3, "millimeter": 1e3, "meter": 1e6,
           "centimeter": 1e4, "angstrom": 1e-4}
@@ -74,7 +77,8 @@ class _Image:
     scale: dict[str, Any]
 
     @classmethod
-    def open(cls, path: Path, name: str, attrs: dict[str, Any], what: str) -> _Image:
+    def open(cls, path: Path, name: str, attrs: dict[str, Any], what: str,
+             members: Members) -> _Image:
         import zarr
 
         multiscales = attrs.get("multiscales")
@@ -82,8 +86,10 @@ class _Image:
             raise CorruptFileError(f"{what}: OME-Zarr without multiscales at {path.name}")
         scale = multiscales[0]
         try:
-            group = zarr.open_group(str(path), mode="r")
-            arrays: list[Any] = [group[d["path"]] for d in scale["datasets"]]
+            arrays: list[Any] = [
+                zarr.open_array(str(members.resolve(path / ".zattrs", str(d["path"]),
+                                                    "the array", by=what)), mode="r")
+                for d in scale["datasets"]]
             if not arrays or not all(isinstance(a, zarr.Array) for a in arrays):
                 raise ValueError("a dataset that is not an array")
             declared = scale.get("axes") or [{"name": a} for a in "tczyx"]
@@ -156,8 +162,10 @@ class OmeZarrReader:
     def claims(cls, path: Path, head: bytes) -> int:
         return 0  # a directory, never a file
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, members: Members | None = None) -> None:
         self.path = path
+        self._members = members or Members.beside(path)
+        self._members.check(path)
         found = _read_attributes(path)
         if found is None:
             raise CorruptFileError(f"{path.name}: not an OME-Zarr image")
@@ -170,10 +178,11 @@ class OmeZarrReader:
                 self._open_plate(attrs["plate"])
             elif "well" in attrs:
                 self.layout = "well"
-                where = path.resolve()
+                where = Path(os.path.abspath(path))
                 self._open_well(where, attrs["well"], f"{where.parent.name}{where.name}")
             elif "multiscales" in attrs:
-                self._images.append(_Image.open(path, path.name, attrs, path.name))
+                self._images.append(_Image.open(path, path.name, attrs, path.name,
+                                                self._members))
             else:
                 self.layout = "bioformats2raw"
                 self._open_series()
@@ -185,12 +194,10 @@ class OmeZarrReader:
         self._metadata: Metadata | None = None
 
     def _inside(self, base: Path, relative: str) -> Path:
-        """A group named by the metadata: refused unless it lies inside the directory."""
-        candidate = (base / str(relative)).resolve()
-        if candidate != self.path.resolve() and self.path.resolve() not in candidate.parents:
-            raise CorruptFileError(f"{self.path.name}: the metadata names {relative!r}, "
-                                   "outside the OME-Zarr directory")
-        return candidate
+        """A group named by the metadata: refused unless it is part of the fileset (inside
+        the directory, through no symbolic link)."""
+        return self._members.resolve(base / ".zattrs", str(relative), "the group",
+                                     by=self.path.name)
 
     def _open_plate(self, plate: dict[str, Any]) -> None:
         rows = [str(r["name"]) for r in plate.get("rows", [])]
@@ -209,22 +216,33 @@ class OmeZarrReader:
         for number, field in enumerate(well["images"]):
             image = self._inside(where, str(field["path"]))
             opened = _Image.open(image, "", _attributes(image, self.path.name),
-                                 self.path.name)
+                                 self.path.name, self._members)
             opened.name = f"Well {label}, field {number + 1}"
             self._images.append(opened)
 
     def _open_series(self) -> None:
         numbered = sorted((int(p.name), p) for p in self.path.iterdir()
-                          if p.is_dir() and p.name.isdigit())
+                          if p.is_dir() and p.name.isdigit() and self._members.contains(p))
         for number, where in numbered:
             found = _read_attributes(where)
             if found is None or "multiscales" not in found[0]:
                 continue
             self._images.append(_Image.open(where, f"{self.path.name} #{number}", found[0],
-                                            self.path.name))
+                                            self.path.name, self._members))
 
     def used_files(self) -> list[Path]:
-        return sorted(p for p in self.path.rglob("*") if p.is_file())
+        """Every file below the directory; a symbolic link anywhere in it is refused, since
+        what it points at is not part of the image."""
+        found: list[Path] = []
+        for folder, dirs, files in os.walk(self.path):
+            for name in (*dirs, *files):
+                if os.path.islink(os.path.join(folder, name)):
+                    raise ForeignFileError(
+                        f"{self.path.name} holds a symbolic link "
+                        f"({Path(folder, name).relative_to(self.path)}); copy what it points "
+                        "at into the OME-Zarr directory, or import without it")
+            found.extend(Path(folder, name) for name in files)
+        return sorted(found)
 
     def metadata(self) -> Metadata:
         if self._metadata is None:
@@ -235,6 +253,14 @@ class OmeZarrReader:
                 "NGFF version": self.ngff, "OME-Zarr layout": self.layout, "axes": first.axes,
                 "datasets": ", ".join(d["path"] for d in first.scale["datasets"])})
         return self._metadata
+
+    def pieces(self, series: int) -> list[Piece]:
+        """Each level's chunk (a shard's inner chunk: what zarr decodes at once)."""
+        found = []
+        for array in self._images[series].arrays:
+            decoded = int(np.prod(array.chunks, dtype=np.float64)) * array.dtype.itemsize
+            found.append(Piece(decoded, bool(array.compressors)))
+        return found
 
     def read(self, series: int, level: int, z: int, c: int, t: int,
              x: int, y: int, width: int, height: int) -> np.ndarray[Any, Any]:

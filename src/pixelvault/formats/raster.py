@@ -14,6 +14,7 @@ import numpy as np
 
 from pixelvault.errors import CorruptFileError, UnsupportedFormatError
 from pixelvault.formats.base import Channel, Metadata, Series, check_region, pixel_type_of
+from pixelvault.formats.members import Members
 
 MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"BM": "BMP",
          b"GIF87a": "GIF", b"GIF89a": "GIF"}
@@ -41,10 +42,10 @@ class RasterReader:
             return 2
         return 1 if path.name.lower().endswith(SUFFIXES) else 0
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, members: Members | None = None) -> None:
         from PIL import Image, UnidentifiedImageError
 
-        self.path = path
+        self.path = (members or Members.beside(path)).check(path)
         try:
             self._image = Image.open(path)
             self._image.load()

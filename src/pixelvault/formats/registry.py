@@ -8,6 +8,7 @@ from pixelvault.errors import CorruptFileError, InvalidInputError, UnsupportedFo
 from pixelvault.formats.base import Reader
 from pixelvault.formats.czi import CziReader
 from pixelvault.formats.lif import LifReader
+from pixelvault.formats.members import Members
 from pixelvault.formats.nd2 import Nd2Reader
 from pixelvault.formats.omexml_file import OmeXmlReader
 from pixelvault.formats.omezarr import OmeZarrReader
@@ -64,6 +65,9 @@ def detect(path: Path) -> type[Reader]:
     return READERS[index]
 
 
-def open_reader(path: Path) -> Reader:
-    """An open reader for ``path``; close it when done."""
-    return detect(path)(path)  # type: ignore[call-arg]
+def open_reader(path: Path, members: Members | None = None) -> Reader:
+    """An open reader for ``path``, which may open ``members`` only (None: the files
+    beside ``path``, for a file opened outside any import); close it when done."""
+    members = members or Members.beside(path)
+    members.check(path)
+    return detect(path)(path, members)  # type: ignore[call-arg]

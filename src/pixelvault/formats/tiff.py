@@ -23,7 +23,11 @@ from pixelvault.formats.base import (
     check_region,
     pixel_type_of,
 )
+from pixelvault.formats.limits import Piece
+from pixelvault.formats.members import Members
 from pixelvault.formats.memo import metadata_from_json, metadata_to_json
+from pixelvault.formats.omexml_file import OmeXmlReader
+from pixelvault.formats.tiffdata import TiffDataPlanes, close_tiff, open_tiff
 
 MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 SUFFIXES = (".tif", ".tiff", ".btf", ".tf2", ".tf8", ".lsm", ".stk", ".ndpi", ".svs",
@@ -49,7 +53,7 @@ def _level_size(axes: str, shape: tuple[int, ...]) -> tuple[int, int]:
 
 class TiffReader:
     format_name: ClassVar[str] = "TIFF"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: members checked; multi-file sets keep no memo
 
     @classmethod
     def claims(cls, path: Path, head: bytes) -> int:
@@ -57,10 +61,13 @@ class TiffReader:
             return 2
         return 1 if path.name.lower().endswith(SUFFIXES) else 0
 
-    def __init__(self, path: Path, memo: dict[str, Any] | None = None) -> None:
-        """Open ``path``; with a ``memo`` (from :meth:`memo`), skip scanning every page."""
+    def __init__(self, path: Path, members: Members | None = None,
+                 memo: dict[str, Any] | None = None) -> None:
+        """Open ``path``, a member of ``members`` (the files it may name); with a ``memo``
+        (from :meth:`memo`), skip scanning every page."""
         tifffile = _tifffile()
         self.path = path
+        self._members = members or Members.beside(path)
         self._arrays: dict[tuple[int, int], Any] = {}
         self._metadata: Metadata | None = None
         # "series/level" -> where its striped pages are (None: read through zarr); from a
@@ -68,20 +75,39 @@ class TiffReader:
         self._planes: dict[str, Any] = {}
         self._scanned: list[Any] | None = None
         self._used: list[Path] | None = None
+        # a multi-file OME-TIFF: its planes are read through the files its XML names
+        self._spread: OmeXmlReader | None = None
         try:
-            self._tif = tifffile.TiffFile(path)
+            self._tif = open_tiff(self._members, path)
         except (OSError, ValueError, IndexError, KeyError, EOFError, RuntimeError,
                 tifffile.TiffFileError) as exc:
             raise CorruptFileError(f"{path.name}: not a readable TIFF ({exc})") from None
         if memo is not None:
             try:
-                self._metadata = metadata_from_json(memo["metadata"])
-                self._planes = dict(memo["planes"])
-                self._used = [Path(p) for p in memo["used"]]
-                return
+                metadata = metadata_from_json(memo["metadata"])
+                used = [Path(p) for p in memo["used"]]
+                if all(self._members.contains(p) for p in used):
+                    self._metadata, self._planes, self._used = \
+                        metadata, dict(memo["planes"]), used
+                    return
             except (KeyError, TypeError, ValueError):
-                self._metadata, self._planes = None, {}  # not ours after all: parse
-        self._scan()
+                pass  # not ours after all: parse
+            self._metadata, self._planes, self._used = None, {}, None
+        try:
+            if self._tif.is_ome:
+                self._open_spread()
+        except BaseException:
+            self._close_quietly()
+            raise
+        if self._spread is None:
+            self._scan()
+
+    def _open_spread(self) -> None:
+        """A set whose XML places planes in other files is read plane by plane through
+        those files, each checked to be a member; tifffile never opens them itself."""
+        ome = self._ome()
+        if TiffDataPlanes(ome, self.path, self._members, self._tif).references():
+            self._spread = OmeXmlReader.from_model(self.path, ome, self._members, self._tif)
 
     def _scan(self) -> list[Any]:
         """tifffile's series: every page of the file is visited (what a memo spares)."""
@@ -110,6 +136,8 @@ class TiffReader:
     def memo(self) -> dict[str, Any]:
         """What a later open needs to skip the scan: the metadata, the files of the set,
         and where each striped plane's directory (IFD) starts."""
+        if self._spread is not None:
+            raise UnsupportedFormatError(f"{self.path.name}: a multi-file set keeps no memo")
         planes: dict[str, Any] = {}
         for index, tiff_series in enumerate(self._series):
             for level in range(len(tiff_series.levels)):
@@ -142,7 +170,7 @@ class TiffReader:
     def _close_quietly(self) -> None:
         tif = getattr(self, "_tif", None)
         if tif is not None:
-            tif.close()
+            close_tiff(tif)
 
     @property
     def kind(self) -> str:
@@ -152,17 +180,9 @@ class TiffReader:
     def used_files(self) -> list[Path]:
         if self._used is not None:
             return list(self._used)
-        files = [self.path]
-        if self._tif.is_ome:
-            ome = self._ome()
-            for image in ome.images:
-                for block in image.pixels.tiff_data_blocks:
-                    name = block.uuid.file_name if block.uuid is not None else None
-                    if name:
-                        other = (self.path.parent / Path(name).name).absolute()
-                        if other not in files and other != self.path.absolute():
-                            files.append(other)
-        return files
+        if self._spread is not None:
+            return self._spread.used_files()
+        return [self.path]
 
     def _ome(self) -> Any:
         if not hasattr(self, "_ome_model"):
@@ -176,7 +196,13 @@ class TiffReader:
 
     def metadata(self) -> Metadata:
         if self._metadata is None:
-            self._metadata = self._build_metadata()
+            if self._spread is not None:
+                spread = self._spread.metadata()
+                self._metadata = Metadata(series=spread.series, original=self._original(),
+                                          annotations=spread.annotations,
+                                          ome_xml=self._tif.ome_metadata)
+            else:
+                self._metadata = self._build_metadata()
         return self._metadata
 
     def _build_metadata(self) -> Metadata:
@@ -256,6 +282,19 @@ class TiffReader:
                 original[f"ImageJ {key}"] = text
         return original
 
+    def pieces(self, series: int) -> list[Piece]:
+        """The strip or tile each level decodes at once (a level's pages all share its
+        first page's layout: tifffile decodes them with that page's parameters)."""
+        if self._spread is not None:
+            return self._spread.pieces(series)
+        found = []
+        for level in self._series[series].levels:
+            page = level.keyframe
+            itemsize = np.dtype(page.dtype).itemsize if page.dtype is not None else 1
+            found.append(Piece(int(np.prod(page.chunks, dtype=np.float64)) * itemsize,
+                               int(page.compression) != 1))
+        return found
+
     def _array(self, series: int, level: int) -> Any:
         key = (series, level)
         if key not in self._arrays:
@@ -267,6 +306,8 @@ class TiffReader:
 
     def read(self, series: int, level: int, z: int, c: int, t: int,
              x: int, y: int, width: int, height: int) -> np.ndarray[Any, Any]:
+        if self._spread is not None:
+            return self._spread.read(series, level, z, c, t, x, y, width, height)
         described = self.metadata().series[series]
         check_region(described, level, z, c, t, x, y, width, height)
         try:
@@ -301,5 +342,7 @@ class TiffReader:
 
     def close(self) -> None:
         self._arrays.clear()
-        self._tif.close()
+        if self._spread is not None:
+            self._spread.close()
+        close_tiff(self._tif)
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pixelvault import __version__
 from pixelvault.repository import RepositoryLock
 from pixelvault.server import errors
+from pixelvault.server.heavy import make_pool
 from pixelvault.server.monitor import RepositoryMonitor
 from pixelvault.server.params import MAX_BODY
 from pixelvault.server.routes import (
@@ -41,6 +42,7 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     workers = Workers(vault, vault.settings.pyramid_workers if pyramid_workers is None
                       else pyramid_workers)
     indexer = Indexer(vault) if vault.settings.search_indexer else None
+    heavy_pool = make_pool(vault.settings.import_workers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,12 +57,14 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
                 indexer.stop()
             workers.stop()
             monitor.stop()
+            heavy_pool.shutdown(wait=True, cancel_futures=True)
 
     app = FastAPI(title="pixelvault", version=__version__, lifespan=lifespan,
                   max_body_size=MAX_BODY)
     app.state.vault = vault
     app.state.monitor = monitor
     app.state.limiter = LoginLimiter()
+    app.state.heavy_pool = heavy_pool
     errors.install(app)
     app.include_router(health.router)
     app.include_router(sessions.router)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from pixelvault.catalog import Actor, Catalog, Right
+from pixelvault.catalog import files as file_rows
 from pixelvault.catalog.models import (
     Experimenter,
     ExperimenterGroup,
@@ -149,13 +150,17 @@ def usage(vault: Vault, actor: Actor, sum_by: str) -> list[Usage]:
     return [Usage(key, n, size, linked) for key, (n, size, linked) in sorted(totals.items())]
 
 
-def first_files(vault: Vault) -> list[Path]:
-    """What each ready fileset's reader opens (its entry), for memo rebuilding."""
+def first_files(vault: Vault) -> list[tuple[Path, list[Path]]]:
+    """What each ready fileset's reader opens (its entry), with the files it may open,
+    for memo rebuilding."""
     with vault.catalog.session() as session:
         rows = session.execute(
-            select(OriginalFile.path, Fileset.entry)
+            select(Fileset.id, OriginalFile.path, Fileset.entry)
             .join(FilesetEntry, FilesetEntry.original_file_id == OriginalFile.id)
             .join(Fileset, Fileset.id == FilesetEntry.fileset_id)
             .where(FilesetEntry.position == 0, Fileset.state == FilesetState.READY)
             .order_by(Fileset.id)).all()
-    return [vault.managed.file(entry or path) for path, entry in rows]
+        members = file_rows.fileset_paths(session, [row[0] for row in rows])
+    return [(vault.managed.file(entry or path),
+             [vault.managed.file(p) for p in members[fileset_id]])
+            for fileset_id, path, entry in rows]

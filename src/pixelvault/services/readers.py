@@ -13,25 +13,29 @@ from pathlib import Path
 from typing import Any
 
 from pixelvault.errors import PixelvaultError
-from pixelvault.formats import Reader, detect
+from pixelvault.formats import ForeignFileError, Members, Reader, detect
 from pixelvault.repository.memo import MemoStore
 
 log = logging.getLogger(__name__)
 
 
-def open_original(memos: MemoStore, path: Path) -> Reader:
+def open_original(memos: MemoStore, path: Path, members: Members) -> Reader:
+    """A reader of the fileset entry ``path``, which may open ``members`` only."""
+    members.check(path)
     cls: Any = detect(path)
     if not hasattr(cls, "memo"):
-        reader: Reader = cls(path)
+        reader: Reader = cls(path, members)
         return reader
     state = memos.load(path, cls.format_name, cls.version)
     if state is not None:
         try:
-            remembered: Reader = cls(path, memo=state)
+            remembered: Reader = cls(path, members, memo=state)
             return remembered
+        except ForeignFileError:
+            raise
         except PixelvaultError:
             log.info("memo of %s not usable; parsing the file", path)
-    reader = cls(path)
+    reader = cls(path, members)
     write_memo(memos, reader, path)
     return reader
 
@@ -45,8 +49,9 @@ def write_memo(memos: MemoStore, reader: Any, path: Path) -> bool:
     return memos.save(path, type(reader).format_name, type(reader).version, state)
 
 
-def rebuild(root: str, path: str) -> bool:
-    """Parse one original afresh and store its memo (run in worker processes)."""
+def rebuild(root: str, path: str, members: list[str]) -> bool:
+    """Parse one original afresh and store its memo (run in worker processes);
+    ``members``: the files of its fileset."""
     from pixelvault.repository.layout import Layout
 
     memos = MemoStore(Layout(Path(root)))
@@ -55,7 +60,7 @@ def rebuild(root: str, path: str) -> bool:
         cls: Any = detect(original)
         if not hasattr(cls, "memo"):
             return False
-        reader = cls(original)
+        reader = cls(original, Members.of(members))
     except PixelvaultError:
         return False
     try:

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pixelvault.errors import InvalidInputError
 from pixelvault.server.auth import ActorDep, vault_of
+from pixelvault.server.heavy import run_heavy
 from pixelvault.server.params import PathId
 from pixelvault.server.streaming import pump
 from pixelvault.services import imports
@@ -105,17 +106,22 @@ async def send(fileset_id: PathId, index: PathId, request: Request, actor: Actor
 
 
 @router.post("/imports/{fileset_id}/finish")
-def finish(fileset_id: PathId, actor: ActorDep, request: Request,
-           body: Finish | None = None) -> dict[str, Any]:
-    """Check every file's size and checksum, then read them and record the images."""
+async def finish(fileset_id: PathId, actor: ActorDep, request: Request,
+                 body: Finish | None = None) -> dict[str, Any]:
+    """Check every file's size and checksum, then read them and record the images
+    (on the heavy-work pool: a burst of finishes never starves other requests)."""
     vault = vault_of(request)
-    if inplace.is_in_place(vault, actor, fileset_id):
-        if body is None or body.token is None:
-            raise InvalidInputError("an in-place import finishes with the token the server "
-                                    "wrote: {\"token\": \"...\"}")
-        return imports.describe(inplace.finish(vault, actor, fileset_id, body.token))
-    return imports.describe(upload.finish(vault, actor, fileset_id,
-                                          body.checksums if body is not None else None))
+
+    def work() -> dict[str, Any]:
+        if inplace.is_in_place(vault, actor, fileset_id):
+            if body is None or body.token is None:
+                raise InvalidInputError("an in-place import finishes with the token the "
+                                        "server wrote: {\"token\": \"...\"}")
+            return imports.describe(inplace.finish(vault, actor, fileset_id, body.token))
+        return imports.describe(upload.finish(vault, actor, fileset_id,
+                                              body.checksums if body is not None else None))
+
+    return await run_heavy(request, work)
 
 
 @router.delete("/imports/{fileset_id}", status_code=204)

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from pixelvault.errors import InvalidInputError
 from pixelvault.formats import PIXEL_TYPES
 from pixelvault.server.auth import ActorDep, vault_of
+from pixelvault.server.heavy import run_heavy
 from pixelvault.server.params import BodyId, PathId
 from pixelvault.services import containers
 from pixelvault.services.pixels import access, create, export, pyramids
@@ -147,9 +148,11 @@ async def write(image_id: PathId, actor: ActorDep, request: Request,
 
 
 @router.post("/images/{image_id}/pixels/finish")
-def finish(image_id: PathId, actor: ActorDep, request: Request) -> dict[str, Any]:
-    """Done writing: channel statistics now, or a pyramid queued for a large image."""
-    return create.finish(vault_of(request), actor, image_id)
+async def finish(image_id: PathId, actor: ActorDep, request: Request) -> dict[str, Any]:
+    """Done writing: channel statistics now, or a pyramid queued for a large image
+    (on the heavy-work pool, as an import's finish)."""
+    vault = vault_of(request)
+    return await run_heavy(request, lambda: create.finish(vault, actor, image_id))
 
 
 class ExportFormat(StrEnum):

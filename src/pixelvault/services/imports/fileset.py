@@ -48,7 +48,7 @@ from pixelvault.catalog.models import (
     Thumbnail,
 )
 from pixelvault.errors import CorruptFileError, IntegrityError, InvalidInputError, PixelvaultError
-from pixelvault.formats import Metadata, Series
+from pixelvault.formats import Members, Metadata, Series
 from pixelvault.repository import Store
 from pixelvault.repository.atomic import DirSync
 from pixelvault.repository.checksums import DEFAULT_ALGORITHM, canonical, digest_file
@@ -354,6 +354,18 @@ def begin(vault: Vault, actor: Actor, *, format_name: str, transfer: str,
         raise
 
 
+def _check_limits(vault: Vault, reader: Any, metadata: Metadata, name: str,
+                  stored: int) -> None:
+    """Every image's declared cost against the configured limits, before any pixel is
+    decoded (a decompression bomb fails here, in milliseconds)."""
+    limits = vault.settings.import_limits
+    for series in metadata.series:
+        pieces = reader.pieces(series.index) if hasattr(reader, "pieces") else []
+        limits.check(f"{name} series {series.index}" if len(metadata.series) > 1 else name,
+                     (series.size_x, series.size_y, series.size_z, series.size_c,
+                      series.size_t), series.dtype.itemsize, stored, pieces)
+
+
 def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPath,
              copied: list[CopiedFile], options: ImportOptions, timings: dict[str, float],
              expected_series: int | None = None, entry_depth: int = 0,
@@ -366,16 +378,20 @@ def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPa
     entry = copied[0].stored if entry_depth == 0 else copied[0].stored.parents[entry_depth - 1]
     if vault.managed.path(directory) not in (entry, *entry.parents):
         raise InvalidInputError("the image's entry lies outside its fileset")
-    reader = open_original(vault.memos, entry)  # writes its memo too
+    # the reader may open the fileset's own copies, nothing else
+    members = Members.of([c.stored for c in copied] + ([entry] if entry.is_dir() else []))
+    reader = open_original(vault.memos, entry, members)  # writes its memo too
     try:
         metadata = reader.metadata()
         if expected_series is not None and len(metadata.series) != expected_series:
             raise CorruptFileError(f"{copied[0].source.name} changed while it was "
                                    "imported; import it again")
+        _check_limits(vault, reader, metadata, entry.name, sum(c.size for c in copied))
         timings["metadata"] = time.monotonic() - mark
         mark = time.monotonic()
-        ranges = [channel_ranges(reader, s.index, s) if options.minmax else []
-                  for s in metadata.series]
+        deadline = mark + vault.settings.import_max_seconds
+        ranges = [channel_ranges(reader, s.index, s, deadline=deadline) if options.minmax
+                  else [] for s in metadata.series]
         if options.minmax:
             timings["minmax"] = time.monotonic() - mark
         mark = time.monotonic()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pixelvault.errors import InvalidInputError, PixelvaultError
-from pixelvault.formats import Series, open_reader
+from pixelvault.formats import Members, Series, open_reader
 from pixelvault.formats.omezarr import OmeZarrReader
 
 
@@ -103,11 +103,15 @@ def plan(paths: Sequence[Path]) -> Plan:
     skipped: list[Skipped] = []
     filesets: list[PlannedFileset] = []
     claimed: dict[Path, PlannedFileset] = {}
-    for path in _candidates(paths, skipped):
+    candidates = _candidates(paths, skipped)
+    # What readers may open: the files and OME-Zarr directories being imported, never a
+    # file one of them names from elsewhere.
+    members = Members.of(candidates)
+    for path in candidates:
         if path in claimed:
             continue
         try:
-            reader = open_reader(path)
+            reader = open_reader(path, members)
         except PixelvaultError as exc:
             skipped.append(Skipped(path, exc.message))
             continue

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pixelvault.catalog import Actor, Right
+from pixelvault.catalog import files as file_rows
 from pixelvault.catalog.models import (
     Fileset,
     FilesetEntry,
@@ -30,6 +31,7 @@ from pixelvault.catalog.models import (
 )
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import CorruptFileError, NotFoundError
+from pixelvault.formats.members import Members
 from pixelvault.formats.ngff_write import level_sizes
 from pixelvault.services.handles import HandleCache
 from pixelvault.services.pixels.backends import (
@@ -61,6 +63,7 @@ class PixelsInfo:
     version: int
     series: int
     entry: str  # catalog path of what the reader opens ("" when not a fileset)
+    fileset_id: int | None
     owner_id: int
     group_id: int
     job_id: int | None
@@ -79,8 +82,8 @@ def _query(session: Session, image_ids: list[int], actor: Actor | None) -> list[
         .where(FilesetEntry.fileset_id == Image.fileset_id, FilesetEntry.position == 0)
         .correlate(Image).scalar_subquery())
     query = (select(Image.id, Image.name, Image.series, Image.owner_id, Image.group_id,
-                    Pixels, Fileset.entry, first_file, PyramidJob.id, PyramidJob.state,
-                    PyramidJob.progress, PyramidJob.reason)
+                    Image.fileset_id, Pixels, Fileset.entry, first_file, PyramidJob.id,
+                    PyramidJob.state, PyramidJob.progress, PyramidJob.reason)
              .join(Pixels, Pixels.image_id == Image.id)
              .outerjoin(Fileset, Fileset.id == Image.fileset_id)
              .outerjoin(PyramidJob, PyramidJob.pixels_id == Pixels.id)
@@ -88,8 +91,8 @@ def _query(session: Session, image_ids: list[int], actor: Actor | None) -> list[
     if actor is not None:
         query = query.where(allowed(actor, Right.READ, Image))
     found = []
-    for (image_id, name, series, owner_id, group_id, pixels, entry, first, job_id, job_state,
-         job_progress, job_reason) in session.execute(query).all():
+    for (image_id, name, series, owner_id, group_id, fileset_id, pixels, entry, first, job_id,
+         job_state, job_progress, job_reason) in session.execute(query).all():
         found.append(PixelsInfo(
             image_id=image_id, pixels_id=pixels.id, name=name, size_x=pixels.size_x,
             size_y=pixels.size_y, size_z=pixels.size_z, size_c=pixels.size_c,
@@ -97,7 +100,8 @@ def _query(session: Session, image_ids: list[int], actor: Actor | None) -> list[
             own_levels=[tuple(level) for level in json.loads(pixels.levels or "[]")]
             or [(pixels.size_x, pixels.size_y)],
             storage=pixels.storage, version=pixels.version, series=series,
-            entry=entry or first or "", owner_id=owner_id, group_id=group_id, job_id=job_id,
+            entry=entry or first or "", fileset_id=fileset_id, owner_id=owner_id,
+            group_id=group_id, job_id=job_id,
             job_state=job_state, job_progress=float(job_progress or 0.0),
             job_reason=job_reason or ""))
     return found
@@ -175,10 +179,20 @@ def source_backend(vault: Vault, info: PixelsInfo, cache: HandleCache | None = N
                                "import it again")
     entry = vault.managed.file(info.entry)
     shared: _SharedReader = cache.get(("original", str(entry), *_stamp(entry)),
-                                      lambda: _SharedReader(open_original(vault.memos, entry)))
+                                      lambda: _SharedReader(open_original(
+                                          vault.memos, entry, _members(vault, info))))
     backend = shared.backend(info.series)
     backend.check(info.sizes)
     return backend
+
+
+def _members(vault: Vault, info: PixelsInfo) -> Members:
+    """The files of the image's fileset: all its reader may open."""
+    if info.fileset_id is None:
+        return Members.of([vault.managed.file(info.entry)])
+    with vault.catalog.session() as session:
+        paths = file_rows.fileset_paths(session, [info.fileset_id])[info.fileset_id]
+    return Members.of(vault.managed.file(p) for p in paths)
 
 
 def _dtype(info: PixelsInfo) -> Any:

@@ -1,0 +1,151 @@
+"""Decompression bombs and absurd declared sizes: each import refused before the work,
+within seconds and a stated memory bound, naming the setting to change; the server
+answers /health meanwhile.
+
+Peak memory is measured in a child process (its own ``ru_maxrss``); the bound,
+MEMORY_BOUND, is what the import of a small ordinary file needs plus a margin,
+far below what any of these inputs would cost if decoded (400 MB to 10^24 pixels).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Env
+
+MEMORY_BOUND = 400 << 10  # KiB (ru_maxrss): 400 MiB
+TIME_BOUND = 60.0  # seconds, for a refusal that must come before any decoding
+_PEAK = ("import resource, sys\nfrom pixelvault.cli.main import main\ntry:\n    main()\n"
+         "finally:\n    print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+         "file=sys.stderr)\n")
+
+
+def _deflate_zeros(count: int) -> bytes:
+    """zlib data of ``count`` zero bytes, made without holding them."""
+    packer = zlib.compressobj(9)
+    block = bytes(16 << 20)
+    parts = []
+    for start in range(0, count, len(block)):
+        parts.append(packer.compress(block[:min(len(block), count - start)]))
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
+def zlib_strip_tiff(path: Path, width: int = 20_000, height: int = 20_000) -> Path:
+    """A baseline TIFF whose one Deflate strip decodes to width*height bytes (400 MB in
+    under 1 MB of file)."""
+    strip = _deflate_zeros(width * height)
+    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 8),
+               (262, 3, 1, 1), (273, 4, 1, 0), (277, 3, 1, 1), (278, 4, 1, height),
+               (279, 4, 1, len(strip))]
+    ifd_size = 2 + 12 * len(entries) + 4
+    data_at = 8 + ifd_size
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        value = data_at if tag == 273 else value
+        packed = struct.pack("<H", value) + b"\0\0" if kind == 3 else struct.pack("<I", value)
+        ifd += struct.pack("<HHI", tag, kind, count) + packed
+    ifd += struct.pack("<I", 0)
+    path.write_bytes(b"II*\0" + struct.pack("<I", 8) + ifd + strip)
+    return path
+
+
+def _zstd_rle_frame(size: int) -> bytes:
+    """A zstd frame of ``size`` zero bytes as RLE blocks: 4 bytes per 128 KiB."""
+    frame = struct.pack("<IB", 0xFD2FB528, 0xE0) + struct.pack("<Q", size)
+    block = 128 << 10
+    for start in range(0, size, block):
+        length = min(block, size - start)
+        last = int(start + block >= size)
+        header = last | (1 << 1) | (length << 3)
+        frame += struct.pack("<I", header)[:3] + b"\0"
+    return frame
+
+
+def ome_zarr(path: Path, shape: list[int], chunks: list[int], chunk: bytes | None) -> Path:
+    """An OME-Zarr 0.5 image of ``shape`` (t, c, z, y, x), uint16, zstd-compressed chunks;
+    ``chunk``: the bytes of chunk (0, 0, 0, 0, 0), the only one written."""
+    path.mkdir(parents=True)
+    axes = [{"name": "t", "type": "time"}, {"name": "c", "type": "channel"},
+            {"name": "z", "type": "space"}, {"name": "y", "type": "space"},
+            {"name": "x", "type": "space"}]
+    (path / "zarr.json").write_text(json.dumps({
+        "zarr_format": 3, "node_type": "group", "attributes": {"ome": {
+            "version": "0.5", "multiscales": [{"axes": axes, "datasets": [{
+                "path": "0", "coordinateTransformations": [
+                    {"type": "scale", "scale": [1.0] * 5}]}]}]}}}))
+    (path / "0").mkdir()
+    (path / "0" / "zarr.json").write_text(json.dumps({
+        "zarr_format": 3, "node_type": "array", "shape": shape, "data_type": "uint16",
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": chunks}},
+        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+        "fill_value": 0, "codecs": [
+            {"name": "bytes", "configuration": {"endian": "little"}},
+            {"name": "zstd", "configuration": {"level": 0, "checksum": False}}],
+        "dimension_names": ["t", "c", "z", "y", "x"]}))
+    if chunk is not None:
+        where = path / "0" / "c" / "0" / "0" / "0" / "0"
+        where.mkdir(parents=True)
+        (where / "0").write_bytes(chunk)
+    return path
+
+
+def zlib_bindata(path: Path, size_x: int, size_y: int, decoded: int) -> Path:
+    """An OME-XML image whose one zlib BinData plane inflates to ``decoded`` bytes."""
+    data = base64.b64encode(_deflate_zeros(decoded)).decode()
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/'
+        'Schemas/OME/2016-06"><Image ID="Image:0" Name="bomb"><Pixels ID="Pixels:0" '
+        f'DimensionOrder="XYZCT" Type="uint16" SizeX="{size_x}" SizeY="{size_y}" SizeZ="1" '
+        'SizeC="1" SizeT="1" BigEndian="false"><Channel ID="Channel:0:0"/>'
+        f'<BinData Compression="zlib" BigEndian="false" Length="{len(data)}">{data}</BinData>'
+        "</Pixels></Image></OME>")
+    return path
+
+
+BOMBS: dict[str, Callable[[Path], Path]] = {
+    "TIFF, one zlib strip of 400 MB": lambda d: zlib_strip_tiff(d / "strip.tif"),
+    "OME-Zarr, one zstd chunk of 900 MB in 27 KB": lambda d: ome_zarr(
+        d / "chunk.ome.zarr", [1, 1, 1, 15_000, 30_000], [1, 1, 1, 15_000, 30_000],
+        _zstd_rle_frame(15_000 * 30_000 * 2)),
+    "OME-Zarr, 10^12 x 10^12 pixels in 1x1 chunks": lambda d: ome_zarr(
+        d / "huge.ome.zarr", [1, 1, 1, 10**12, 10**12], [1, 1, 1, 1, 1], None),
+    "OME-XML, a zlib plane of 800 MB": lambda d: zlib_bindata(
+        d / "plane.ome.xml", 20_000, 20_000, 20_000 * 20_000 * 2),
+    "OME-XML, a 64x64 plane whose zlib inflates to 400 MB": lambda d: zlib_bindata(
+        d / "small.ome.xml", 64, 64, 400 << 20),
+}
+
+
+@pytest.mark.parametrize("kind", list(BOMBS))
+def test_a_bomb_is_refused_quickly_in_little_memory(initialised: Env, tmp_path: Path,
+                                                     kind: str) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    BOMBS[kind](source)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", _PEAK, "import", str(source), "-o", "json"],
+                          env=initialised.vars, capture_output=True, text=True, timeout=300,
+                          check=False)
+    took = time.monotonic() - started
+    peak = int(done.stderr.rsplit("PEAK", 1)[1].split()[0])
+    print(f"{kind}: {took:.1f} s, peak RSS {peak / 1024:.0f} MiB")  # for the issue note
+    assert done.returncode != 0, done.stdout
+    result = json.loads(done.stdout)
+    assert result["imported"] == []
+    reasons = [f["reason"] for f in result["failed"]] + [s["reason"] for s in result["skipped"]]
+    assert len(reasons) == 1, result
+    assert any(word in reasons[0] for word in ("import.max_", "more bytes than")), reasons
+    assert peak < MEMORY_BOUND, f"peak RSS {peak} KiB"
+    assert took < TIME_BOUND
+    assert initialised.cli("fs", "sets", "-o", "json", check=True).stdout.strip() in ("[]", "")
