@@ -25,6 +25,7 @@ from pixelvault.formats.base import (
 )
 from pixelvault.formats.calibration import calibration
 from pixelvault.formats.memo import metadata_from_json, metadata_to_json
+from pixelvault.formats.truncation import check_complete
 
 MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 SUFFIXES = (".tif", ".tiff", ".btf", ".tf2", ".tf8", ".lsm", ".stk", ".ndpi", ".svs",
@@ -179,6 +180,7 @@ class TiffReader:
         return self._metadata
 
     def _build_metadata(self) -> Metadata:
+        check_complete(self._tif, self.path.name)
         ome = self._ome() if self._tif.is_ome else None
         if ome is not None and len(ome.images) != len(self._series):
             raise CorruptFileError(
