@@ -69,7 +69,8 @@ def check_complete(tif: Any, name: str) -> None:
         if tif.tiff.is_ndpi:  # NDPI's directories mix 32- and 64-bit offsets
             break
         try:
-            tags_end, following = _tag_ends(tif, int(page.offset))
+            with tif.filehandle.lock:  # reads elsewhere seek the same handle
+                tags_end, following = _tag_ends(tif, int(page.offset))
         except (OSError, struct.error, ValueError):
             continue
         needed = max(needed, tags_end)
