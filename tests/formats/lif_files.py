@@ -27,7 +27,7 @@ def _dimension(dim_id: int, count: int, length: float, unit: str, step: int) -> 
 
 def _image_xml(name: str, data: np.ndarray[Any, Any], block: str, channels: list[str],
                pixel_size_um: float, z_step_um: float, frame_interval_s: float,
-               rgb: bool) -> str:
+               rgb: bool, line_scan: bool = False) -> str:
     size_t, size_c, size_z, size_y, size_x = data.shape
     item = data.dtype.itemsize
     kind = 1 if data.dtype.kind == "f" else 0
@@ -39,8 +39,10 @@ def _image_xml(name: str, data: np.ndarray[Any, Any], block: str, channels: list
         f'LUTName="{LUTS[2 - c if rgb else c % 4]}" IsLUTInverted="0" '
         f'BytesInc="{c * item if rgb else c * plane}" BitInc="0"/>' for c in range(size_c))
     pixel = item * (size_c if rgb else 1)
-    dims = [_dimension(1, size_x, pixel_size_um * 1e-6 * (size_x - 1), "m", pixel),
-            _dimension(2, size_y, pixel_size_um * 1e-6 * (size_y - 1), "m", size_x * pixel)]
+    dims = [_dimension(1, size_x, pixel_size_um * 1e-6 * (size_x - 1), "m", pixel)]
+    if not line_scan:  # a line scan has no Y dimension at all: X, then Z and/or T
+        dims.append(_dimension(2, size_y, pixel_size_um * 1e-6 * (size_y - 1), "m",
+                               size_x * pixel))
     if rgb:
         size_c = 1  # the samples are inside the plane
     if size_z > 1:
@@ -71,13 +73,17 @@ def _block(identifier: str, payload: bytes) -> bytes:
 def write_lif(path: Path, images: list[np.ndarray[Any, Any]], *,
               channels: list[list[str]], pixel_size_um: float = 0.25,
               z_step_um: float = 1.0, frame_interval_s: float = 2.0,
-              names: list[str] | None = None, rgb: bool = False) -> None:
+              names: list[str] | None = None, rgb: bool = False,
+              line_scan: bool = False) -> None:
     """Each image is [t, c, z, y, x]; each becomes one series of the file. With ``rgb``,
-    each image's three channels are stored as Leica stores colour: BGR samples."""
+    each image's three channels are stored as Leica stores colour: BGR samples. With
+    ``line_scan`` (images of one row, y = 1), the XML describes no Y dimension, as LAS X
+    writes X-Z, X-T and X-Z-T line scans."""
     names = names or [f"Series{i + 1:03d}" for i in range(len(images))]
     elements = "".join(
         _image_xml(names[i], image, f"MemBlock_{i + 1}", channels[i], pixel_size_um,
-                   z_step_um, frame_interval_s, rgb) for i, image in enumerate(images))
+                   z_step_um, frame_interval_s, rgb, line_scan)
+        for i, image in enumerate(images))
     xml = ('<LMSDataContainerHeader Version="2"><Element Name="experiment" '
            'Visibility="1" CopyOption="1" UniqueID="00000000-0000-4000-8000-000000000000">'
            '<Data><Experiment IsSavingDone="1"/></Data>'
@@ -86,6 +92,8 @@ def write_lif(path: Path, images: list[np.ndarray[Any, Any]], *,
     text = xml.encode("utf-16-le")
     out = struct.pack("<IIBI", 0x70, len(text) + 5, 0x2A, len(xml)) + text
     out += _block("MemBlock_0", b"")
+    if line_scan and any(image.shape[3] != 1 for image in images):
+        raise ValueError("a line scan's images are one row high: [t, c, z, 1, x]")
     for i, image in enumerate(images):
         # X fastest, then Y, then C, then Z, then T: the array's [t, z, c, y, x].
         stored = np.ascontiguousarray(

@@ -121,9 +121,9 @@ def test_a_directory_of_mixed_files(vault: Vault, tmp_path: Path) -> None:
 def test_a_damaged_file_fails_alone_and_leaves_nothing(vault: Vault, tmp_path: Path) -> None:
     good = png_rgb(tmp_path)
     bad = ome_tiff(tmp_path)
+    plan = imports.plan([tmp_path])  # a file truncated already is refused by the plan
     data = bad.path.read_bytes()
     bad.path.write_bytes(data[:int(len(data) * 0.9)])  # metadata intact, pixels cut off
-    plan = imports.plan([tmp_path])
     outcome = imports.run(vault, vault.local_admin(), plan, imports.ImportOptions())
     assert [f.fileset.files[0].name for f in outcome.failed] == ["cells.ome.tif"]
     assert "cells.ome.tif" in outcome.failed[0].reason
@@ -288,9 +288,10 @@ def test_a_failed_in_place_import_keeps_the_source(vault: Vault, tmp_path: Path)
     source = tmp_path / "scope"
     source.mkdir()
     bad = ome_tiff(source)
+    plan = imports.plan([source])
     data = bad.path.read_bytes()
-    bad.path.write_bytes(data[:int(len(data) * 0.9)])
-    outcome = imports.run(vault, vault.local_admin(), imports.plan([source]),
+    bad.path.write_bytes(data[:int(len(data) * 0.9)])  # cut short after it was planned
+    outcome = imports.run(vault, vault.local_admin(), plan,
                           imports.ImportOptions(transfer="cp_rm"))
     assert len(outcome.failed) == 1 and bad.path.exists()
     assert managed_files(vault) == []

@@ -39,6 +39,24 @@ def _letter(label: str) -> str:
     return first if first in "XYZTCS" else "Q"
 
 
+def _axes_of(dims: tuple[str, ...] | list[str]) -> str:
+    """An image's axis letters. A line scan (X-Z, X-T, X-Z-T: no Y) is read as
+    Bio-Formats reads it: its scanned second axis, Z if there is one, else T, else the
+    fastest other, becomes Y, so the scan is one plane instead of a file that cannot be
+    imported."""
+    letters = [_letter(label) for label in dims]
+    if "Y" not in letters and "X" in letters:
+        others = [i for i, letter in enumerate(letters) if letter not in "XCS"]
+        if others:
+            chosen = next((i for letter in "ZT" for i in others if letters[i] == letter),
+                          others[-1])
+            letters[chosen] = "Y"
+    return "".join(letters)
+
+
+_DIM_IDS = {"X": "1", "Y": "2", "Z": "3", "T": "4"}
+
+
 def _header_xml(path: Path) -> None:
     """Refuse a header that declares entities before liffile's parser sees it."""
     with path.open("rb") as handle:
@@ -77,7 +95,7 @@ class LifReader:
             if not images:
                 raise ValueError("no images in it")
             self._images = images
-            self._axes = ["".join(_letter(label) for label in image.dims) for image in images]
+            self._axes = [_axes_of(image.dims) for image in images]
             self._shapes = [tuple(int(n) for n in image.shape) for image in images]
             self._types = [pixel_type_of(np.dtype(image.dtype), path.name) for image in images]
         except UnsupportedFormatError:
@@ -115,6 +133,13 @@ class LifReader:
             return abs(length) * factor / (count - 1)
         return None
 
+    def _y_dimension(self, index: int) -> str:
+        """Leica's DimID of the axis read as Y: 2, or a line scan's Z (3) or T (4)."""
+        image = self._images[index]
+        position = self._axes[index].index("Y")
+        label = str(image.dims[position])[:1]
+        return _DIM_IDS.get(label, "")
+
     def _channels(self, index: int, size_c: int) -> tuple[Channel, ...]:
         image = self._images[index]
         element = image.xml_element
@@ -148,6 +173,7 @@ class LifReader:
                 axes = AxisMap(self._axes[index], self._shapes[index])
                 size_x = self._shapes[index][self._axes[index].index("X")]
                 size_y = self._shapes[index][self._axes[index].index("Y")]
+                y_dim = self._y_dimension(index)
                 pixel_type = self._types[index]
                 try:
                     acquired = image.timestamps
@@ -163,9 +189,9 @@ class LifReader:
                     levels=((size_x, size_y),),
                     channels=self._channels(index, axes.size_c),
                     physical_size_x=self._step(image, "1", _METRES),
-                    physical_size_y=self._step(image, "2", _METRES),
-                    physical_size_z=self._step(image, "3", _METRES),
-                    time_increment=self._step(image, "4", _SECONDS),
+                    physical_size_y=self._step(image, y_dim, _METRES),
+                    physical_size_z=self._step(image, "3", _METRES) if y_dim != "3" else None,
+                    time_increment=self._step(image, "4", _SECONDS) if y_dim != "4" else None,
                     acquisition_date=first))
             original = {"LIF version": str(self._lif.version),
                         "LIF images": ", ".join(str(i.path) for i in self._images)[:4096]}

@@ -23,11 +23,13 @@ from pixelvault.formats.base import (
     check_region,
     pixel_type_of,
 )
+from pixelvault.formats.calibration import calibration
 from pixelvault.formats.limits import Piece
 from pixelvault.formats.members import Members
 from pixelvault.formats.memo import metadata_from_json, metadata_to_json
 from pixelvault.formats.omexml_file import OmeXmlReader
 from pixelvault.formats.tiffdata import TiffDataPlanes, close_tiff, open_tiff
+from pixelvault.formats.truncation import check_complete
 
 MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 SUFFIXES = (".tif", ".tiff", ".btf", ".tf2", ".tf8", ".lsm", ".stk", ".ndpi", ".svs",
@@ -37,8 +39,6 @@ _SKIPPED_TAGS = {"StripOffsets", "StripByteCounts", "TileOffsets", "TileByteCoun
                  "JPEGTables", "ColorMap", "SubIFDs", "ImageDescription", "ICCProfile",
                  "XMP", "IJMetadata", "IJMetadataByteCounts", "LSMScanInfo", "MM_Header"}
 WHOLE_PAGE_BYTES = 64 << 20
-_IMAGEJ_UNITS = {"micron": 1.0, "µm": 1.0, "um": 1.0, "\\u00B5m": 1.0, "nm": 1e-3,
-                 "mm": 1e3, "cm": 1e4, "m": 1e6}
 
 
 def _tifffile() -> Any:
@@ -206,6 +206,7 @@ class TiffReader:
         return self._metadata
 
     def _build_metadata(self) -> Metadata:
+        check_complete(self._tif, self.path.name)
         ome = self._ome() if self._tif.is_ome else None
         if ome is not None and len(ome.images) != len(self._series):
             raise CorruptFileError(
@@ -249,23 +250,10 @@ class TiffReader:
                         ome_xml=self._tif.ome_metadata if ome is not None else None)
 
     def _calibration(self, tiff_series: Any) -> dict[str, Any]:
-        """Pixel sizes from ImageJ's metadata and the resolution tags, when in a known unit."""
-        found: dict[str, Any] = {}
-        imagej = self._tif.imagej_metadata or {}
-        unit = _IMAGEJ_UNITS.get(str(imagej.get("unit", "")))
-        page = tiff_series.pages[0] if tiff_series.pages else None
-        if unit is not None and page is not None:
-            for axis, tag in (("x", "XResolution"), ("y", "YResolution")):
-                value = page.tags.get(tag)
-                if value is not None:
-                    numerator, denominator = value.value
-                    if numerator:
-                        found[f"physical_size_{axis}"] = denominator / numerator * unit
-            if imagej.get("spacing"):
-                found["physical_size_z"] = float(imagej["spacing"]) * unit
-        if imagej.get("finterval"):
-            found["time_increment"] = float(imagej["finterval"])
-        return found
+        """Pixel sizes and time step where the file's maker put them (ImageJ, Aperio,
+        Hamamatsu, Leica SCN, Philips, Ventana, QPTIFF, Micro-Manager, resolution tags)."""
+        page = tiff_series.keyframe if tiff_series.pages else None
+        return dict(calibration(self._tif, page))
 
     def _original(self) -> dict[str, str]:
         original: dict[str, str] = {"TIFF flavour": self.kind}

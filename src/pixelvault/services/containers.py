@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from pixelvault.catalog import Actor, Catalog, Right
 from pixelvault.catalog.json_rows import json_page_statement
 from pixelvault.catalog.models import (
+    Channel,
     Dataset,
     DatasetImageLink,
     Image,
@@ -156,6 +157,16 @@ def pixels_of(catalog: Catalog, actor: Actor, image_ids: list[int]) -> dict[int,
             select(Pixels).join(Image, Image.id == Pixels.image_id)
             .where(Pixels.image_id.in_(image_ids), allowed(actor, Right.READ, Image))).all()
         return {row.image_id: row for row in rows}
+
+
+def channels_of(catalog: Catalog, actor: Actor, image_id: int) -> list[Any]:
+    """The Channel rows of an image the actor may read, in order (empty otherwise)."""
+    with catalog.session() as session:
+        return list(session.scalars(
+            select(Channel).join(Pixels, Pixels.id == Channel.pixels_id)
+            .join(Image, Image.id == Pixels.image_id)
+            .where(Image.id == image_id, allowed(actor, Right.READ, Image))
+            .order_by(Channel.index)).all())
 
 
 def get(catalog: Catalog, actor: Actor, kind: str, object_id: int) -> Any:

@@ -65,6 +65,32 @@ def _length(value: float | None) -> dict[str, Any] | None:
     return {"@type": "TBD#LengthI", "Unit": "MICROMETER", "Symbol": "µm", "Value": value}
 
 
+def _wavelength(value: float | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return {"@type": "TBD#LengthI", "Unit": "NANOMETER", "Symbol": "nm", "Value": value}
+
+
+def _channel(row: Any, details: dict[str, Any]) -> dict[str, Any]:
+    """One channel as omero-marshal encodes it for OMERO.web: its colour as Red, Green,
+    Blue and Alpha, and its logical channel's fields flattened in (pixelvault keeps one
+    row for both, so the logical channel's id is the channel's). Fields the image does
+    not have are left out, as the encoder's ``set_if_not_none`` does."""
+    block: dict[str, Any] = {"@id": row.id, "@type": OME + "Channel"}
+    if row.color is not None:
+        rgba = row.color & 0xFFFFFFFF
+        block.update({"Alpha": rgba & 0xFF, "Blue": (rgba >> 8) & 0xFF,
+                      "Green": (rgba >> 16) & 0xFF, "Red": (rgba >> 24) & 0xFF})
+    block["omero:LogicalChannelId"] = row.id
+    for key, value in (("EmissionWavelength", _wavelength(row.emission_wavelength)),
+                       ("ExcitationWavelength", _wavelength(row.excitation_wavelength)),
+                       ("Name", row.name or None)):
+        if value is not None:
+            block[key] = value
+    block["omero:details"] = details
+    return block
+
+
 def _pixels(row: Any, details: dict[str, Any]) -> dict[str, Any]:
     """OMERO.web's Pixels block of an image."""
     block: dict[str, Any] = {
@@ -201,8 +227,14 @@ def _lists(kind: str) -> None:
 
     @router.get(f"/v0/m/{plural}/{{object_id}}/", name=f"v0_get_{kind}")
     def get(object_id: PathId, request: Request, actor: ActorDep) -> dict[str, Any]:
-        row = containers.get(vault_of(request).catalog, actor, kind, object_id)
-        return {"data": _objects(request, actor, kind, [row])[0]}
+        catalog = vault_of(request).catalog
+        row = containers.get(catalog, actor, kind, object_id)
+        found = _objects(request, actor, kind, [row])[0]
+        if "Pixels" in found:  # one image: OMERO.web loads its channels too
+            found["Pixels"]["Channels"] = [
+                _channel(channel, found["omero:details"])
+                for channel in containers.channels_of(catalog, actor, object_id)]
+        return {"data": found}
 
 
 def _children(kind: str, child: str) -> None:

@@ -57,6 +57,7 @@ from pixelvault.services import containers
 from pixelvault.services.files import guess_mimetype
 from pixelvault.services.imports.minmax import channel_ranges
 from pixelvault.services.imports.plan import PlannedFileset
+from pixelvault.services.imports.unreadable import unreadable
 from pixelvault.services.pixels.access import needs_pyramid
 from pixelvault.services.readers import open_original
 from pixelvault.services.vault import Vault
@@ -400,6 +401,10 @@ def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPa
         if options.thumbnails:
             timings["thumbnails"] = time.monotonic() - mark
         format_name = type(reader).format_name
+    except PixelvaultError:
+        raise
+    except Exception as exc:  # the server's import fails with a reason, not a 500
+        raise unreadable(copied[0].source, exc) from exc
     finally:
         reader.close()
     if later is not None:

@@ -7,6 +7,7 @@ file that cannot be imported is reported with its reason, and the rest go on.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 from pixelvault.errors import InvalidInputError, PixelvaultError
 from pixelvault.formats import Members, Series, open_reader
 from pixelvault.formats.omezarr import OmeZarrReader
+from pixelvault.services.imports.unreadable import unreadable
 
 
 @dataclass
@@ -115,6 +117,9 @@ def plan(paths: Sequence[Path]) -> Plan:
         except PixelvaultError as exc:
             skipped.append(Skipped(path, exc.message))
             continue
+        except Exception as exc:  # a reader's surprise fails this file, not the import
+            skipped.append(Skipped(path, unreadable(path, exc).message))
+            continue
         try:
             used = [Path(os.path.abspath(p)) for p in reader.used_files()]
             missing = [p for p in used if not p.is_file()]
@@ -130,8 +135,12 @@ def plan(paths: Sequence[Path]) -> Plan:
         except PixelvaultError as exc:
             skipped.append(Skipped(path, exc.message))
             continue
+        except Exception as exc:
+            skipped.append(Skipped(path, unreadable(path, exc).message))
+            continue
         finally:
-            reader.close()
+            with contextlib.suppress(Exception):  # a reader that failed may fail to close
+                reader.close()
         for other in {id(claimed[p]): claimed[p] for p in used if p in claimed}.values():
             filesets.remove(other)  # a part opened first; the whole set replaces it
         filesets.append(planned)

@@ -23,6 +23,7 @@ from pixelvault.services.imports.fileset import (
     template_values,
 )
 from pixelvault.services.imports.plan import Plan, PlannedFileset
+from pixelvault.services.imports.unreadable import unreadable
 from pixelvault.services.vault import Vault
 
 
@@ -77,6 +78,8 @@ def run(vault: Vault, actor: Actor, plan: Plan, options: ImportOptions,
                                                                progress, values)
         except PixelvaultError as exc:
             result = Failure(planned, exc.message)
+        except Exception as exc:  # a reader's surprise fails this fileset, the others go on
+            result = Failure(planned, unreadable(planned.files[0], exc).message)
         if on_done is not None:
             on_done(planned, result)
         return result
