@@ -9,104 +9,26 @@ Errors come back as pixelvault's own exceptions with the server's message.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
-
-from pixelvault import errors
 from pixelvault.client import transfer
+from pixelvault.client.http import Http
 from pixelvault.client.objects import Containers, Groups, Images, Users
 from pixelvault.targets import parse_target
 
-_BY_STATUS: dict[int, type[errors.PixelvaultError]] = {
-    400: errors.InvalidInputError,
-    401: errors.AuthenticationError,
-    403: errors.ForbiddenError,
-    404: errors.NotFoundError,
-    409: errors.LockHeldError,
-    422: errors.IntegrityError,
-    503: errors.RepositoryError,
-    507: errors.OutOfSpaceError,
-}
 
-
-def _raise_for(response: httpx.Response) -> None:
-    if response.is_success:
-        return
-    try:
-        message = str(response.json().get("message") or response.text)
-    except ValueError:
-        message = response.text[:200] or response.reason_phrase
-    if response.status_code == 429:
-        raise errors.TooManyAttemptsError(message,
-                                          int(response.headers.get("Retry-After", "60")))
-    if response.status_code == 503 and "Retry-After" in response.headers:
-        try:
-            progress = response.json().get("progress")
-        except ValueError:
-            progress = None
-        raise errors.PendingError(message, int(response.headers["Retry-After"]), progress)
-    raise _BY_STATUS.get(response.status_code, errors.PixelvaultError)(message)
-
-
-class Connection:
-    """One server, one session token (sent as `Authorization: Bearer`, never in URLs)."""
+class Connection(Http):
+    """Everything a user does with one server: the HTTP layer plus each kind of object."""
 
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 60.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.token = token
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        super().__init__(base_url, token, timeout)
         self.projects = Containers(self, "projects")
         self.datasets = Containers(self, "datasets")
         self.images = Images(self, "images")
         self.users = Users(self)
         self.groups = Groups(self)
-
-    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
-        headers = dict(extra or {})
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        return headers
-
-    def _unreachable(self, exc: httpx.HTTPError) -> errors.PixelvaultError:
-        if isinstance(exc, httpx.ConnectError):
-            return errors.ServerNotRunningError(
-                f"no pixelvault server answers at {self.base_url}; start it with "
-                "`pixelvault admin start` or check the address")
-        return errors.ServerNotRunningError(f"talking to {self.base_url} failed: {exc}")
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """A JSON answer (None for an empty one); errors as pixelvault's exceptions."""
-        response = self.raw(method, path, **kwargs)
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
-
-    def raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """A response whose body is bytes, not JSON (pixels, exports)."""
-        headers = self._headers(kwargs.pop("headers", None))
-        try:
-            response = self._http.request(method, path, headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise self._unreachable(exc) from None
-        _raise_for(response)
-        return response
-
-    @contextmanager
-    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
-        """A response whose body is read in chunks (downloads of any size)."""
-        headers = self._headers(kwargs.pop("headers", None))
-        try:
-            with self._http.stream(method, path, headers=headers, **kwargs) as response:
-                if not response.is_success:
-                    response.read()
-                    _raise_for(response)
-                yield response
-        except httpx.HTTPError as exc:
-            raise self._unreachable(exc) from None
 
     def login(self, username: str, password: str) -> dict[str, Any]:
         answer: dict[str, Any] = self.request(
@@ -286,9 +208,6 @@ class Connection:
         answer: dict[str, Any] = self.request("POST", "/api/v1/chown", json={
             "targets": targets, "user_id": user_id, "dry_run": dry_run})
         return answer
-
-    def close(self) -> None:
-        self._http.close()
 
     def __enter__(self) -> Connection:
         return self

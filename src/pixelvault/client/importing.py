@@ -23,7 +23,7 @@ from pixelvault.repository.checksums import (
 )
 
 if TYPE_CHECKING:
-    from pixelvault.client.connection import Connection
+    from pixelvault.client.http import Http
     from pixelvault.services.imports.plan import Plan
 
 CHUNK = 4 << 20
@@ -70,7 +70,7 @@ class _Hashing:
         return self.hasher.hexdigest()
 
 
-def _send(conn: Connection, upload_id: int, index: int, path: Path, size: int,
+def _send(conn: Http, upload_id: int, index: int, path: Path, size: int,
           progress: Progress | None, retries: int, hashing: _Hashing) -> None:
     """Send one file, resuming where the server's copy ends after a dropped connection."""
     attempt = 0
@@ -104,7 +104,7 @@ def _token(answer: dict[str, Any]) -> str:
             "here), so it cannot import in place; use --transfer upload") from None
 
 
-def import_fileset(conn: Connection, files: Sequence[Path], *, algorithm: str,
+def import_fileset(conn: Http, files: Sequence[Path], *, algorithm: str,
                    options: dict[str, Any], progress: Progress | None = None,
                    retries: int = 5, entry_depth: int = 0,
                    transfer: str = "upload") -> dict[str, Any]:
@@ -157,7 +157,7 @@ def _remove_sources(files: Sequence[Path]) -> None:
                                exc.strerror)
 
 
-def import_paths(conn: Connection, paths: Sequence[str | Path], *,
+def import_paths(conn: Http, paths: Sequence[str | Path], *,
                  dataset: str | int | None = None, name: str | None = None,
                  description: str | None = None, minmax: bool = True,
                  algorithm: str = DEFAULT_ALGORITHM, progress: Progress | None = None,
@@ -172,7 +172,7 @@ def import_paths(conn: Connection, paths: Sequence[str | Path], *,
                        transfer=transfer, thumbnails=thumbnails)
 
 
-def import_plan(conn: Connection, found: Plan, *, dataset: str | int | None = None,
+def import_plan(conn: Http, found: Plan, *, dataset: str | int | None = None,
                 name: str | None = None, description: str | None = None, minmax: bool = True,
                 algorithm: str = DEFAULT_ALGORITHM, progress: Progress | None = None,
                 retries: int = 5, transfer: str = "upload",

@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 from pixelvault.client import transfer
 
 if TYPE_CHECKING:
-    from pixelvault.client.connection import Connection
+    from pixelvault.client.http import Http
 
 CHILDREN = {"projects": "datasets", "datasets": "images"}
 
@@ -19,7 +19,7 @@ CHILDREN = {"projects": "datasets", "datasets": "images"}
 class Containers:
     """Projects or datasets of one server."""
 
-    conn: Connection
+    conn: Http
     plural: str
 
     def list(self, *, offset: int = 0, limit: int = 200, owner: int | None = None,
@@ -111,7 +111,7 @@ class Images(Containers):
 
 @dataclass
 class Users:
-    conn: Connection
+    conn: Http
 
     def list(self) -> builtins.list[dict[str, Any]]:
         answer: builtins.list[dict[str, Any]] = self.conn.request("GET", "/api/v1/users")
@@ -133,7 +133,7 @@ class Users:
 
 @dataclass
 class Groups:
-    conn: Connection
+    conn: Http
 
     def list(self) -> builtins.list[dict[str, Any]]:
         answer: builtins.list[dict[str, Any]] = self.conn.request("GET", "/api/v1/groups")

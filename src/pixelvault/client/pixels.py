@@ -15,13 +15,13 @@ from pixelvault import errors
 if TYPE_CHECKING:
     import numpy as np
 
-    from pixelvault.client.connection import Connection
+    from pixelvault.client.http import Http
 
 AXES = "TCZYX"
 BAND_BYTES = 64 << 20  # one PUT at most: well below the server's pixels.max_request
 
 
-def read(conn: Connection, image_id: int, *, z: int = 0, c: int = 0, t: int = 0, x: int = 0,
+def read(conn: Http, image_id: int, *, z: int = 0, c: int = 0, t: int = 0, x: int = 0,
          y: int = 0, w: int | None = None, h: int | None = None,
          level: int = 0) -> np.ndarray[Any, Any]:
     import numpy as np
@@ -53,7 +53,7 @@ def _arrange(array: np.ndarray[Any, Any], dims: str) -> np.ndarray[Any, Any]:
     return array.transpose([dims.index(a) for a in AXES])
 
 
-def create(conn: Connection, array: np.ndarray[Any, Any], *, dims: str = "TCZYX",
+def create(conn: Http, array: np.ndarray[Any, Any], *, dims: str = "TCZYX",
            name: str, dataset: int | None = None, description: str = "",
            channel_names: list[str] | None = None, physical_size_x: float | None = None,
            physical_size_y: float | None = None, physical_size_z: float | None = None,
@@ -79,7 +79,7 @@ def create(conn: Connection, array: np.ndarray[Any, Any], *, dims: str = "TCZYX"
     return image_id
 
 
-def write(conn: Connection, image_id: int, plane: np.ndarray[Any, Any], *, z: int = 0,
+def write(conn: Http, image_id: int, plane: np.ndarray[Any, Any], *, z: int = 0,
           c: int = 0, t: int = 0, x: int = 0, y: int = 0) -> None:
     """Write a (rows, columns) region, in bands of rows small enough for one request."""
     import numpy as np
@@ -94,7 +94,7 @@ def write(conn: Connection, image_id: int, plane: np.ndarray[Any, Any], *, z: in
             headers={"Content-Type": "application/octet-stream"})
 
 
-def export(conn: Connection, image_id: int, target: str | Path, fmt: str = "ome-tiff", *,
+def export(conn: Http, image_id: int, target: str | Path, fmt: str = "ome-tiff", *,
            overwrite: bool = False) -> Path:
     """Save the image as a pyramidal OME-TIFF file or an OME-Zarr directory."""
     path = Path(target).expanduser()

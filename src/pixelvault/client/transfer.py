@@ -20,7 +20,7 @@ from pixelvault.errors import IntegrityError, InvalidInputError
 from pixelvault.repository.checksums import ALGORITHMS, DEFAULT_ALGORITHM, Hasher, new_hasher
 
 if TYPE_CHECKING:
-    from pixelvault.client.connection import Connection
+    from pixelvault.client.http import Http
 
 CHUNK = 1 << 20
 Progress = Callable[[int, int | None], None]  # (bytes so far, total if known)
@@ -38,7 +38,7 @@ def _chunks(stream: IO[bytes], hasher: Hasher, total: int | None,
         yield chunk
 
 
-def upload(conn: Connection, path: str, source: str | Path | IO[bytes], *,
+def upload(conn: Http, path: str, source: str | Path | IO[bytes], *,
            name: str | None = None, mimetype: str | None = None,
            progress: Progress | None = None) -> dict[str, Any]:
     """POST ``source`` as the body of ``path``; the answer is the new annotation."""
@@ -63,7 +63,7 @@ def upload(conn: Connection, path: str, source: str | Path | IO[bytes], *,
             content=_chunks(stream, hasher, total, progress), headers=headers)
     stored = answer.get("file") or {}
     if stored.get("hasher") == DEFAULT_ALGORITHM and stored.get("hash") != hasher.hexdigest():
-        conn.delete_annotation(answer["id"])
+        conn.request("DELETE", f"/api/v1/annotations/{answer['id']}")
         raise IntegrityError(f"the server stored other bytes than were sent for {name}; "
                              "its copy was removed, send it again")
     return answer
@@ -74,7 +74,7 @@ def _expected(etag: str) -> tuple[str, str] | None:
     return (algorithm, digest) if algorithm in ALGORITHMS and digest else None
 
 
-def download(conn: Connection, file_id: int, target: str | Path | IO[bytes],
+def download(conn: Http, file_id: int, target: str | Path | IO[bytes],
              progress: Progress | None = None, *, overwrite: bool = False) -> dict[str, str]:
     """Save file ``file_id`` to a path (a directory takes the file's own name) or a
     binary stream."""
