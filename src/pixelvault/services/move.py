@@ -29,6 +29,8 @@ from pixelvault.repository.atomic import fsync_dir, translate_os_error, write_by
 from pixelvault.repository.checksums import new_hasher
 from pixelvault.repository.layout import IDENTITY_DIR
 from pixelvault.repository.locking import holder_name
+from pixelvault.services.move_journal import journal_path
+from pixelvault.services.vault import open_vault
 
 log = logging.getLogger(__name__)
 PARTIAL = ".pixelvault-move-partial"
@@ -45,30 +47,6 @@ class MoveResult:
     files: int
     bytes: int
     source_removed: bool
-
-
-def _journal(settings: Settings) -> Path:
-    return settings.state_dir / "move-journal.json"
-
-
-def recover_interrupted_move(settings: Settings) -> Settings:
-    """Finish (or forget) a same-filesystem move that a kill interrupted."""
-    journal = _journal(settings)
-    try:
-        entry = json.loads(journal.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return settings
-    uuid, source, target = entry["uuid"], Path(entry["from"]), Path(entry["to"])
-    if disk_identity.read_marker(Layout(source), uuid) == uuid:
-        journal.unlink(missing_ok=True)  # the rename never happened
-        return settings
-    if disk_identity.read_marker(Layout(target), uuid) == uuid:
-        if settings.values["data.dir"].source != "env":
-            config.set_value("data.dir", str(target), settings.env)
-        journal.unlink(missing_ok=True)
-        log.warning("finished an interrupted move: data.dir is now %s", target)
-        return config.load_settings(settings.env)
-    return settings
 
 
 def _entries(path: Path) -> set[str]:
@@ -203,8 +181,6 @@ def _remove_source(source: Path) -> None:
 
 def move_repository(settings: Settings, destination: Path, *, remove_source: bool = False,
                     progress: Progress | None = None) -> MoveResult:
-    from pixelvault.services.vault import open_vault
-
     if settings.values["data.dir"].source == "env":
         raise ConfigError(
             "data.dir is set by the environment variable PIXELVAULT_DATA_DIR, which a move "
@@ -239,7 +215,7 @@ def move_repository(settings: Settings, destination: Path, *, remove_source: boo
 
 
 def _rename(settings: Settings, source: Path, destination: Path, uuid: str) -> MoveResult:
-    journal = _journal(settings)
+    journal = journal_path(settings)
     journal.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(journal, json.dumps(
         {"uuid": uuid, "from": str(source), "to": str(destination)}).encode())

@@ -18,6 +18,7 @@ from pixelvault.repository.pixels import PixelsStore
 from pixelvault.repository.thumbnails import ThumbnailStore
 from pixelvault.services import passwords
 from pixelvault.services.handles import HandleCache
+from pixelvault.services.move_journal import recover_interrupted_move
 
 
 def open_catalog(settings: Settings, *, create_empty: bool = False) -> Catalog:
@@ -110,8 +111,6 @@ class Vault:
 
 def open_vault(settings: Settings) -> Vault:
     """Open the catalog and learn its repository uuid; does not touch the data dir."""
-    from pixelvault.services.move import recover_interrupted_move
-
     settings = recover_interrupted_move(settings)
     catalog = open_catalog(settings)
     with catalog.session() as session:
