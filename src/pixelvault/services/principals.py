@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
+from pixelvault import text
 from pixelvault.catalog import Actor, Catalog
 from pixelvault.catalog.models import Experimenter, ExperimenterGroup, GroupMembership, Permissions
 from pixelvault.catalog.principals import ROOT_USER, groups_visible_to, users_visible_to
@@ -42,6 +43,7 @@ def parse_level(text: str) -> Permissions:
 
 
 def _check_name(kind: str, name: str) -> str:
+    text.check_name(f"a {kind} name", name)
     if not _NAME.match(name):
         raise InvalidInputError(
             f"{kind} name {name!r} may hold letters, digits and . _ @ - (at most 255)"
@@ -119,6 +121,7 @@ def create_group(catalog: Catalog, actor: Actor, name: str, level: Permissions,
                  description: str = "") -> int:
     require_admin(actor)
     _check_name("group", name)
+    text.check_text("a description", description)
     try:
         with catalog.session() as session:
             group = ExperimenterGroup(name=name, permissions=level.value,
@@ -135,6 +138,9 @@ def create_user(catalog: Catalog, actor: Actor, username: str, first_name: str,
                 email: str = "", admin: bool = False) -> int:
     require_admin(actor)
     _check_name("user", username)
+    for what, value in (("a first name", first_name), ("a last name", last_name),
+                        ("an email address", email)):
+        text.check_name(what, value)
     if not groups:
         raise InvalidInputError("a user needs at least one group (--group-name)")
     password_hash = passwords.hash_password(password) if password is not None else None
