@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pixelvault import __version__
 from pixelvault.repository import RepositoryLock
 from pixelvault.server import errors
+from pixelvault.server.headers import SecurityHeaders
 from pixelvault.server.monitor import RepositoryMonitor
 from pixelvault.server.params import MAX_BODY
 from pixelvault.server.routes import (
@@ -61,6 +62,7 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.state.vault = vault
     app.state.monitor = monitor
     app.state.limiter = LoginLimiter()
+    app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(sessions.router)
