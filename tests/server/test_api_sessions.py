@@ -176,8 +176,8 @@ def test_one_address_may_fail_for_several_users_before_it_is_limited(api: Api,
 
 
 def _login(client: TestClient, username: str, password: str) -> int:
-    return client.post("/api/v1/login", json={"username": username, "password": password}
-                       ).status_code
+    answer = client.post("/api/v1/login", json={"username": username, "password": password})
+    return int(answer.status_code)
 
 
 def test_failing_logins_for_a_user_does_not_lock_the_user_out(api: Api, world: World) -> None:
