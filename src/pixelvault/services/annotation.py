@@ -186,6 +186,9 @@ def remove_annotation(vault: Vault, actor: Actor, annotation_id: int) -> None:
         session.delete(row)
         session.flush()
         if file_id is not None:
+            # Checked before the commit: a row gone with its bytes out of reach would
+            # leave them behind for good.
+            vault.guard.require_available("nothing was deleted")
             session.execute(delete(OriginalFile).where(OriginalFile.id == file_id))
     if file_id is not None:
         vault.files.delete(file_id)
