@@ -1,10 +1,13 @@
 """Malformed requests get a 4xx with a JSON message; never a 500."""
 
+import json
 from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 
-from tests.server.conftest import ROOT_PASSWORD, Api
+from tests.server.conftest import ROOT_PASSWORD, Api, add_image
 
 
 @pytest.mark.parametrize(
@@ -78,3 +81,66 @@ def test_attachments_may_exceed_the_json_body_cap(api: Api) -> None:
     made = api.client.post(f"/api/v1/projects/{project['id']}/attachments?name=big.bin",
                            headers=headers, content=big)
     assert made.status_code == 201 and made.json()["file"]["size"] == len(big)
+
+
+CONTROLS = ["\x00", "\x1b[31m", "\x7f", "\x85", "\ud800"]
+
+
+@pytest.mark.parametrize("bad", CONTROLS)
+def test_control_characters_in_names_and_texts_are_refused(api: Api, bad: str) -> None:
+    """PostgreSQL's text cannot hold NUL (a 500 there); no catalog takes control characters
+    in names, nor in texts other than tab, newline and CR."""
+    root = api.login("root", ROOT_PASSWORD)
+    project = api.client.post("/api/v1/projects", headers=root, json={"name": "p"}).json()["id"]
+    me = api.client.get("/api/v1/whoami", headers=root).json()
+    group = me["group_id"]
+    image = add_image(api, me["user_id"], group)
+    value = f"a{bad}b"
+    attempts: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("post", "/api/v1/projects", {"name": value}),
+        ("post", "/api/v1/datasets", {"name": "d", "description": value}),
+        ("patch", f"/api/v1/projects/{project}", {"name": value}),
+        ("patch", f"/api/v1/projects/{project}", {"description": value}),
+        ("patch", f"/api/v1/images/{image}", {"name": value}),
+        ("post", "/api/v1/images", {"name": value, "size_x": 4, "size_y": 4}),
+        ("post", f"/api/v1/projects/{project}/annotations", {"type": "comment", "text": value}),
+        ("post", f"/api/v1/projects/{project}/annotations", {"type": "tag", "text": value}),
+        ("post", f"/api/v1/images/{image}/annotations",
+         {"type": "map", "values": [["key", value]]}),
+        ("post", f"/api/v1/images/{image}/annotations",
+         {"type": "map", "values": [[value, "v"]]}),
+        ("post", "/api/v1/groups", {"name": "g", "description": value}),
+        ("post", "/api/v1/users", {"username": "u", "first_name": value, "groups": [group]}),
+    ]
+    if bad != "\ud800":  # a URL cannot carry a lone surrogate
+        attempts.append(("post", f"/api/v1/projects/{project}/attachments?name={quote(value)}",
+                         None))
+    for method, path, body in attempts:
+        if body is None:
+            answer = api.client.request(method, path, headers=root, content=b"bytes")
+        else:  # JSON's \\u escapes carry every character, NUL and surrogates included
+            answer = api.client.request(method, path, headers={
+                **root, "Content-Type": "application/json"}, content=json.dumps(body))
+        assert answer.status_code == 400, (path, body, answer.text)
+        message = answer.json()["message"]  # (pydantic itself refuses lone surrogates)
+        assert "control character" in message or "unicode" in message, answer.text
+    # Nothing was made or changed.
+    assert [p["name"] for p in api.client.get("/api/v1/projects", headers=root
+                                              ).json()["data"]] == ["p"]
+    assert api.client.get("/api/v1/datasets", headers=root).json()["total"] == 0
+    assert api.client.get(f"/api/v1/projects/{project}/annotations", headers=root).json() == []
+    assert api.client.get(f"/api/v1/images/{image}/annotations", headers=root).json() == []
+    assert [u["username"] for u in api.client.get("/api/v1/users", headers=root).json()
+            ] == ["root"]
+
+
+def test_descriptions_and_comments_keep_tabs_and_newlines(api: Api) -> None:
+    root = api.login("root", ROOT_PASSWORD)
+    made = api.client.post("/api/v1/projects", headers=root,
+                           json={"name": "p", "description": "line 1\r\n\tline 2"})
+    assert made.status_code == 201 and made.json()["description"] == "line 1\r\n\tline 2"
+    comment = api.client.post(f"/api/v1/projects/{made.json()['id']}/annotations",
+                              headers=root, json={"type": "comment", "text": "a\tb\nc"})
+    assert comment.status_code == 201, comment.text
+    assert api.client.post("/api/v1/projects", headers=root,
+                           json={"name": "tab\there"}).status_code == 400

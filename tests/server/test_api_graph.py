@@ -106,7 +106,7 @@ def test_who_may_chgrp(api: Api, world: World) -> None:
     elsewhere = next(g["id"] for g in api.client.get("/api/v1/groups", headers=root).json()
                      if g["name"] == "elsewhere")
     refused = post(api, alice, "chgrp", group_id=elsewhere, targets=[f"Project:{mine}"])
-    assert refused.status_code == 403 and "not a member" in refused.json()["message"]
+    assert refused.status_code == 404 and "not in" in refused.json()["message"]
     bobs = make(api, bob, "dataset", private)
     assert post(api, alice, "chgrp", group_id=public,
                 targets=[f"Dataset:{bobs}"]).status_code == 404

@@ -6,7 +6,9 @@ import re
 from pixelvault.catalog.models import Permissions
 from tests.server.conftest import Api, World
 
-NAMES = ['quote " and \\ backslash', "line\nbreak\ttab", "Zellkern 核 🔬", "</script>"]
+NAMES = ['quote " and \\ backslash', "no\u00a0break", "Zellkern 核 🔬", "</script>"]
+# Names take no control characters; descriptions take tabs and line breaks.
+DESCRIPTIONS = [f"{name}\r\nline\tbreak" for name in NAMES]
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
@@ -14,13 +16,15 @@ def test_listing_json_keeps_text_order_and_utc_timestamps(api: Api, world: World
     alice = world.headers["alice"]
     group = world.groups[Permissions.READ_ANNOTATE]
     made = [api.client.post("/api/v1/datasets", headers=alice,
-                            json={"name": name, "description": name * 2, "group_id": group}
-                            ).json() for name in NAMES]
+                            json={"name": name, "description": description,
+                                  "group_id": group}
+                            ).json() for name, description in zip(NAMES, DESCRIPTIONS,
+                                                                  strict=True)]
     page = api.client.get("/api/v1/datasets", headers=alice)
     assert page.status_code == 200 and page.headers["content-type"] == "application/json"
     body = page.json()
     assert [d["name"] for d in body["data"]] == NAMES
-    assert [d["description"] for d in body["data"]] == [n * 2 for n in NAMES]
+    assert [d["description"] for d in body["data"]] == DESCRIPTIONS
     assert body["total"] == 4 and body["offset"] == 0 and body["limit"] == 200
     for listed, single in zip(body["data"], made, strict=True):
         assert set(listed) == set(single)

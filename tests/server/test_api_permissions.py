@@ -1,5 +1,7 @@
 """OMERO's permission table (§9) through every project and dataset route."""
 
+from typing import Any
+
 import pytest
 
 from pixelvault.catalog.models import Permissions
@@ -104,3 +106,64 @@ def test_only_administrators_create_users_and_groups(api: Api, world: World) -> 
     assert api.client.post(f"/api/v1/groups/{world.groups[Permissions.PRIVATE]}/members",
                            headers=world.headers["olga"], json={"user_id": world.users["xavier"]}
                            ).status_code == 204
+
+
+def _same_shape(hidden: Any, missing: Any, hidden_id: int, missing_id: int) -> None:
+    """Both answer 404 with the same message but for the id: nothing tells them apart."""
+    assert hidden.status_code == missing.status_code == 404, (hidden.text, missing.text)
+    assert hidden.json()["message"].replace(str(hidden_id), "N") == \
+        missing.json()["message"].replace(str(missing_id), "N")
+
+
+def test_groups_and_users_one_may_not_see_answer_like_missing_ones(api: Api,
+                                                                   world: World) -> None:
+    """Adding members to, or moving data into, a group one is not in, and giving data
+    to a user one shares no group with, must not tell whether that group or user exists."""
+    elsewhere = next(g["id"] for g in api.client.get("/api/v1/groups",
+                                                     headers=world.headers["root"]).json()
+                     if g["name"] == "elsewhere")
+    alice, olga = world.headers["alice"], world.headers["olga"]
+    member = {"user_id": world.users["bob"]}
+    _same_shape(api.client.post(f"/api/v1/groups/{elsewhere}/members", headers=alice,
+                                json=member),
+                api.client.post("/api/v1/groups/999999/members", headers=alice, json=member),
+                elsewhere, 999999)
+    group = world.groups[Permissions.READ_ANNOTATE]
+    project = api.client.post("/api/v1/projects", headers=alice,
+                              json={"name": "moving", "group_id": group}).json()["id"]
+    targets = [f"Project:{project}"]
+    _same_shape(api.client.post("/api/v1/chgrp", headers=alice,
+                                json={"targets": targets, "group_id": elsewhere}),
+                api.client.post("/api/v1/chgrp", headers=alice,
+                                json={"targets": targets, "group_id": 999999}),
+                elsewhere, 999999)
+    # olga owns alice's group, so she may give the project away, but not to xavier,
+    # whom she cannot see (the answer used to name him).
+    xavier = world.users["xavier"]
+    _same_shape(api.client.post("/api/v1/chown", headers=olga,
+                                json={"targets": targets, "user_id": xavier}),
+                api.client.post("/api/v1/chown", headers=olga,
+                                json={"targets": targets, "user_id": 999999}),
+                xavier, 999999)
+    assert api.client.get(f"/api/v1/projects/{project}", headers=alice
+                          ).json()["owner_id"] == world.users["alice"]
+
+
+def test_users_list_only_the_memberships_one_may_see(api: Api, world: World) -> None:
+    root = world.headers["root"]
+    elsewhere = next(g["id"] for g in api.client.get("/api/v1/groups", headers=root).json()
+                     if g["name"] == "elsewhere")
+    assert api.client.post(f"/api/v1/groups/{elsewhere}/members", headers=root,
+                           json={"user_id": world.users["alice"]}).status_code == 204
+    alice_id = world.users["alice"]
+    for path in ("/api/v1/users", f"/api/v1/users/{alice_id}"):
+        answer = api.client.get(path, headers=world.headers["bob"]).json()
+        alice = next(u for u in answer if u["id"] == alice_id) if isinstance(answer, list) \
+            else answer
+        assert set(alice["group_ids"]) == set(world.groups.values()), path
+    seen_by_root = api.client.get(f"/api/v1/users/{alice_id}", headers=root).json()
+    assert elsewhere in seen_by_root["group_ids"]
+    # xavier shares "elsewhere" with alice now, and sees her there only.
+    seen_by_xavier = api.client.get(f"/api/v1/users/{alice_id}",
+                                    headers=world.headers["xavier"]).json()
+    assert seen_by_xavier["group_ids"] == [elsewhere]

@@ -3,6 +3,7 @@
 import time
 from datetime import timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from pixelvault.catalog.models import LoginSession, Permissions, utcnow
@@ -172,3 +173,40 @@ def test_one_address_may_fail_for_several_users_before_it_is_limited(api: Api,
                            ).status_code == 429
     assert api.client.post("/api/v1/login", json={"username": "bob", "password": PASSWORD}
                            ).status_code == 200
+
+
+def _login(client: TestClient, username: str, password: str) -> int:
+    answer = client.post("/api/v1/login", json={"username": username, "password": password})
+    return int(answer.status_code)
+
+
+def test_failing_logins_for_a_user_does_not_lock_the_user_out(api: Api, world: World) -> None:
+    """Limits count per (user, address) and per address: an attacker's failures refuse the
+    attacker, never the real user logging in from elsewhere; failures for one user from
+    many addresses only slow the answers to further failures."""
+    app = api.client.app
+    attacker = TestClient(app, client=("203.0.113.9", 40000))
+    alice_at_home = TestClient(app, client=("198.51.100.4", 50000))
+    for _ in range(5):
+        assert _login(attacker, "alice", "guess") == 401
+    assert _login(attacker, "alice", PASSWORD) == 429  # even with the right password
+    assert _login(alice_at_home, "alice", PASSWORD) == 200
+    # Spraying other names from the attacker's address ends at the address's limit...
+    for number in range(25):
+        assert _login(attacker, f"user{number}", "guess") == 401
+    assert _login(attacker, "bob", PASSWORD) == 429
+    # ...and bob, elsewhere, is not concerned.
+    assert _login(alice_at_home, "bob", PASSWORD) == 200
+    # Guessing alice's password from ever more addresses gets slower answers.
+    elapsed = []
+    for host in ("203.0.113.10", "203.0.113.11", "203.0.113.12"):
+        started = time.monotonic()
+        assert _login(TestClient(app, client=(host, 40000)), "alice", "guess") == 401
+        elapsed.append(time.monotonic() - started)
+    assert elapsed[-1] >= 0.4  # the 8th failure for alice waits 0.05 s x 2^3
+    assert _login(alice_at_home, "alice", PASSWORD) == 200
+
+
+def test_a_nul_in_a_user_name_is_a_wrong_login(api: Api) -> None:
+    """PostgreSQL refuses NUL in a query: this used to be a 500 there."""
+    assert _login(api.client, "ro\x00ot", ROOT_PASSWORD) == 401

@@ -6,7 +6,9 @@ we. root has no password until the server bootstrap gives it one.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from pixelvault.catalog.models import (
@@ -20,6 +22,28 @@ from pixelvault.catalog.permissions import Actor, load_actor
 SYSTEM_GROUP = "system"
 USER_GROUP = "user"
 ROOT_USER = "root"
+
+
+def groups_visible_to(actor: Actor, group_id: Any) -> ColumnElement[bool]:
+    """SQL predicate: the group in column ``group_id`` is one ``actor`` may see.
+
+    OMERO's rule: administrators see every group, others the groups they are
+    members of. A group outside it answers exactly like one that does not exist,
+    so that probing ids tells nothing.
+    """
+    if actor.is_admin:
+        return true()
+    return group_id.in_(sorted(actor.group_ids))  # type: ignore[no-any-return]
+
+
+def users_visible_to(actor: Actor, user_id: Any) -> ColumnElement[bool]:
+    """SQL predicate: the user in column ``user_id`` is one ``actor`` may see:
+    themselves and the members of their groups (administrators: everyone)."""
+    if actor.is_admin:
+        return true()
+    fellows = select(GroupMembership.experimenter_id).where(
+        GroupMembership.group_id.in_(sorted(actor.group_ids)))
+    return or_(user_id == actor.user_id, user_id.in_(fellows))
 
 
 def ensure_builtin_principals(session: Session) -> Experimenter:

@@ -240,6 +240,7 @@ class FilesStore(IdStore):
         try:
             return self.path(object_id).stat().st_size
         except FileNotFoundError:
+            self.guard.require_available("nothing was read")
             raise NotFoundError(
                 f"bytes of file {object_id} are missing from {self.root}; "
                 "restore them from backup or run `pixelvault admin diagnostics`"

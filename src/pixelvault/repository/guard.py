@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pixelvault.errors import OutOfSpaceError
+from pixelvault.errors import OutOfSpaceError, RepositoryIdentityError
 from pixelvault.repository import identity, space
 from pixelvault.repository.layout import Layout
 from pixelvault.sizes import Threshold, format_size
@@ -24,6 +24,20 @@ class WriteGuard:
 
     def check_identity(self) -> None:
         identity.verify(self.layout, self.uuid)
+
+    def require_available(self, consequence: str) -> None:
+        """Raise (503) unless the data dir is this repository, saying so first.
+
+        Reads call it so that a vanished share is reported as what it is, not as
+        files gone missing (or, for a Zarr store, as planes of zeros); deletes
+        call it before their commit, so that rows never go while their bytes,
+        out of reach, would stay behind for good.
+        """
+        try:
+            self.check_identity()
+        except RepositoryIdentityError as exc:
+            raise RepositoryIdentityError(
+                f"the repository is unavailable, {consequence}: {exc.message}") from None
 
     def space(self) -> space.SpaceReport:
         return space.measure(self.layout.root, self.warn, self.critical)

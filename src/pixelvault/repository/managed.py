@@ -195,6 +195,7 @@ class ManagedStore:
         try:
             size = path.stat().st_size
         except FileNotFoundError:
+            self.guard.require_available("nothing was read")
             raise NotFoundError(f"{repo_path} is missing from the repository; restore it from "
                                 "backup or run `pixelvault admin diagnostics`") from None
         return read_range(path, size, start, end, what=repo_path)

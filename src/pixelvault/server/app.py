@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pixelvault import __version__
 from pixelvault.repository import RepositoryLock
 from pixelvault.server import errors
+from pixelvault.server.headers import SecurityHeaders
 from pixelvault.server.heavy import make_pool
 from pixelvault.server.monitor import RepositoryMonitor
 from pixelvault.server.params import MAX_BODY
@@ -65,6 +66,7 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.state.monitor = monitor
     app.state.limiter = LoginLimiter()
     app.state.heavy_pool = heavy_pool
+    app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(sessions.router)

@@ -30,6 +30,7 @@ from pixelvault.repository.checksums import DEFAULT_ALGORITHM
 from pixelvault.services import containers
 from pixelvault.services.files import PendingFile
 from pixelvault.services.vault import Vault
+from pixelvault.text import check_name, check_text
 
 MAX_TEXT = 100_000
 MAX_ENTRIES = 1000
@@ -79,6 +80,14 @@ def annotate(catalog: Catalog, actor: Actor, kind: str, object_id: int, *, type:
     if annotation_kind is AnnotationKind.FILE:
         raise InvalidInputError("attach files with the attachments route")
     values = values or []
+    if annotation_kind is AnnotationKind.TAG:
+        check_name("a tag", text)
+    else:
+        check_text(f"a {type}", text)
+    check_name("a namespace", namespace)
+    for key, value in values:
+        check_name("a key", key)
+        check_text("a value", value)
     if annotation_kind in (AnnotationKind.COMMENT, AnnotationKind.TAG) and not text.strip():
         raise InvalidInputError(f"a {type} needs text")
     if annotation_kind is AnnotationKind.MAP and not values:
@@ -138,6 +147,7 @@ def begin_attachment(vault: Vault, actor: Actor, kind: str, object_id: int, *, n
                      mimetype: str | None, expected_size: int = 0,
                      algorithm: str = DEFAULT_ALGORITHM) -> PendingFile:
     """Check the right to annotate, then open the file in the object's group."""
+    check_name("an attachment's file name", name)
     with vault.catalog.session() as session:
         parent = containers.checked(session, actor, kind, object_id, Right.ANNOTATE)
         group_id = parent.group_id
@@ -176,6 +186,9 @@ def remove_annotation(vault: Vault, actor: Actor, annotation_id: int) -> None:
         session.delete(row)
         session.flush()
         if file_id is not None:
+            # Checked before the commit: a row gone with its bytes out of reach would
+            # leave them behind for good.
+            vault.guard.require_available("nothing was deleted")
             session.execute(delete(OriginalFile).where(OriginalFile.id == file_id))
     if file_id is not None:
         vault.files.delete(file_id)

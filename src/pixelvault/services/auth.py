@@ -45,42 +45,68 @@ def token_hash(token: str) -> str:
 
 
 class LoginLimiter:
-    """Failed logins allowed per ``window`` seconds, in this process: few per user
-    name (guessing one password), more per client address (many users may share
-    one, behind a proxy or a facility's NAT)."""
+    """Failed logins, counted in this process over ``window`` seconds.
+
+    A limit per user name alone would let anyone lock a user out by failing
+    logins in their name. So the hard limits are per (user name, client
+    address), few: one address guessing one password; and per address, more:
+    one address spraying many users (many users may share an address, behind a
+    proxy or a facility's NAT). Failures for a user from every address only slow
+    the answers to further failures for that user, up to ``max_delay`` seconds:
+    a guesser spread over many addresses is slowed, the real user, who logs in
+    right, is never held up nor refused.
+    """
 
     def __init__(self, per_user: int = 5, per_address: int = 30,
-                 window: float = 60.0) -> None:
-        self.limits = {"user": per_user, "addr": per_address}
+                 window: float = 60.0, max_delay: float = 2.0) -> None:
+        self.limits = {"pair": per_user, "addr": per_address}
         self.window = window
+        self.max_delay = max_delay
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+
+    @staticmethod
+    def keys(username: str, address: str) -> tuple[str, str, str]:
+        """The (user, address), address and user counters of one attempt."""
+        user = username.lower()
+        return f"pair:{user}\x00{address}", f"addr:{address}", f"user:{user}"
 
     def _recent(self, key: str, now: float) -> deque[float]:
         failures = self._failures.setdefault(key, deque())
         while failures and failures[0] <= now - self.window:
             failures.popleft()
+        if not failures:
+            del self._failures[key]  # an attacker's many names must not pile up
+            return deque()
         return failures
 
-    def check(self, *keys: str) -> None:
+    def check(self, username: str, address: str) -> None:
+        """Refuse an attempt from an address that failed too often, for this user or all."""
         now = time.monotonic()
+        pair, addr, _user = self.keys(username, address)
         with self._lock:
-            for key in keys:
+            for key in (pair, addr):
                 failures = self._recent(key, now)
                 if len(failures) >= self.limits[key.split(":", 1)[0]]:
                     wait = int(failures[0] + self.window - now) + 1
                     raise TooManyAttemptsError(
-                        f"too many failed logins; try again in {wait} s", retry_after=wait)
+                        f"too many failed logins from your address; try again in {wait} s",
+                        retry_after=wait)
 
-    def failed(self, *keys: str) -> None:
+    def failed(self, username: str, address: str) -> float:
+        """Count a failure; the seconds to wait before answering it."""
         now = time.monotonic()
         with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
+            for key in self.keys(username, address):
+                self._failures.setdefault(key, deque()).append(now)
+            everywhere = len(self._recent(self.keys(username, address)[2], now))
+        beyond = everywhere - self.limits["pair"]
+        return 0.0 if beyond < 0 else min(self.max_delay, 0.05 * 2 ** beyond)
 
-    def succeeded(self, username_key: str) -> None:
+    def succeeded(self, username: str, address: str) -> None:
+        """A right password from this address clears this address's count for the user."""
         with self._lock:
-            self._failures.pop(username_key, None)
+            self._failures.pop(self.keys(username, address)[0], None)
 
 
 @dataclass(frozen=True)
@@ -93,14 +119,15 @@ class LoginResult:
 def login(catalog: Catalog, settings: Settings, username: str, password: str, *,
           client: str = "", limiter: LoginLimiter | None = None,
           address: str = "") -> LoginResult:
-    user_key, address_key = f"user:{username.lower()}", f"addr:{address}"
     if limiter:
-        limiter.check(user_key, address_key)
+        limiter.check(username, address)
     with catalog.session() as session:
-        user = session.scalar(select(Experimenter).where(Experimenter.username == username))
+        # A NUL cannot be in any user name, and PostgreSQL refuses it in a query.
+        user = None if "\x00" in username else session.scalar(
+            select(Experimenter).where(Experimenter.username == username))
         if not check_password(user.password_hash if user else None, password) or user is None:
             if limiter:
-                limiter.failed(user_key, address_key)
+                time.sleep(limiter.failed(username, address))
             raise AuthenticationError(WRONG_LOGIN)
         if user.password_hash and needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)  # auth.password_profile changed
@@ -113,7 +140,7 @@ def login(catalog: Catalog, settings: Settings, username: str, password: str, *,
                                  group_id=actor.group_id, created_at=now, last_used_at=now,
                                  expires_at=expires, client=client[:255]))
     if limiter:
-        limiter.succeeded(user_key)
+        limiter.succeeded(username, address)
     return LoginResult(token, actor, expires)
 
 

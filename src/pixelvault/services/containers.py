@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from pixelvault import text
 from pixelvault.catalog import Actor, Catalog, Right
 from pixelvault.catalog.json_rows import json_page_statement
 from pixelvault.catalog.models import (
@@ -57,6 +58,8 @@ def _model(kind: str) -> Any:
 
 
 def _check_text(name: str | None, description: str | None) -> None:
+    text.check_name("a name", name)
+    text.check_text("a description", description)
     if name is not None and not 0 < len(name.strip()) <= MAX_NAME:
         raise InvalidInputError(f"a name needs 1 to {MAX_NAME} characters")
     if description is not None and len(description) > MAX_DESCRIPTION:

@@ -112,6 +112,13 @@ def _remove_bytes(vault: Vault, attachment_files: list[int], directories: list[s
         vault.memos.forget(vault.managed.path(directory))
 
 
+def _require_repository(vault: Vault) -> None:
+    """Before the commit of a delete that has bytes to remove: rows gone while their
+    bytes cannot be reached would leave those bytes behind for good (and report a
+    success that is not one), so nothing is deleted while the repository is away."""
+    vault.guard.require_available("nothing was deleted")
+
+
 def delete_object(vault: Vault, actor: Actor, kind: str, object_id: int) -> Deleted:
     deleted = Deleted(kind, object_id)
     attachment_files: list[int] = []
@@ -133,6 +140,8 @@ def delete_object(vault: Vault, actor: Actor, kind: str, object_id: int) -> Dele
             session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
         if fileset_id is not None:
             directories.append(_drop_fileset(session, fileset_id, deleted))
+        if attachment_files or directories or deleted.pixels or deleted.thumbnails:
+            _require_repository(vault)
     _remove_bytes(vault, attachment_files, directories, deleted.pixels, deleted.thumbnails)
     return deleted
 
@@ -156,5 +165,6 @@ def delete_fileset(vault: Vault, actor: Actor, fileset_id: int) -> Deleted:
         if attachment_files:
             session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
         directory = _drop_fileset(session, fileset_id, deleted)
+        _require_repository(vault)
     _remove_bytes(vault, attachment_files, [directory], deleted.pixels, deleted.thumbnails)
     return deleted

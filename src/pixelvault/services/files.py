@@ -128,6 +128,7 @@ def read_file(vault: Vault, actor: Actor, file_id: int, start: int = 0,
 def original_bytes(vault: Vault, row: OriginalFile, start: int = 0,
                    end: int | None = None) -> Iterator[bytes]:
     """The bytes of a file the caller already may read, from whichever store holds them."""
+    vault.guard.require_available("nothing was read")  # never another share's bytes
     if row.store == Store.MANAGED.value:
         return vault.managed.read_range(row.path, start, end)
     return vault.files.read_range(row.id, start, end)
@@ -143,6 +144,7 @@ def delete_file(vault: Vault, actor: Actor, file_id: int) -> OriginalFile:
     if get_file(vault, actor, file_id).store != Store.FILES.value:
         raise InvalidInputError(f"file {file_id} belongs to an imported fileset; delete the "
                                 "fileset's images instead")
+    vault.guard.require_available("nothing was deleted")
     with vault.catalog.session() as session:
         row = file_rows.remove(session, actor, file_id)
     if row is None:

@@ -35,7 +35,7 @@ from pixelvault.catalog.models import (
     Project,
     ProjectDatasetLink,
 )
-from pixelvault.catalog.principals import USER_GROUP
+from pixelvault.catalog.principals import USER_GROUP, groups_visible_to, users_visible_to
 from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
 from pixelvault.services import containers
 
@@ -218,15 +218,16 @@ def chgrp(catalog: Catalog, actor: Actor, targets: Iterable[tuple[str, int]], gr
     new group, or the data would become invisible to them.
     """
     with catalog.session() as session:
-        group = session.get(ExperimenterGroup, group_id)
+        # A group the actor may not see answers as a missing one. Since users see
+        # only their own groups, that also keeps them from moving data elsewhere.
+        group = session.scalar(select(ExperimenterGroup).where(
+            ExperimenterGroup.id == group_id, groups_visible_to(actor, ExperimenterGroup.id)))
         if group is None:
-            raise NotFoundError(f"no group with id {group_id}")
+            raise NotFoundError(f"no group with id {group_id}; only administrators move "
+                                "data into groups they are not in")
         if group.name == USER_GROUP:
             raise InvalidInputError(f"the built-in {USER_GROUP!r} group holds no data; "
                                     "choose a lab group")
-        if not actor.is_admin and group_id not in actor.group_ids:
-            raise ForbiddenError(f"you are not a member of group {group_id}; only "
-                                 "administrators move data into groups they are not in")
         graph = _graph(session, actor, targets)
         owners = _owners(session, graph)
         if not actor.is_admin:
@@ -257,7 +258,9 @@ def chown(catalog: Catalog, actor: Actor, targets: Iterable[tuple[str, int]], us
     users made stay theirs.
     """
     with catalog.session() as session:
-        if session.get(Experimenter, user_id) is None:
+        # A user the actor may not see answers as a missing one.
+        if session.scalar(select(Experimenter.id).where(
+                Experimenter.id == user_id, users_visible_to(actor, Experimenter.id))) is None:
             raise NotFoundError(f"no user with id {user_id}")
         graph = _graph(session, actor, targets)
         owners = _owners(session, graph)

@@ -10,13 +10,14 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
+from pixelvault import text
 from pixelvault.catalog import Actor, Catalog
 from pixelvault.catalog.models import Experimenter, ExperimenterGroup, GroupMembership, Permissions
-from pixelvault.catalog.principals import ROOT_USER
+from pixelvault.catalog.principals import ROOT_USER, groups_visible_to, users_visible_to
 from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
 from pixelvault.services import auth, passwords
 
@@ -42,6 +43,7 @@ def parse_level(text: str) -> Permissions:
 
 
 def _check_name(kind: str, name: str) -> str:
+    text.check_name(f"a {kind} name", name)
     if not _NAME.match(name):
         raise InvalidInputError(
             f"{kind} name {name!r} may hold letters, digits and . _ @ - (at most 255)"
@@ -65,22 +67,18 @@ class UserInfo:
     group_ids: list[int]
 
 
-def _users_visible_to(actor: Actor) -> ColumnElement[bool]:
-    if actor.is_admin:
-        return true()
-    fellows = select(GroupMembership.experimenter_id).where(
-        GroupMembership.group_id.in_(sorted(actor.group_ids)))
-    return or_(Experimenter.id == actor.user_id, Experimenter.id.in_(fellows))
-
-
 def list_users(catalog: Catalog, actor: Actor) -> list[UserInfo]:
     with catalog.session() as session:
-        users = session.scalars(select(Experimenter).where(_users_visible_to(actor))
+        users = session.scalars(select(Experimenter)
+                                .where(users_visible_to(actor, Experimenter.id))
                                 .order_by(Experimenter.id)).all()
         memberships: dict[int, list[int]] = {}
+        # Only the memberships of groups the caller may see: a fellow member's
+        # other groups are not the caller's business (nor their existence).
         for user_id, group_id in session.execute(
                 select(GroupMembership.experimenter_id, GroupMembership.group_id)
-                .where(GroupMembership.experimenter_id.in_([u.id for u in users]))):
+                .where(GroupMembership.experimenter_id.in_([u.id for u in users]),
+                       groups_visible_to(actor, GroupMembership.group_id))):
             memberships.setdefault(user_id, []).append(group_id)
         return [UserInfo(u.id, u.username, u.first_name, u.last_name, u.email, u.is_admin,
                          sorted(memberships.get(u.id, []))) for u in users]
@@ -102,17 +100,18 @@ class GroupInfo:
 
 
 def list_groups(catalog: Catalog, actor: Actor) -> list[GroupInfo]:
-    query = select(ExperimenterGroup).order_by(ExperimenterGroup.id)
-    if not actor.is_admin:
-        query = query.where(ExperimenterGroup.id.in_(sorted(actor.group_ids)))
+    query = select(ExperimenterGroup).where(
+        groups_visible_to(actor, ExperimenterGroup.id)).order_by(ExperimenterGroup.id)
     with catalog.session() as session:
         return [GroupInfo(g.id, g.name, g.permissions, g.description)
                 for g in session.scalars(query)]
 
 
-def _group_id(session: Session, name_or_id: str | int) -> int:
+def _group_id(session: Session, actor: Actor, name_or_id: str | int) -> int:
+    """The id of a group ``actor`` may see; one it may not see is reported missing."""
     column = ExperimenterGroup.id if isinstance(name_or_id, int) else ExperimenterGroup.name
-    group_id = session.scalar(select(ExperimenterGroup.id).where(column == name_or_id))
+    group_id = session.scalar(select(ExperimenterGroup.id).where(
+        column == name_or_id, groups_visible_to(actor, ExperimenterGroup.id)))
     if group_id is None:
         raise NotFoundError(f"no group {name_or_id!r}; list them with `pixelvault group list`")
     return int(group_id)
@@ -122,6 +121,7 @@ def create_group(catalog: Catalog, actor: Actor, name: str, level: Permissions,
                  description: str = "") -> int:
     require_admin(actor)
     _check_name("group", name)
+    text.check_text("a description", description)
     try:
         with catalog.session() as session:
             group = ExperimenterGroup(name=name, permissions=level.value,
@@ -138,12 +138,15 @@ def create_user(catalog: Catalog, actor: Actor, username: str, first_name: str,
                 email: str = "", admin: bool = False) -> int:
     require_admin(actor)
     _check_name("user", username)
+    for what, value in (("a first name", first_name), ("a last name", last_name),
+                        ("an email address", email)):
+        text.check_name(what, value)
     if not groups:
         raise InvalidInputError("a user needs at least one group (--group-name)")
     password_hash = passwords.hash_password(password) if password is not None else None
     try:
         with catalog.session() as session:
-            group_ids = [_group_id(session, g) for g in groups]
+            group_ids = [_group_id(session, actor, g) for g in groups]
             user = Experimenter(username=username, first_name=first_name, last_name=last_name,
                                 email=email, is_admin=admin, password_hash=password_hash,
                                 default_group_id=group_ids[0])
@@ -159,7 +162,7 @@ def create_user(catalog: Catalog, actor: Actor, username: str, first_name: str,
 def add_member(catalog: Catalog, actor: Actor, group: str | int, user_id: int, *,
                owner: bool = False) -> None:
     with catalog.session() as session:
-        group_id = _group_id(session, group)
+        group_id = _group_id(session, actor, group)
         if not (actor.is_admin or group_id in actor.owned_group_ids):
             raise ForbiddenError("only administrators and the group's owners may add members")
         if session.get(Experimenter, user_id) is None:

@@ -136,10 +136,11 @@ def cache_for(vault: Vault) -> HandleCache:
     return vault.handles
 
 
-def _stamp(path: Path) -> tuple[int, int]:
+def _stamp(vault: Vault, path: Path) -> tuple[int, int]:
     try:
         info = path.stat()
     except OSError:
+        vault.guard.require_available("nothing was read")
         raise CorruptFileError(f"{path} is missing from the repository; restore it, or "
                                "see `pixelvault fs sets --check`") from None
     return info.st_size, info.st_mtime_ns
@@ -172,13 +173,13 @@ def source_backend(vault: Vault, info: PixelsInfo, cache: HandleCache | None = N
         return backend
     if info.storage == PixelsStorage.OMERO_RAW:
         path = vault.pixels.path(info.pixels_id)
-        return cache.get(("raw", str(path), *_stamp(path)),  # type: ignore[no-any-return]
+        return cache.get(("raw", str(path), *_stamp(vault, path)),  # type: ignore[no-any-return]
                          lambda: OmeroRawBackend(path, info.sizes, _dtype(info)))
     if not info.entry:
         raise CorruptFileError(f"image {info.image_id} has no files; delete it and "
                                "import it again")
     entry = vault.managed.file(info.entry)
-    shared: _SharedReader = cache.get(("original", str(entry), *_stamp(entry)),
+    shared: _SharedReader = cache.get(("original", str(entry), *_stamp(vault, entry)),
                                       lambda: _SharedReader(open_original(
                                           vault.memos, entry, _members(vault, info))))
     backend = shared.backend(info.series)
@@ -203,6 +204,9 @@ def _dtype(info: PixelsInfo) -> Any:
 
 def buffer_for(vault: Vault, info: PixelsInfo) -> PixelBuffer:
     """The pixel buffer of an image whose catalog facts are ``info``."""
+    # One stat and a small read per buffer: a cached Zarr store on a share that
+    # vanished would otherwise answer planes of zeros (missing chunks read as fill).
+    vault.guard.require_available("nothing was read")
     cache = cache_for(vault)
     threshold = vault.settings.pyramid_threshold
     levels = planned_levels(info, threshold)

@@ -21,6 +21,7 @@ import numpy as np
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from pixelvault import text
 from pixelvault.catalog import Actor, Right
 from pixelvault.catalog.models import (
     Channel,
@@ -81,6 +82,10 @@ def _check(new: NewImage) -> None:
     if len(new.channel_names) > new.size_c:
         raise InvalidInputError(f"{len(new.channel_names)} channel names for "
                                 f"{new.size_c} channels")
+    text.check_name("an image's name", new.name)
+    text.check_text("an image's description", new.description)
+    for channel in new.channel_names:
+        text.check_name("a channel name", channel)
     if not 0 < len(new.name.strip()) <= 1024:
         raise InvalidInputError("an image needs a name of 1 to 1024 characters")
     for value in (new.physical_size_x, new.physical_size_y, new.physical_size_z,
