@@ -256,8 +256,9 @@ def test_damage_fails_only_the_reads_that_touch_it(vault: Vault, tmp_path: Path)
     create.finish(vault, actor, image_id)
     pyramids.run_pending(vault)
     # One chunk of the pyramid's full-resolution shard is overwritten.
-    shard = next(p for p in (vault.pixels.pyramid(pixels_id(vault, image_id)) / "0")
-                 .rglob("*") if p.is_file() and p.name != "zarr.json")
+    level = vault.pixels.pyramid(pixels_id(vault, image_id)) / "0"
+    shard = next(p for p in level.rglob("*") if p.is_file() and p.name != "zarr.json"
+                 and set(p.relative_to(level).parts[1:]) == {"0"})  # the first chunk's
     damaged = bytearray(shard.read_bytes())
     damaged[100:120] = b"\xff" * 20
     shard.write_bytes(bytes(damaged))
