@@ -3,9 +3,10 @@
 Terms (``gfp``), ``field:term``, quoted phrases, ``AND``/``OR``/``NOT`` (and ``+``,
 ``-``), parentheses, ``*`` and ``?`` wildcards (not at a term's start: that would
 read the whole dictionary), date ranges (``created:[2026-01-01 TO 2026-06-30]``,
-``{...}`` excluding the ends, ``*`` open). Terms next to each other must all match
-(AND), as people expect of a search box. Anything else is refused with a message
-that says what to write instead, before the index sees it.
+``{...}`` excluding the ends, ``*`` open; ``[* TO *]`` is any date, as in Lucene).
+Terms next to each other must all match (AND), as people expect of a search box.
+Anything else is refused with a message that says what to write instead, before
+the index sees it.
 """
 
 from __future__ import annotations
@@ -131,6 +132,8 @@ class _Parser:
             occur = "must"
             if token in ("NOT", "!"):
                 self.take()
+                if self.peek() in (None, ")"):
+                    raise QueryError(f"{token} needs a term after it, e.g. NOT draft")
                 occur = "not"
             elif token.startswith(("-", "+")) and len(token) > 1:
                 self.tokens[self.position] = token[1:]
@@ -288,6 +291,8 @@ def compile_query(group: Group, schema: Any, default_field: str = DEFAULT_FIELD)
         return tantivy.Query.phrase_query(schema, field, list[str | tuple[int, str]](found))
 
     def rng(node: Range) -> Any:
+        if node.low is None and node.high is None:  # Lucene's [* TO *]: has the field
+            return tantivy.Query.exists_query(node.field)
         return tantivy.Query.range_query(schema, node.field, tantivy.FieldType.Date,
                                          node.low, node.high,
                                          include_lower=node.include_low or node.low is None,
