@@ -78,3 +78,42 @@ def test_attachments_may_exceed_the_json_body_cap(api: Api) -> None:
     made = api.client.post(f"/api/v1/projects/{project['id']}/attachments?name=big.bin",
                            headers=headers, content=big)
     assert made.status_code == 201 and made.json()["file"]["size"] == len(big)
+
+
+def test_deeply_nested_json_bodies_are_400(api: Api) -> None:
+    headers = api.login("root", ROOT_PASSWORD)
+    headers["Content-Type"] = "application/json"
+    for deep in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 65 + b"1" + b"}" * 65,
+                 b"[" * 100_000):
+        for path in ("/api/v0/m/save/", "/api/v1/projects", "/api/v1/chgrp", "/api/v1/login",
+                     "/api/v1/imports", "/api/v1/rendering/copy"):
+            answer = api.client.post(path, headers=headers, content=deep)
+            assert answer.status_code == 400, (path, answer.text)
+            assert answer.json()["message"].startswith("the JSON body nests more than 64")
+
+
+def test_every_route_measures_the_json_bodies_fastapi_parses_for_it() -> None:
+    import importlib
+    import pkgutil
+
+    from fastapi.routing import APIRoute
+
+    from pixelvault.server import routes
+    from pixelvault.server.jsonbody import JsonBodyRoute
+
+    found = [route for info in pkgutil.iter_modules(routes.__path__)
+             for route in importlib.import_module(f"{routes.__name__}.{info.name}").router.routes
+             if isinstance(route, APIRoute)]
+    assert len(found) > 50 and all(isinstance(r, JsonBodyRoute) for r in found)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(api: Api) -> None:
+    headers = api.login("root", ROOT_PASSWORD)
+    name = '[{"' * 100
+    answer = api.client.post("/api/v1/projects", headers=headers, json={"name": name})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["name"] == name
+    flat = [[[i]] for i in range(500)]
+    assert api.client.post("/api/v0/m/save/", headers=headers, json={
+        "@type": "http://www.openmicroscopy.org/Schemas/OME/2016-06#Project", "Name": "p",
+        "extra": flat}).status_code == 201
