@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from pixelvault.catalog.models import Fileset
-from tests.formats.samples import ome_tiff
+from tests.formats.samples import ome_tiff, png_bomb
 from tests.server.conftest import Api, World
 
 
@@ -232,3 +232,19 @@ def test_announcements_that_no_filesystem_can_hold_are_400(api: Api, world: Worl
     assert sent.status_code == 200, sent.text
     with api.vault.catalog.session() as session:
         assert session.scalar(select(func.count()).select_from(Fileset)) == 1
+
+
+def test_an_uploaded_png_declaring_ten_billion_pixels_fails_and_leaves_nothing(
+        api: Api, world: World) -> None:
+    alice = world.headers["alice"]
+    data = png_bomb()
+    made = api.client.post("/api/v1/imports", headers=alice, json={"files": [
+        {"client_path": "/home/alice/bomb.png", "size": len(data), "checksum": sha1(data)}]})
+    url = f"/api/v1/imports/{made.json()['id']}"
+    assert api.client.put(f"{url}/files/0", headers=alice, content=data).status_code == 200
+    failed = api.client.post(f"{url}/finish", headers=alice)
+    assert failed.status_code == 422, failed.text
+    assert failed.json()["message"].startswith("bomb.png: Image size (10000000000 pixels)")
+    with api.vault.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(Fileset)) == 0
+    assert list(api.vault.managed.root.iterdir()) == []
