@@ -29,6 +29,7 @@ from tests.server.conftest import ROOT_PASSWORD, Api
         ("post", "/api/v1/users", b'{"username": "u", "groups": []}', 400),
         ("post", "/api/v1/users", b'{"username": "u", "groups": ["nope"]}', 404),
         ("post", "/api/v1/projects", b'{"name": "p", "group_id": 0}', 404),
+        ("put", "/api/v0/m/save/", b'{"@type": "#Project", "@id": false}', 400),
         ("post", "/api/v1/projects", b'{"name": "\xff"}', 400),
         ("post", "/api/v1/chgrp", b'{"group_id": 1, "targets": ["Image:99999999999"]}', 400),
         ("post", "/api/v1/chown", b'{"user_id": 1, "targets": ["Image:\xc2\xb2"]}', 400),

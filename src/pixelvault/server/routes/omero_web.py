@@ -248,7 +248,8 @@ async def save(request: Request, actor: ActorDep,
         status = 201
     else:
         object_id = data.get("@id")
-        if not isinstance(object_id, int) or not 0 <= object_id <= MAX_ID:
+        if isinstance(object_id, bool) or not isinstance(object_id, int) \
+                or not 0 <= object_id <= MAX_ID:  # JSON's true is no id, though Python's is
             raise InvalidInputError("PUT needs the object's @id")
         row = await run_in_threadpool(lambda: containers.update(
             catalog, actor, kind, object_id, name=name, description=description))
