@@ -30,6 +30,9 @@ from tests.server.conftest import ROOT_PASSWORD, Api
         ("post", "/api/v1/users", b'{"username": "u", "groups": ["nope"]}', 404),
         ("post", "/api/v1/projects", b'{"name": "p", "group_id": 0}', 404),
         ("put", "/api/v0/m/save/", b'{"@type": "#Project", "@id": false}', 400),
+        ("post", "/api/v1/projects", b'{"name": "a\\u0000b"}', 400),
+        ("post", "/api/v1/projects", b'{"name": "\\ud800"}', 400),
+        ("post", "/api/v0/m/save/", b'{"@type": "#Project", "Name": "\\udfff"}', 400),
         ("post", "/api/v1/projects", b'{"name": "\xff"}', 400),
         ("post", "/api/v1/chgrp", b'{"group_id": 1, "targets": ["Image:99999999999"]}', 400),
         ("post", "/api/v1/chown", b'{"user_id": 1, "targets": ["Image:\xc2\xb2"]}', 400),
@@ -118,6 +121,9 @@ def test_brackets_inside_strings_do_not_count_as_nesting(api: Api) -> None:
     answer = api.client.post("/api/v1/projects", headers=headers, json={"name": name})
     assert answer.status_code == 201, answer.text
     assert answer.json()["name"] == name
+    for text in ("\\u0000", "\U0001f600"):  # a backslash and u0000; a whole emoji
+        made = api.client.post("/api/v1/projects", headers=headers, json={"name": text})
+        assert made.status_code == 201 and made.json()["name"] == text, made.text
     flat = [[[i]] for i in range(500)]
     assert api.client.post("/api/v0/m/save/", headers=headers, json={
         "@type": "http://www.openmicroscopy.org/Schemas/OME/2016-06#Project", "Name": "p",
