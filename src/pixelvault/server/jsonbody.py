@@ -34,11 +34,6 @@ _STEP = _OPENING * 2 - 1  # +1 for [ and {, -1 for ] and }
 _SUSPECT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
-def too_deep() -> InvalidInputError:
-    return InvalidInputError(f"the JSON body nests more than {MAX_DEPTH} levels of arrays "
-                             "and objects; send a flatter body")
-
-
 def check_depth(body: bytes) -> None:
     """InvalidInputError if ``body`` opens more than MAX_DEPTH arrays and objects at once
     (brackets inside strings do not count); linear time, whatever the body."""
@@ -49,10 +44,12 @@ def check_depth(body: bytes) -> None:
         return
     steps = _STEP[np.frombuffer(brackets, np.uint8)].astype(np.int32)
     if int(np.cumsum(steps).max()) > MAX_DEPTH:
-        raise too_deep()
+        raise InvalidInputError(f"the JSON body nests more than {MAX_DEPTH} levels of "
+                                "arrays and objects; send a flatter body")
 
 
 def _strings(value: Any) -> Iterator[str]:
+    """Every key and string value (recursion is safe: the depth was checked first)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, list):
@@ -102,8 +99,9 @@ def loads(body: bytes) -> Any:
 
 
 class JsonBodyRoute(APIRoute):
-    """A route that measures its JSON body's depth before FastAPI parses it. Bodies it
-    does not parse (forms, files streamed to disk) are left alone."""
+    """A route that checks its JSON body (:func:`check`) before FastAPI parses it, which
+    would meet a RecursionError first. Bodies FastAPI does not parse (forms, files
+    streamed to disk) are left alone."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
