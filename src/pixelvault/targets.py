@@ -6,13 +6,19 @@ from collections.abc import Sequence
 
 from pixelvault.errors import InvalidInputError
 
+MAX_ID = 2**31 - 1  # catalog ids are 32-bit integers on SQLite and PostgreSQL
+
 
 def parse_target(text: str, kinds: Sequence[str]) -> tuple[str, int]:
     """``(kind, id)`` from ``Kind:ID``, the kind lower-cased; ``kinds`` are the accepted
     ones, spelt as OMERO spells them (``Project``, ``FileAnnotation``)."""
     kind, sep, number = text.partition(":")
     kind = kind.strip().lower()
-    if not sep or kind not in {k.lower() for k in kinds} or not number.strip().isdigit():
+    number = number.strip()
+    # ASCII digits only ("²" is a digit to str.isdigit, not to int), and an id the
+    # catalog's 32-bit columns can hold (a larger one is a database error on PostgreSQL)
+    if not sep or kind not in {k.lower() for k in kinds} or \
+            not (number.isascii() and number.isdigit()) or int(number) > MAX_ID:
         raise InvalidInputError(f"{text!r} is not a target; write "
                                 + ", ".join(f"{k}:ID" for k in kinds))
     return kind, int(number)

@@ -122,6 +122,20 @@ def png_rgb(d: Path) -> Sample:
                   "uint8")
 
 
+def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A valid PNG of a few bytes whose header declares ``width`` x ``height`` pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b""))
+
+
 def png_16bit(d: Path) -> Sample:
     data = _random((25, 35), np.uint16)
     Image.fromarray(data).save(d / "grey16.png")

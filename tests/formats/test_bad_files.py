@@ -212,3 +212,13 @@ def test_bioformats2raw_layout_gives_one_series_per_image(tmp_path: Path) -> Non
                                       first.truth[0][1, 2, 1])
     finally:
         reader.close()
+
+
+@pytest.mark.parametrize("name", ["zarr.json", ".zattrs"])
+def test_ome_zarr_metadata_nested_100000_deep_is_a_corrupt_file(tmp_path: Path,
+                                                                 name: str) -> None:
+    root = tmp_path / "deep.zarr"
+    root.mkdir()
+    (root / name).write_text('{"attributes": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(CorruptFileError, match=r"deep\.zarr: OME-Zarr metadata cannot be read"):
+        open_reader(root)

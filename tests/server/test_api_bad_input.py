@@ -31,6 +31,14 @@ from tests.server.conftest import ROOT_PASSWORD, Api, add_image
         ("post", "/api/v1/users", b'{"username": "../x", "groups": ["user"]}', 400),
         ("post", "/api/v1/users", b'{"username": "u", "groups": []}', 400),
         ("post", "/api/v1/users", b'{"username": "u", "groups": ["nope"]}', 404),
+        ("post", "/api/v1/projects", b'{"name": "p", "group_id": 0}', 404),
+        ("put", "/api/v0/m/save/", b'{"@type": "#Project", "@id": false}', 400),
+        ("post", "/api/v1/projects", b'{"name": "a\\u0000b"}', 400),
+        ("post", "/api/v1/projects", b'{"name": "\\ud800"}', 400),
+        ("post", "/api/v0/m/save/", b'{"@type": "#Project", "Name": "\\udfff"}', 400),
+        ("post", "/api/v1/projects", b'{"name": "\xff"}', 400),
+        ("post", "/api/v1/chgrp", b'{"group_id": 1, "targets": ["Image:99999999999"]}', 400),
+        ("post", "/api/v1/chown", b'{"user_id": 1, "targets": ["Image:\xc2\xb2"]}', 400),
     ],
 )
 def test_malformed_requests(api: Api, method: str, path: str, body: bytes | None,
@@ -144,3 +152,45 @@ def test_descriptions_and_comments_keep_tabs_and_newlines(api: Api) -> None:
     assert comment.status_code == 201, comment.text
     assert api.client.post("/api/v1/projects", headers=root,
                            json={"name": "tab\there"}).status_code == 400
+
+
+def test_deeply_nested_json_bodies_are_400(api: Api) -> None:
+    headers = api.login("root", ROOT_PASSWORD)
+    headers["Content-Type"] = "application/json"
+    for deep in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 65 + b"1" + b"}" * 65,
+                 b"[" * 100_000):
+        for path in ("/api/v0/m/save/", "/api/v1/projects", "/api/v1/chgrp", "/api/v1/login",
+                     "/api/v1/imports", "/api/v1/rendering/copy"):
+            answer = api.client.post(path, headers=headers, content=deep)
+            assert answer.status_code == 400, (path, answer.text)
+            assert answer.json()["message"].startswith("the JSON body nests more than 64")
+
+
+def test_every_route_measures_the_json_bodies_fastapi_parses_for_it() -> None:
+    import importlib
+    import pkgutil
+
+    from fastapi.routing import APIRoute
+
+    from pixelvault.server import routes
+    from pixelvault.server.jsonbody import JsonBodyRoute
+
+    found = [route for info in pkgutil.iter_modules(routes.__path__)
+             for route in importlib.import_module(f"{routes.__name__}.{info.name}").router.routes
+             if isinstance(route, APIRoute)]
+    assert len(found) > 50 and all(isinstance(r, JsonBodyRoute) for r in found)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(api: Api) -> None:
+    headers = api.login("root", ROOT_PASSWORD)
+    name = '[{"' * 100
+    answer = api.client.post("/api/v1/projects", headers=headers, json={"name": name})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["name"] == name
+    for text in ("\\u0000", "\U0001f600"):  # a backslash and u0000; a whole emoji
+        made = api.client.post("/api/v1/projects", headers=headers, json={"name": text})
+        assert made.status_code == 201 and made.json()["name"] == text, made.text
+    flat = [[[i]] for i in range(500)]
+    assert api.client.post("/api/v0/m/save/", headers=headers, json={
+        "@type": "http://www.openmicroscopy.org/Schemas/OME/2016-06#Project", "Name": "p",
+        "extra": flat}).status_code == 201

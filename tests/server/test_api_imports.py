@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from pixelvault.catalog.models import Fileset
-from tests.formats.samples import ome_tiff
+from tests.formats.samples import ome_tiff, png_bomb
 from tests.server.conftest import Api, World
 
 
@@ -206,3 +206,45 @@ def test_checksums_may_come_with_the_finish(api: Api, world: World, tmp_path: Pa
     api.client.put(f"{first}/files/0", headers=alice, content=data)
     differs = api.client.post(f"{first}/finish", headers=alice, json={"checksums": ["1" * 40]})
     assert differs.status_code == 422 and "not the one announced" in differs.json()["message"]
+
+
+def test_announcements_that_no_filesystem_can_hold_are_400(api: Api, world: World) -> None:
+    alice = world.headers["alice"]
+    checksum = sha1(b"x")
+    both = api.client.post("/api/v1/imports", headers=alice, json={"files": [
+        {"client_path": "d/a", "size": 1, "checksum": checksum},
+        {"client_path": "d/a/b.png", "size": 1, "checksum": checksum}]})
+    assert both.status_code == 400, both.text
+    assert "'d/a' is a file and also a directory above 'd/a/b.png'" in both.json()["message"]
+    for name, limit in (("x" * 300 + ".png", "247 bytes"), ("é" * 124 + ".png", "247 bytes"),
+                        ("é" * 128 + "/a.png", "255 bytes")):
+        long = api.client.post("/api/v1/imports", headers=alice, json={"files": [
+            {"client_path": f"exp/{name}", "size": 1, "checksum": checksum}]})
+        assert long.status_code == 400, long.text
+        assert limit in long.json()["message"] and "shorten" in long.json()["message"]
+    # The longest name that fits is taken, sent and imported as announced.
+    name = "y" * 243 + ".txt"
+    made = api.client.post("/api/v1/imports", headers=alice, json={"files": [
+        {"client_path": f"exp/{name}", "size": 1, "checksum": checksum}]})
+    assert made.status_code == 201, made.text
+    sent = api.client.put(f"/api/v1/imports/{made.json()['id']}/files/0", headers=alice,
+                          content=b"x")
+    assert sent.status_code == 200, sent.text
+    with api.vault.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(Fileset)) == 1
+
+
+def test_an_uploaded_png_declaring_ten_billion_pixels_fails_and_leaves_nothing(
+        api: Api, world: World) -> None:
+    alice = world.headers["alice"]
+    data = png_bomb()
+    made = api.client.post("/api/v1/imports", headers=alice, json={"files": [
+        {"client_path": "/home/alice/bomb.png", "size": len(data), "checksum": sha1(data)}]})
+    url = f"/api/v1/imports/{made.json()['id']}"
+    assert api.client.put(f"{url}/files/0", headers=alice, content=data).status_code == 200
+    failed = api.client.post(f"{url}/finish", headers=alice)
+    assert failed.status_code == 422, failed.text
+    assert failed.json()["message"].startswith("bomb.png: Image size (10000000000 pixels)")
+    with api.vault.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(Fileset)) == 0
+    assert list(api.vault.managed.root.iterdir()) == []

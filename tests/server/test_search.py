@@ -92,10 +92,12 @@ def test_find_by_every_field_and_syntax(api: Api, world: World,
               "owner:alice", "gfp*", "time?apse", '"HeLa mitosis"', "mitosis AND kyoto",
               "mitosis OR nonexistentword", "nonexistentword OR h2b", "mitosis NOT zebrafish",
               "(mitosis OR x) AND -nonexistentword", "created:[2000-01-01 TO *]",
-              "type:project AND mitosis"):
+              "type:project AND mitosis", "created:[* TO *]", "modified:{* TO *}",
+              "mitosis AND created:[* TO *]", "created:[0001-01-01 TO 9999-12-31]"):
         assert project in find(api, alice, q), q
     for q in ("mitosis AND nonexistentword", "mitosis -kyoto", "mitosis NOT blurry",
-              '"mitosis hela"', "created:[2000-01-01 TO 2001-01-01]",
+              '"mitosis hela"', "created:[2000-01-01 TO 2001-01-01]", "created:0001-01-01",
+              "created:[9999-01-01 TO *]",
               "type:image AND mitosis", "café"):
         assert project not in find(api, alice, q), q
     hits = api.client.get("/api/v1/search", headers=alice, params={"q": "paraformaldehyde"}
@@ -146,7 +148,9 @@ def test_changes_show_and_deletions_go(api: Api, world: World) -> None:
                                                   "starts after"),
     ("created:[2026-01-01 2026-02-01]", "FROM TO TO"), ("mitosis\x07", "control"),
     ("x " * 600, "at most 1000"), (" ".join(["a"] * 70), "more than 64"), ("", "empty"),
-    ("OR mitosis", "before it"), ("name:()", "empty"),
+    ("OR mitosis", "before it"), ("name:()", "empty"), ("NOT", "needs a term after"),
+    ("!", "needs a term after"), ("mitosis AND (NOT)", "needs a term after"),
+    ('created:"0 gfp"', "not a date"), ("created:(gfp)", "give a date or a range"),
 ])
 def test_bad_queries_are_400_with_the_fix(api: Api, world: World, q: str, says: str) -> None:
     answer = api.client.get("/api/v1/search", headers=world.headers["alice"], params={"q": q})

@@ -98,6 +98,7 @@ def test_tiles_regions_planes_and_their_etags(api: Api, world: World, tmp_path: 
     ("tile=0,0,0&c=1|9:1", "above end"), ("tile=0,0,0&c=1$XYZ", "RRGGBB"),
     ("tile=0,0,0&q=2", "outside 0..1"), ("tile=0,0,0&format=bmp", "jpeg, png or tif"),
     ("tile=0,0,0&p=intmax|0:5", "z range"), ("", "tile=LEVEL,TX,TY"),
+    ("tile=0,0,0&c=1&maps=" + "[" * 4000, "maps= is not JSON"),
 ])
 def test_bad_rendering_requests(api: Api, world: World, tmp_path: Path, query: str,
                                 says: str) -> None:
@@ -159,6 +160,11 @@ def test_thumbnails_are_stored_and_follow_the_settings(api: Api, world: World,
     bad = api.client.put(f"/api/v1/images/{image_id}/rendering", headers=alice,
                          json={"channels": [{"start": 9, "end": 1}, {}]})
     assert bad.status_code == 400 and "above its end" in bad.json()["message"]
+    for body, says in ((b'{"projection_start": ""}', "a whole number or null"),
+                       (b'{"default_z": Infinity}', "infinity")):
+        bad = api.client.put(f"/api/v1/images/{image_id}/rendering", content=body,
+                             headers={**alice, "Content-Type": "application/json"})
+        assert bad.status_code == 400 and says in bad.json()["message"], bad.text
     batch = api.client.get(f"/webgateway/get_thumbnails/?id={image_id}&id=999999",
                            headers=alice).json()
     assert batch[str(image_id)].startswith("data:image/jpeg;base64,")

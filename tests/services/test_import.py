@@ -27,7 +27,14 @@ from pixelvault.repository.checksums import digest_bytes
 from pixelvault.services import deletion, filesets, imports
 from pixelvault.services.vault import Vault, open_vault
 from tests.conftest import Env, spawn_python
-from tests.formats.samples import lif_file, nd2_file, ome_multiseries, ome_tiff, png_rgb
+from tests.formats.samples import (
+    lif_file,
+    nd2_file,
+    ome_multiseries,
+    ome_tiff,
+    png_bomb,
+    png_rgb,
+)
 
 
 @pytest.fixture
@@ -132,6 +139,23 @@ def test_a_damaged_file_fails_alone_and_leaves_nothing(vault: Vault, tmp_path: P
     assert [p.name for p in managed_files(vault)] == [good.path.name, ] + \
         [p.name for p in managed_files(vault) if p.suffix == ".log"]
     assert sum(1 for p in managed_files(vault) if p.suffix == ".log") == 1
+
+
+def test_a_png_declaring_ten_billion_pixels_is_refused_by_name_and_leaves_nothing(
+        vault: Vault, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    good = png_rgb(source)
+    (source / "bomb.png").write_bytes(png_bomb())
+    plan = imports.plan([source])  # opened to plan it, and refused by name
+    (skipped,) = plan.skipped
+    assert skipped.path.name == "bomb.png"
+    assert skipped.reason.startswith("bomb.png: Image size (10000000000 pixels) exceeds")
+    assert "convert it to a tiled OME-TIFF" in skipped.reason
+    outcome = imports.run(vault, vault.local_admin(), plan, imports.ImportOptions())
+    assert outcome.failed == [] and len(outcome.imported) == 1
+    assert counts(vault)["fileset"] == 1
+    assert [p.name for p in managed_files(vault) if p.suffix != ".log"] == [good.path.name]
 
 
 def test_a_full_disk_mid_import_leaves_nothing(env: Env, tmpfs: Callable[..., Path],

@@ -53,7 +53,8 @@ def _read_attributes(path: Path) -> tuple[dict[str, Any], str] | None:
                 version = scales[0].get("version") or \
                     (attrs.get("plate") or attrs.get("well") or {}).get("version") or "0.4"
                 return attrs, str(version)
-    except (OSError, ValueError, AttributeError, IndexError, TypeError):
+    except (OSError, ValueError, AttributeError, IndexError, TypeError, RecursionError):
+        # RecursionError: JSON nested deeper than the parser's stack (hostile, or garbage)
         raise CorruptFileError(f"{path.name}: OME-Zarr metadata cannot be read") from None
     return None
 

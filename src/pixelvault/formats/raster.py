@@ -49,6 +49,12 @@ class RasterReader:
         try:
             self._image = Image.open(path)
             self._image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            # The header alone declares more pixels than a frame decoded whole may hold
+            # (a warning only where warnings are errors): refused before any is allocated.
+            raise CorruptFileError(f"{path.name}: {str(exc).rstrip('.')}; if the image is "
+                                   "real, convert it to a tiled OME-TIFF and import that") \
+                from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
             raise CorruptFileError(f"{path.name}: not a readable image ({exc})") from None
         mode = self._image.mode

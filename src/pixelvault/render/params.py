@@ -136,7 +136,7 @@ def parse(query: dict[str, str], settings: Settings, size_z: int, size_t: int) -
     if query.get("maps"):
         try:
             maps = json.loads(query["maps"])
-        except ValueError:
+        except (ValueError, RecursionError):  # 4096 characters of [ outnest the parser
             raise ParameterError("maps= is not JSON; write a list such as "
                                  '[{"inverted": {"enabled": true}}]') from None
         if not isinstance(maps, list):

@@ -49,5 +49,7 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 413:
             message = (f"request body too large: JSON and forms hold at most "
                        f"{MAX_BODY >> 20} MiB; send files as the body of an attachments route")
+        elif exc.status_code == 400 and message == "There was an error parsing the body":
+            message = "the body is not JSON (bytes that are not UTF-8?); send a JSON document"
         return JSONResponse({"message": message}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import Field
 
-MAX_ID = 2**31 - 1
+from pixelvault.targets import MAX_ID as MAX_ID  # one limit, shared with the CLI
 
 PathId = Annotated[int, Path(ge=0, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=0, le=MAX_ID)]

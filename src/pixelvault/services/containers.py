@@ -21,6 +21,7 @@ from pixelvault.catalog.models import (
     Channel,
     Dataset,
     DatasetImageLink,
+    ExperimenterGroup,
     Image,
     Pixels,
     Project,
@@ -192,6 +193,9 @@ def create(catalog: Catalog, actor: Actor, kind: str, name: str, description: st
         raise ForbiddenError(f"you are not a member of group {group_id}")
     model = _model(kind)
     with catalog.session() as session:
+        if group_id not in actor.group_ids and session.get(ExperimenterGroup, group_id) is None:
+            # an administrator may name any group, but only one that exists
+            raise NotFoundError(f"no group with id {group_id}")
         row = model(name=name, description=description, owner_id=actor.user_id,
                     group_id=group_id)
         session.add(row)

@@ -13,12 +13,13 @@ from starlette.concurrency import run_in_threadpool
 
 from pixelvault.catalog import Actor
 from pixelvault.server.auth import ActorDep, vault_of
+from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import PathId
 from pixelvault.server.ranges import UnsatisfiableRangeError, parse_range
 from pixelvault.server.streaming import pump
 from pixelvault.services import annotation, files
 
-router = APIRouter(prefix="/api/v1", tags=["annotations"])
+router = APIRouter(prefix="/api/v1", tags=["annotations"], route_class=JsonBodyRoute)
 SPOOL = 1 << 20  # hand the disk 1 MiB at a time, not each network packet
 # Attachments stream to disk, so their size is bounded by the space checks, not
 # by memory; this only lifts the server's 4 MiB cap on request bodies.

@@ -6,10 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from pixelvault.server.auth import ActorDep, vault_of
+from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import PathId
 from pixelvault.services import deletion
 
-router = APIRouter(prefix="/api/v1", tags=["filesets"])
+router = APIRouter(prefix="/api/v1", tags=["filesets"], route_class=JsonBodyRoute)
 
 
 @router.delete("/filesets/{fileset_id}", status_code=204)

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from pixelvault.server.auth import ActorDep, vault_of
+from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import BodyId
 from pixelvault.services import graph
 
-router = APIRouter(prefix="/api/v1", tags=["chgrp and chown"])
+router = APIRouter(prefix="/api/v1", tags=["chgrp and chown"], route_class=JsonBodyRoute)
 
 Targets = Annotated[list[Annotated[str, Field(max_length=64)]],
                     Field(min_length=1, max_length=graph.MAX_TARGETS)]

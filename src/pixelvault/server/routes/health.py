@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.monitor import RepositoryMonitor
 
-router = APIRouter()
+router = APIRouter(route_class=JsonBodyRoute)
 
 
 @router.get("/health", tags=["admin"], summary="Repository and server health")

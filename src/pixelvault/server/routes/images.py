@@ -8,10 +8,11 @@ from fastapi import APIRouter, Request
 
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.encoding import utc_iso
+from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import PathId
 from pixelvault.services import images
 
-router = APIRouter(prefix="/api/v1", tags=["images"])
+router = APIRouter(prefix="/api/v1", tags=["images"], route_class=JsonBodyRoute)
 
 
 @router.get("/images/{image_id}/metadata")

@@ -11,12 +11,13 @@ from starlette.concurrency import run_in_threadpool
 from pixelvault.errors import InvalidInputError
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.heavy import run_heavy
+from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import PathId
 from pixelvault.server.streaming import pump
 from pixelvault.services import imports
 from pixelvault.services.imports import inplace, upload
 
-router = APIRouter(prefix="/api/v1", tags=["imports"])
+router = APIRouter(prefix="/api/v1", tags=["imports"], route_class=JsonBodyRoute)
 MAX_FILE = 1 << 44  # 16 TiB: bounded by the space checks, not by memory
 SPOOL = 4 << 20
 

@@ -9,7 +9,6 @@ the ``X-CSRFToken`` header and sets the session cookie, as in OMERO.web.
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -21,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from pixelvault import __version__
 from pixelvault.catalog import Actor, Right
 from pixelvault.errors import AuthenticationError, InvalidInputError, NotFoundError
+from pixelvault.server import jsonbody
 from pixelvault.server.auth import (
     CSRF_COOKIE,
     ActorDep,
@@ -28,10 +28,12 @@ from pixelvault.server.auth import (
     start_browser_session,
     vault_of,
 )
+from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import MAX_ID, Offset, PathId, QueryId
 from pixelvault.services import auth, containers, principals
 
-router = APIRouter(prefix="/api", tags=["OMERO.web JSON API (v0)"])
+router = APIRouter(prefix="/api", tags=["OMERO.web JSON API (v0)"],
+                   route_class=JsonBodyRoute)
 OME = "http://www.openmicroscopy.org/Schemas/OME/2016-06#"
 TYPES = {"project": "Project", "dataset": "Dataset", "image": "Image"}
 PLURAL = {"project": "projects", "dataset": "datasets", "image": "images"}
@@ -260,10 +262,7 @@ async def save(request: Request, actor: ActorDep,
     body = await request.body()
     if len(body) > MAX_BODY:
         raise InvalidInputError("object JSON too large")
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise InvalidInputError("the body is not JSON") from None
+    data = jsonbody.loads(body)
     if not isinstance(data, dict):
         raise InvalidInputError("send one object as JSON")
     kind = next((k for k, name in TYPES.items()
@@ -281,7 +280,8 @@ async def save(request: Request, actor: ActorDep,
         status = 201
     else:
         object_id = data.get("@id")
-        if not isinstance(object_id, int) or not 0 <= object_id <= MAX_ID:
+        if isinstance(object_id, bool) or not isinstance(object_id, int) \
+                or not 0 <= object_id <= MAX_ID:  # JSON's true is no id, though Python's is
             raise InvalidInputError("PUT needs the object's @id")
         row = await run_in_threadpool(lambda: containers.update(
             catalog, actor, kind, object_id, name=name, description=description))

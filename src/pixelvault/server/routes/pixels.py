@@ -21,11 +21,12 @@ from pixelvault.errors import InvalidInputError
 from pixelvault.formats import PIXEL_TYPES
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.heavy import run_heavy
+from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import BodyId, PathId
 from pixelvault.services import containers
 from pixelvault.services.pixels import access, create, export, pyramids
 
-router = APIRouter(prefix="/api/v1", tags=["pixels"])
+router = APIRouter(prefix="/api/v1", tags=["pixels"], route_class=JsonBodyRoute)
 Coordinate = Annotated[int, Query(ge=0, le=1 << 30)]
 Extent = Annotated[int | None, Query(ge=0, le=1 << 30)]
 

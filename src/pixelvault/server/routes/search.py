@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from pixelvault.server.auth import ActorDep, vault_of
+from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import QueryId
 from pixelvault.services.search.index import index_of
 
-router = APIRouter(prefix="/api/v1", tags=["search"])
+router = APIRouter(prefix="/api/v1", tags=["search"], route_class=JsonBodyRoute)
 
 
 @router.get("/search")

@@ -19,10 +19,11 @@ from pixelvault.server.auth import (
     start_browser_session,
     vault_of,
 )
+from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import BodyId, PathId
 from pixelvault.services import auth, principals
 
-router = APIRouter(prefix="/api/v1", tags=["sessions"])
+router = APIRouter(prefix="/api/v1", tags=["sessions"], route_class=JsonBodyRoute)
 
 
 class Credentials(BaseModel):

@@ -13,11 +13,12 @@ from starlette.concurrency import run_in_threadpool
 
 from pixelvault.errors import InvalidInputError
 from pixelvault.server.auth import ActorDep, current_caller, vault_of
+from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import BodyId, PathId
 from pixelvault.services.rendering import images, thumbnails
 from pixelvault.services.rendering import settings as rendering
 
-router = APIRouter(tags=["rendering"])
+router = APIRouter(tags=["rendering"], route_class=JsonBodyRoute)
 CACHE_CONTROL = "private, no-cache"  # revalidate: the ETag answers 304 when unchanged
 Coordinate = Annotated[int, Query(ge=0, le=1 << 30)]
 Size = Annotated[int, Query(ge=1, le=thumbnails.MAX_SIZE)]

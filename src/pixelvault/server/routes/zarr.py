@@ -10,9 +10,10 @@ from fastapi import APIRouter, Path, Request, Response
 
 from pixelvault.errors import NotFoundError
 from pixelvault.server.auth import ActorDep, vault_of
+from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.services import zarr_http
 
-router = APIRouter(prefix="/zarr", tags=["zarr"])
+router = APIRouter(prefix="/zarr", tags=["zarr"], route_class=JsonBodyRoute)
 CACHE_CONTROL = "private, no-cache"
 Image = Annotated[str, Path(pattern=r"^\d{1,10}\.zarr$")]
 Index = Annotated[int, Path(ge=0, le=1 << 30)]

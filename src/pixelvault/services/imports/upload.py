@@ -38,6 +38,7 @@ from pixelvault.repository.atomic import fsync_dir, translate_os_error
 from pixelvault.repository.checksums import canonical, digest_file, new_hasher
 from pixelvault.repository.files import ensure_parents
 from pixelvault.repository.managed import kept_paths
+from pixelvault.repository.memo import SUFFIX as MEMO_SUFFIX
 from pixelvault.services.imports.fileset import (
     CopiedFile,
     ImportedFileset,
@@ -50,6 +51,7 @@ from pixelvault.services.vault import Vault
 
 MAX_FILES = 10_000
 MAX_PATH = 4096
+NAME_MAX = 255  # bytes, on every filesystem a repository lives on (ext4, XFS, NFS, ZFS)
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,41 @@ def _relpaths(client_paths: list[str]) -> list[PurePosixPath]:
     if len(set(paths)) != len(paths):
         raise InvalidInputError("two files of the fileset would land on the same path; "
                                 "send files with distinct names")
+    files = dict(zip(paths, client_paths, strict=True))
+    for text, path in zip(client_paths, paths, strict=True):
+        clash = next((files[p] for p in path.parents if p in files), None)
+        if clash is not None:
+            raise InvalidInputError(f"{clash!r} is a file and also a directory above "
+                                    f"{text!r}; a fileset holds only one of the two: rename "
+                                    "the file or the directory")
     return paths
+
+
+def _check_name_lengths(paths: list[PurePosixPath], client_paths: list[str],
+                        name_max: int) -> None:
+    """Every name fits the filesystem (``name_max`` bytes), a file's with room for the
+    server's own names made from it (``.NAME.part`` while it arrives, ``.NAME.pvmemo``
+    in BioFormatsCache): refused at the announcement, not when the bytes arrive."""
+    room = len(b".") + len(MEMO_SUFFIX.encode())
+    for text, path in zip(client_paths, paths, strict=True):
+        for index, part in enumerate(path.parts):
+            is_file = index == len(path.parts) - 1
+            limit = name_max - room if is_file else name_max
+            if len(part.encode("utf-8", "surrogateescape")) > limit:
+                why = (f"the filesystem's {name_max} less room for the server's "
+                       "partial and cache files" if is_file else "the filesystem's limit")
+                raise InvalidInputError(
+                    f"{text[:100]!r}: a {'file' if is_file else 'directory'} name may be at "
+                    f"most {limit} bytes ({why}); shorten the name")
+
+
+def _name_max(vault: Vault) -> int:
+    """The longest file name, in bytes, the managed repository's filesystem takes; never
+    more than 255, so that the repository can move to any other filesystem."""
+    try:
+        return min(os.pathconf(vault.managed.root, "PC_NAME_MAX"), NAME_MAX)
+    except (OSError, ValueError):
+        return NAME_MAX
 
 
 def check_checksum(client_path: str, checksum: str, algorithm: str) -> None:
@@ -115,6 +151,7 @@ def start(vault: Vault, actor: Actor, files: list[Announced], options: ImportOpt
     algorithm = canonical(options.algorithm)
     check_announced(files, algorithm, later=True)
     relpaths = _relpaths([f.client_path for f in files])
+    _check_name_lengths(relpaths, [f.client_path for f in files], _name_max(vault))
     if not 0 <= entry_depth < len(relpaths[0].parts):
         raise InvalidInputError(f"entry_depth {entry_depth} is outside the first file's path")
     vault.guard.check(sum(f.size for f in files))

@@ -308,7 +308,15 @@ def from_json(data: dict[str, Any], current: Settings) -> Settings:
             default_z=int(data.get("default_z", current.default_z)),
             default_t=int(data.get("default_t", current.default_t)),
             projection=str(data.get("projection", current.projection)),
-            projection_start=data.get("projection_start", current.projection_start),
-            projection_end=data.get("projection_end", current.projection_end))
-    except (TypeError, ValueError) as exc:
+            projection_start=_z(data, "projection_start", current.projection_start),
+            projection_end=_z(data, "projection_end", current.projection_end))
+    except (TypeError, ValueError, OverflowError) as exc:  # Overflow: int(Infinity)
         raise InvalidInputError(f"rendering settings: {exc}") from None
+
+
+def _z(data: dict[str, Any], key: str, current: int | None) -> int | None:
+    """A z index or null: compared with numbers later, so nothing else may pass."""
+    value = data.get(key, current)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InvalidInputError(f"rendering settings: {key} is a whole number or null")
+    return value

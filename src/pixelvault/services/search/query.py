@@ -3,9 +3,10 @@
 Terms (``gfp``), ``field:term``, quoted phrases, ``AND``/``OR``/``NOT`` (and ``+``,
 ``-``), parentheses, ``*`` and ``?`` wildcards (not at a term's start: that would
 read the whole dictionary), date ranges (``created:[2026-01-01 TO 2026-06-30]``,
-``{...}`` excluding the ends, ``*`` open). Terms next to each other must all match
-(AND), as people expect of a search box. Anything else is refused with a message
-that says what to write instead, before the index sees it.
+``{...}`` excluding the ends, ``*`` open; ``[* TO *]`` is any date, as in Lucene).
+Terms next to each other must all match (AND), as people expect of a search box.
+Anything else is refused with a message that says what to write instead, before
+the index sees it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from pixelvault.services.search.schema import (
 )
 
 MAX_LENGTH = 1000
+# The index keeps dates as 64-bit nanoseconds (1677-09-21 to 2262-04-11): a bound beyond
+# these is no bound, and a range wholly beyond them matches nothing.
+EARLIEST = datetime(1678, 1, 1, tzinfo=UTC)
+LATEST = datetime(2262, 1, 1, tzinfo=UTC)
 MAX_CLAUSES = 64
 _TOKEN = re.compile(r'\s+|"(?:[^"\\]|\\.)*"?|[()]|\[|\]|\{|\}|[^\s()"\[\]{}]+')
 _WORDS = re.compile(r"[^\W_]+")
@@ -85,7 +90,10 @@ def _date(text: str, end: bool) -> datetime | None:
         except ValueError:
             continue
         if end and fmt == "%Y-%m-%d" and step is not None:
-            return moment + step - timedelta(microseconds=1)
+            try:
+                return moment + step - timedelta(microseconds=1)
+            except OverflowError:  # the end of 9999-12-31
+                return datetime.max.replace(tzinfo=UTC)
         return moment
     try:
         moment = datetime.fromisoformat(text)
@@ -131,6 +139,8 @@ class _Parser:
             occur = "must"
             if token in ("NOT", "!"):
                 self.take()
+                if self.peek() in (None, ")"):
+                    raise QueryError(f"{token} needs a term after it, e.g. NOT draft")
                 occur = "not"
             elif token.startswith(("-", "+")) and len(token) > 1:
                 self.tokens[self.position] = token[1:]
@@ -172,6 +182,9 @@ class _Parser:
                 if following in ("[", "{"):
                     return self._range(name, self.take())
                 if following == "(":
+                    if name in DATE_FIELDS:
+                        raise QueryError(f"{field}:(...) groups words; give a date or a "
+                                         f"range, e.g. {field}:[2026-01-01 TO 2026-06-30]")
                     self.take()
                     inner = self.group(")")
                     return _with_field(inner, name)
@@ -196,6 +209,8 @@ class _Parser:
     def _phrase(self, field: str | None, token: str) -> Term:
         if len(token) < 2 or not token.endswith('"') or token.endswith('\\"'):
             raise QueryError("a quote without its closing quote; close the phrase with \"")
+        if field in DATE_FIELDS:  # created:"2026-01-01" is the date itself
+            return self._term(field, token[1:-1].strip())
         return Term(field, token[1:-1].replace('\\"', '"'), phrase=True)
 
     def _term(self, field: str | None, text: str) -> Term:
@@ -288,10 +303,17 @@ def compile_query(group: Group, schema: Any, default_field: str = DEFAULT_FIELD)
         return tantivy.Query.phrase_query(schema, field, list[str | tuple[int, str]](found))
 
     def rng(node: Range) -> Any:
+        low, high = node.low, node.high
+        if (low is not None and low > LATEST) or (high is not None and high < EARLIEST):
+            return tantivy.Query.empty_query()  # wholly outside the dates the index holds
+        low = None if low is not None and low < EARLIEST else low
+        high = None if high is not None and high > LATEST else high
+        if low is None and high is None:  # Lucene's [* TO *]: has the field
+            return tantivy.Query.exists_query(node.field)
         return tantivy.Query.range_query(schema, node.field, tantivy.FieldType.Date,
-                                         node.low, node.high,
-                                         include_lower=node.include_low or node.low is None,
-                                         include_upper=node.include_high or node.high is None)
+                                         low, high,
+                                         include_lower=node.include_low or low is None,
+                                         include_upper=node.include_high or high is None)
 
     def visit(node: Any) -> Any:
         if isinstance(node, Term):
