@@ -26,7 +26,8 @@ import httpx
 
 from pixelvault.catalog.models import Image, Permissions
 from pixelvault.config import load_settings
-from pixelvault.services import principals, setup
+from pixelvault.services.access import principals
+from pixelvault.services.operations import setup
 from pixelvault.services.vault import open_vault
 
 

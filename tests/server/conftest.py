@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from pixelvault.catalog.models import Image, Permissions
 from pixelvault.repository import LockMode
 from pixelvault.server.app import create_app
-from pixelvault.services import principals
+from pixelvault.services.access import principals
 from pixelvault.services.vault import Vault, open_vault
 from tests.conftest import Env
 

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from pixelvault.catalog.models import Annotation, Fileset, OriginalFile, Permissions
 from pixelvault.catalog.principals import actor_for
 from pixelvault.errors import InvalidInputError
-from pixelvault.services import files, imports
+from pixelvault.services import imports
+from pixelvault.services.objects import files
 from tests.formats.samples import ome_multiseries, ome_tiff
 from tests.server.conftest import Api, World
 

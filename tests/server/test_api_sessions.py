@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from pixelvault.catalog.models import LoginSession, Permissions, utcnow
-from pixelvault.services.auth import token_hash
-from pixelvault.services.session_cache import SESSIONS
+from pixelvault.services.access.auth import token_hash
+from pixelvault.services.access.session_cache import SESSIONS
 from tests.server.conftest import PASSWORD, ROOT_PASSWORD, Api, World
 
 

@@ -229,7 +229,7 @@ def test_deleting_an_image_removes_its_thumbnails_and_cleanse_the_strays(
         api: Api, world: World, tmp_path: Path) -> None:
     import os
 
-    from pixelvault.services.cleanse import cleanse
+    from pixelvault.services.operations.cleanse import cleanse
 
     alice = world.headers["alice"]
     image_id = import_as(api, "alice", two_channels(tmp_path))

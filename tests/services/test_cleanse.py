@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pixelvault.services import files
-from pixelvault.services.cleanse import cleanse
+from pixelvault.services.objects import files
+from pixelvault.services.operations.cleanse import cleanse
 from pixelvault.services.vault import Vault, open_vault
 from tests.conftest import Env
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pixelvault.repository.space import mount_of
-from pixelvault.services.diagnostics import Status, run_diagnostics
+from pixelvault.services.operations.diagnostics import Status, run_diagnostics
 from tests.conftest import Env
 
 

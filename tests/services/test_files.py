@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from pixelvault.catalog.models import OriginalFile
 from pixelvault.errors import NotFoundError, OutOfSpaceError
 from pixelvault.repository.checksums import digest_bytes
-from pixelvault.services import files
+from pixelvault.services.objects import files
 from pixelvault.services.vault import Vault, open_vault
 from tests.conftest import Env, spawn_python
 
@@ -107,7 +107,7 @@ def test_full_disk_leaves_no_row_and_no_bytes(env: Env, tmpfs: Callable[..., Pat
 PUT_AND_HANG = """
 import sys, time
 from pixelvault.config import load_settings
-from pixelvault.services import files
+from pixelvault.services.objects import files
 from pixelvault.services.vault import open_vault
 vault = open_vault(load_settings())
 def chunks():

@@ -24,7 +24,8 @@ from pixelvault.catalog.models import (
 )
 from pixelvault.errors import InvalidInputError, NotFoundError
 from pixelvault.repository.checksums import digest_bytes
-from pixelvault.services import deletion, filesets, imports
+from pixelvault.services import imports
+from pixelvault.services.objects import deletion, filesets
 from pixelvault.services.vault import Vault, open_vault
 from tests.conftest import Env, spawn_python
 from tests.formats.samples import (
@@ -215,7 +216,8 @@ KILLED_IMPORT = """
 import os, signal, sys
 from pathlib import Path
 from pixelvault.config import load_settings
-from pixelvault.services import deletion, filesets, imports
+from pixelvault.services.objects import deletion, filesets
+from pixelvault.services import imports
 from pixelvault.services.vault import open_vault
 
 vault = open_vault(load_settings())
@@ -400,7 +402,7 @@ def test_ome_xml_annotations_become_the_images_annotations(vault: Vault,
     (tmp_path / "annotated.ome.xml").write_text(xml)
     (result,) = imports.run(vault, vault.local_admin(), imports.plan([tmp_path]),
                             imports.ImportOptions()).imported
-    from pixelvault.services.annotation import list_annotations
+    from pixelvault.services.objects.annotation import list_annotations
 
     found = list_annotations(vault.catalog, vault.local_admin(), "image", result.image_ids[0])
     by_type = {a.type: a for a in found if a.namespace != imports.fileset.ORIGINAL_METADATA_NS}

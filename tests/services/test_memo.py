@@ -13,7 +13,8 @@ import tifffile
 
 from pixelvault.formats.members import Members
 from pixelvault.formats.tiff import TiffReader
-from pixelvault.services import deletion, imports
+from pixelvault.services import imports
+from pixelvault.services.objects import deletion
 from pixelvault.services.readers import open_original
 from pixelvault.services.vault import Vault, open_vault
 from tests.conftest import Env

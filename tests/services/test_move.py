@@ -111,7 +111,7 @@ MOVE_AND_HANG = """
 import sys, time
 from pathlib import Path
 from pixelvault.config import load_settings
-from pixelvault.services.move import move_repository
+from pixelvault.services.operations.move import move_repository
 def progress(done, total, name):
     print("copying", name, flush=True)
     time.sleep(600)

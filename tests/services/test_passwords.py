@@ -8,7 +8,7 @@ from argon2 import extract_parameters
 from pixelvault.catalog.models import Experimenter
 from pixelvault.config import PASSWORD_PROFILES
 from pixelvault.errors import AuthenticationError, InvalidInputError
-from pixelvault.services import auth, passwords, principals
+from pixelvault.services.access import auth, passwords, principals
 from pixelvault.services.vault import open_vault
 from tests.conftest import Env
 

@@ -213,8 +213,8 @@ def test_omero_raw_pixels_files_are_read(vault: Vault, tmp_path: Path) -> None:
 def test_cleanse_removes_what_dead_builds_and_deleted_images_leave(vault: Vault) -> None:
     import os
 
-    from pixelvault.services import deletion
-    from pixelvault.services.cleanse import cleanse
+    from pixelvault.services.objects import deletion
+    from pixelvault.services.operations.cleanse import cleanse
 
     actor = vault.local_admin()
     kept = create.create(vault, actor, create.NewImage("kept", size_x=10, size_y=10))
@@ -247,7 +247,7 @@ def test_cleanse_removes_what_dead_builds_and_deleted_images_leave(vault: Vault)
 
 def test_damage_fails_only_the_reads_that_touch_it(vault: Vault, tmp_path: Path) -> None:
     from pixelvault.errors import CorruptFileError
-    from pixelvault.services import filesets
+    from pixelvault.services.objects import filesets
 
     actor = vault.local_admin()
     data = random_of("uint16", (1, 1, 1100, 1100))

@@ -38,7 +38,7 @@ def init(
     On an existing repository it recreates missing stores (with the server stopped).
     """
     from pixelvault.config import load_settings
-    from pixelvault.services.setup import init_repository
+    from pixelvault.services.operations.setup import init_repository
 
     result = init_repository(load_settings(), allow_nonempty=allow_nonempty)
     if result.created:
@@ -59,7 +59,7 @@ def start(timeout: float = typer.Option(60.0, help="Seconds to wait for the serv
     """
     from pixelvault.client import fetch_health
     from pixelvault.config import load_settings
-    from pixelvault.services import process
+    from pixelvault.services.operations import process
 
     settings = load_settings()
     pid = process.start_background(
@@ -73,7 +73,7 @@ def start(timeout: float = typer.Option(60.0, help="Seconds to wait for the serv
 def stop(timeout: float = typer.Option(30.0, help="Seconds to wait for a clean exit.")) -> None:
     """Stop the server gracefully (SIGTERM; requests in flight finish)."""
     from pixelvault.config import load_settings
-    from pixelvault.services import process
+    from pixelvault.services.operations import process
 
     pid = process.stop(load_settings(), timeout=timeout)
     console.print(f"pixelvault stopped (pid {pid})", markup=False)
@@ -84,7 +84,7 @@ def status(output: Output = typer.Option(Output.table, "--output", "-o")) -> Non
     """Is the server running, and is its repository healthy? Exit 0 only if both."""
     from pixelvault.client import fetch_health
     from pixelvault.config import load_settings
-    from pixelvault.services import process
+    from pixelvault.services.operations import process
     from pixelvault.sizes import format_size
 
     settings = load_settings()
@@ -131,7 +131,7 @@ def diagnostics(output: Output = typer.Option(Output.table, "--output", "-o")) -
     import os
 
     from pixelvault.config import load_settings
-    from pixelvault.services.diagnostics import Status, run_diagnostics, user_name
+    from pixelvault.services.operations.diagnostics import Status, run_diagnostics, user_name
 
     settings = load_settings()
     checks = run_diagnostics(settings)
@@ -169,7 +169,7 @@ def move(
     )
 
     from pixelvault.config import load_settings
-    from pixelvault.services.move import move_repository
+    from pixelvault.services.operations.move import move_repository
 
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), TimeRemainingColumn(), console=errors,
@@ -210,7 +210,7 @@ def cleanse(
     """
     from pixelvault.config import load_settings
     from pixelvault.repository import LockMode
-    from pixelvault.services.cleanse import cleanse as run_cleanse
+    from pixelvault.services.operations.cleanse import cleanse as run_cleanse
     from pixelvault.services.vault import open_vault
     from pixelvault.sizes import format_size
 

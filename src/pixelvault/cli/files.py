@@ -58,7 +58,7 @@ def put(
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     from pixelvault.repository.checksums import canonical
-    from pixelvault.services.files import put_file
+    from pixelvault.services.objects.files import put_file
 
     checksum_algorithm = canonical(checksum_algorithm)
     if name is not None and len(paths) != 1:
@@ -109,7 +109,7 @@ def get(
     byte_range: str | None = typer.Option(None, "--range", help="START-END, END inclusive."),
 ) -> None:
     """Write a file's bytes (or a byte range) to stdout or to a path."""
-    from pixelvault.services.files import read_file
+    from pixelvault.services.objects.files import read_file
 
     start, end = _parse_range(byte_range) if byte_range else (0, None)
     with vault_session() as vault:
@@ -132,7 +132,7 @@ def ls(
     output: Output = typer.Option(Output.table, "--output", "-o"),
 ) -> None:
     """List stored files."""
-    from pixelvault.services.files import list_files
+    from pixelvault.services.objects.files import list_files
 
     with vault_session() as vault:
         rows, total = list_files(vault, vault.local_admin(), offset, limit)
@@ -148,7 +148,7 @@ def ls(
 @app.command()
 def rm(file_ids: list[int] = typer.Argument(..., help="OriginalFile ids.")) -> None:
     """Delete files: the catalog row first, then the bytes."""
-    from pixelvault.services.files import delete_file
+    from pixelvault.services.objects.files import delete_file
 
     with vault_session() as vault:
         actor = vault.local_admin()
@@ -160,7 +160,7 @@ def rm(file_ids: list[int] = typer.Argument(..., help="OriginalFile ids.")) -> N
 @app.command()
 def verify(file_ids: list[int] = typer.Argument(..., help="OriginalFile ids.")) -> None:
     """Re-hash files from disk and compare with the catalog; exit 65 on a mismatch."""
-    from pixelvault.services.files import verify_file
+    from pixelvault.services.objects.files import verify_file
 
     bad = []
     with vault_session() as vault:

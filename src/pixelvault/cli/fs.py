@@ -37,7 +37,7 @@ def sets(
     output: Output = typer.Option(Output.table, "--output", "-o"),
 ) -> None:
     """List filesets with their files, images and size."""
-    from pixelvault.services import filesets
+    from pixelvault.services.objects import filesets
 
     with vault_session("pixelvault fs sets") as vault:
         actor = vault.local_admin()
@@ -65,7 +65,7 @@ def sets(
 def ls(fileset: int = typer.Argument(..., help="Fileset id."),
        output: Output = typer.Option(Output.table, "--output", "-o")) -> None:
     """The files of a fileset: where they came from and where they are."""
-    from pixelvault.services import filesets
+    from pixelvault.services.objects import filesets
 
     with vault_session("pixelvault fs ls") as vault:
         files = filesets.fileset_files(vault.catalog, vault.local_admin(), fileset)
@@ -83,7 +83,7 @@ def usage(
     output: Output = typer.Option(Output.table, "--output", "-o"),
 ) -> None:
     """Bytes on disk of original files (imports and attachments), summed."""
-    from pixelvault.services import filesets
+    from pixelvault.services.objects import filesets
 
     with vault_session("pixelvault fs usage") as vault:
         found = filesets.usage(vault, vault.local_admin(), sum_by.value)
@@ -103,7 +103,7 @@ def usage(
 def importtime(fileset: int = typer.Argument(..., help="Fileset id."),
                output: Output = typer.Option(Output.table, "--output", "-o")) -> None:
     """Seconds spent in each phase of a fileset's import."""
-    from pixelvault.services import filesets
+    from pixelvault.services.objects import filesets
 
     with vault_session("pixelvault fs importtime") as vault:
         timings = filesets.import_times(vault.catalog, vault.local_admin(), fileset)

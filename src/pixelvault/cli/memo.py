@@ -33,7 +33,8 @@ def rebuild(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from pixelvault.services import filesets, readers
+    from pixelvault.services import readers
+    from pixelvault.services.objects import filesets
 
     with vault_session("pixelvault admin memo rebuild") as vault:
         found = filesets.first_files(vault)

@@ -55,7 +55,8 @@ def serve(
     from pixelvault.config import load_settings
     from pixelvault.repository import LockMode
     from pixelvault.server.app import create_app
-    from pixelvault.services import diagnostics, principals, process, setup
+    from pixelvault.services.access import principals
+    from pixelvault.services.operations import diagnostics, process, setup
     from pixelvault.services.vault import open_vault
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)

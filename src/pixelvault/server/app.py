@@ -30,7 +30,7 @@ from pixelvault.server.routes import (
     webgateway,
     zarr,
 )
-from pixelvault.services.auth import LoginLimiter
+from pixelvault.services.access.auth import LoginLimiter
 from pixelvault.services.vault import Vault
 
 

@@ -18,7 +18,7 @@ from fastapi import Depends, Request, Response
 
 from pixelvault.catalog import Actor
 from pixelvault.errors import AuthenticationError, ForbiddenError
-from pixelvault.services import auth
+from pixelvault.services.access import auth
 from pixelvault.services.vault import Vault
 
 SESSION_COOKIE = "pixelvault_session"

@@ -16,9 +16,9 @@ from pixelvault.repository.managed import ManagedStore
 from pixelvault.repository.memo import MemoStore
 from pixelvault.repository.pixels import PixelsStore
 from pixelvault.repository.thumbnails import ThumbnailStore
-from pixelvault.services import passwords
+from pixelvault.services.access import passwords
 from pixelvault.services.handles import HandleCache
-from pixelvault.services.move_journal import recover_interrupted_move
+from pixelvault.services.operations.move_journal import recover_interrupted_move
 
 
 def open_catalog(settings: Settings, *, create_empty: bool = False) -> Catalog:

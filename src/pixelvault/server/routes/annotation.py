@@ -17,7 +17,7 @@ from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import PathId
 from pixelvault.server.ranges import UnsatisfiableRangeError, parse_range
 from pixelvault.server.streaming import pump
-from pixelvault.services import annotation, files
+from pixelvault.services.objects import annotation, files
 
 router = APIRouter(prefix="/api/v1", tags=["annotations"], route_class=JsonBodyRoute)
 SPOOL = 1 << 20  # hand the disk 1 MiB at a time, not each network packet

@@ -13,7 +13,7 @@ from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.encoding import utc_iso
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import BodyId, Offset, PathId, QueryId
-from pixelvault.services import containers, deletion
+from pixelvault.services.objects import containers, deletion
 
 router = APIRouter(prefix="/api/v1", route_class=JsonBodyRoute)
 

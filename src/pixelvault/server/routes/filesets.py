@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import PathId
-from pixelvault.services import deletion
+from pixelvault.services.objects import deletion
 
 router = APIRouter(prefix="/api/v1", tags=["filesets"], route_class=JsonBodyRoute)
 

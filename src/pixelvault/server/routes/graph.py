@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import BodyId
-from pixelvault.services import graph
+from pixelvault.services.objects import graph
 
 router = APIRouter(prefix="/api/v1", tags=["chgrp and chown"], route_class=JsonBodyRoute)
 

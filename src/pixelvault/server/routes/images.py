@@ -10,7 +10,7 @@ from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.encoding import utc_iso
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import PathId
-from pixelvault.services import images
+from pixelvault.services.objects import images
 
 router = APIRouter(prefix="/api/v1", tags=["images"], route_class=JsonBodyRoute)
 

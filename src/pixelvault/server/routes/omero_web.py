@@ -30,7 +30,8 @@ from pixelvault.server.auth import (
 )
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import MAX_ID, Offset, PathId, QueryId
-from pixelvault.services import auth, containers, principals
+from pixelvault.services.access import auth, principals
+from pixelvault.services.objects import containers
 
 router = APIRouter(prefix="/api", tags=["OMERO.web JSON API (v0)"],
                    route_class=JsonBodyRoute)

@@ -23,7 +23,7 @@ from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.heavy import run_heavy
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import BodyId, PathId
-from pixelvault.services import containers
+from pixelvault.services.objects import containers
 from pixelvault.services.pixels import access, create, export, pyramids
 
 router = APIRouter(prefix="/api/v1", tags=["pixels"], route_class=JsonBodyRoute)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import BodyId, PathId
-from pixelvault.services import principals
+from pixelvault.services.access import principals
 
 router = APIRouter(prefix="/api/v1", tags=["users"], route_class=JsonBodyRoute)
 

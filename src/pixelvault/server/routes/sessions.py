@@ -21,7 +21,7 @@ from pixelvault.server.auth import (
 )
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import BodyId, PathId
-from pixelvault.services import auth, principals
+from pixelvault.services.access import auth, principals
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"], route_class=JsonBodyRoute)
 

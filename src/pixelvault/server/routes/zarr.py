@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pixelvault.errors import NotFoundError
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
-from pixelvault.services import zarr_http
+from pixelvault.services.pixels import zarr_http
 
 router = APIRouter(prefix="/zarr", tags=["zarr"], route_class=JsonBodyRoute)
 CACHE_CONTROL = "private, no-cache"

@@ -53,11 +53,11 @@ from pixelvault.repository import Store
 from pixelvault.repository.atomic import DirSync
 from pixelvault.repository.checksums import DEFAULT_ALGORITHM, canonical, digest_file
 from pixelvault.repository.managed import TemplateValues, client_paths
-from pixelvault.services import containers
-from pixelvault.services.files import guess_mimetype
 from pixelvault.services.imports.minmax import channel_ranges
 from pixelvault.services.imports.plan import PlannedFileset
 from pixelvault.services.imports.unreadable import unreadable
+from pixelvault.services.objects import containers
+from pixelvault.services.objects.files import guess_mimetype
 from pixelvault.services.pixels.access import needs_pyramid
 from pixelvault.services.readers import open_original
 from pixelvault.services.vault import Vault

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from pixelvault.catalog import Actor, Catalog, Right
 from pixelvault.catalog.models import Dataset
 from pixelvault.errors import InvalidInputError, PixelvaultError
-from pixelvault.services import containers
 from pixelvault.services.imports.fileset import (
     ImportedFileset,
     ImportOptions,
@@ -24,6 +23,7 @@ from pixelvault.services.imports.fileset import (
 )
 from pixelvault.services.imports.plan import Plan, PlannedFileset
 from pixelvault.services.imports.unreadable import unreadable
+from pixelvault.services.objects import containers
 from pixelvault.services.vault import Vault
 
 

@@ -33,7 +33,7 @@ from pixelvault.catalog.models import (
 from pixelvault.errors import InvalidInputError
 from pixelvault.formats import PIXEL_TYPES
 from pixelvault.repository.files import FileWriter
-from pixelvault.services import containers
+from pixelvault.services.objects import containers
 from pixelvault.services.pixels.access import (
     PixelsInfo,
     buffer_for,

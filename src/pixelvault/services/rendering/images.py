@@ -226,7 +226,7 @@ def _sampled(buffer: PixelBuffer, asked: Rendering, z: int, t: int, level: int,
 def image_data(vault: Vault, actor: Actor, image_id: int) -> dict[str, Any]:
     """OMERO.web's imgData: sizes, pixel range, channels with windows and colours, tiles,
     levels and their scaling (level 0 is full resolution), rendering defaults."""
-    from pixelvault.services import containers
+    from pixelvault.services.objects import containers
 
     info = INFO.get(vault, actor, image_id)
     effective = rendering.effective(vault, actor, image_id)

@@ -29,8 +29,8 @@ from pixelvault.errors import (
     NotFoundError,
     TooManyAttemptsError,
 )
-from pixelvault.services.passwords import check_password, hash_password, needs_rehash
-from pixelvault.services.session_cache import SESSIONS, CachedSession
+from pixelvault.services.access.passwords import check_password, hash_password, needs_rehash
+from pixelvault.services.access.session_cache import SESSIONS, CachedSession
 
 log = logging.getLogger(__name__)
 WRONG_LOGIN = "wrong user name or password"

@@ -29,7 +29,7 @@ from pixelvault.repository.atomic import fsync_dir, translate_os_error, write_by
 from pixelvault.repository.checksums import new_hasher
 from pixelvault.repository.layout import IDENTITY_DIR
 from pixelvault.repository.locking import holder_name
-from pixelvault.services.move_journal import journal_path
+from pixelvault.services.operations.move_journal import journal_path
 from pixelvault.services.vault import open_vault
 
 log = logging.getLogger(__name__)

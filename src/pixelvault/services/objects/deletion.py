@@ -34,7 +34,7 @@ from pixelvault.catalog.models import (
 )
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import InvalidInputError, LockHeldError, NotFoundError
-from pixelvault.services import containers
+from pixelvault.services.objects import containers
 from pixelvault.services.vault import Vault
 
 

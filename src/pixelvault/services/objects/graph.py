@@ -37,7 +37,7 @@ from pixelvault.catalog.models import (
 )
 from pixelvault.catalog.principals import USER_GROUP, groups_visible_to, users_visible_to
 from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
-from pixelvault.services import containers
+from pixelvault.services.objects import containers
 
 KINDS = ("project", "dataset", "image")
 MAX_TARGETS = 1000

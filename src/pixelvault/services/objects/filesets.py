@@ -26,7 +26,7 @@ from pixelvault.catalog.models import (
 )
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import NotFoundError
-from pixelvault.services.files import verify_file
+from pixelvault.services.objects.files import verify_file
 from pixelvault.services.vault import Vault
 
 

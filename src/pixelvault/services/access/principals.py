@@ -19,7 +19,7 @@ from pixelvault.catalog import Actor, Catalog
 from pixelvault.catalog.models import Experimenter, ExperimenterGroup, GroupMembership, Permissions
 from pixelvault.catalog.principals import ROOT_USER, groups_visible_to, users_visible_to
 from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
-from pixelvault.services import auth, passwords
+from pixelvault.services.access import auth, passwords
 
 LEVEL_NAMES = {
     "private": Permissions.PRIVATE,

@@ -27,8 +27,8 @@ from pixelvault.catalog.models import (
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
 from pixelvault.repository.checksums import DEFAULT_ALGORITHM
-from pixelvault.services import containers
-from pixelvault.services.files import PendingFile
+from pixelvault.services.objects import containers
+from pixelvault.services.objects.files import PendingFile
 from pixelvault.services.vault import Vault
 from pixelvault.text import check_name, check_text
 

@@ -1,0 +1,1 @@
+"""Who may do what: logins and sessions, users and groups, password hashes."""
