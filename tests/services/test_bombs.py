@@ -151,3 +151,30 @@ def test_a_bomb_is_refused_quickly_in_little_memory(initialised: Env, tmp_path: 
     assert peak < MEMORY_BOUND, f"peak RSS {peak} KiB"
     assert took < TIME_BOUND
     assert initialised.cli("fs", "sets", "-o", "json", check=True).stdout.strip() in ("[]", "")
+
+
+def test_a_page_laid_out_unlike_its_series_is_refused_before_it_is_decoded(
+        tmp_path: Path) -> None:
+    """A series' first page is small and plain; its second claims 16 columns too, but
+    a million rows in one zlib strip: refused from its own tags, never decoded."""
+    import numpy as np
+    import tifffile
+
+    from pixelvault.errors import CorruptFileError
+    from pixelvault.formats import open_reader
+
+    path = tmp_path / "pages.tif"
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(np.ones((16, 16), np.uint8), description='{"shape": [2, 16, 16]}',
+                  metadata=None, photometric="minisblack")
+        tif.write(np.zeros((1 << 20, 16), np.uint8), metadata=None, compression="zlib",
+                  photometric="minisblack", rowsperstrip=1 << 20)
+    reader = open_reader(path)
+    try:
+        (series,) = reader.metadata().series
+        assert series.size_x == series.size_y == 16
+        np.testing.assert_array_equal(reader.read(0, 0, 0, 0, 0, 0, 0, 16, 16), 1)
+        with pytest.raises(CorruptFileError, match="not stored like the first plane"):
+            reader.read(0, 0, 0, 0, 1, 0, 0, 16, 16)
+    finally:
+        reader.close()

@@ -88,8 +88,9 @@ class _Image:
         scale = multiscales[0]
         try:
             arrays: list[Any] = [
-                zarr.open_array(str(members.resolve(path / ".zattrs", str(d["path"]),
-                                                    "the array", by=what)), mode="r")
+                # a Path, never a string: zarr reads "a::b" as an fsspec URL chain
+                zarr.open_array(members.resolve(path / ".zattrs", str(d["path"]),
+                                                "the array", by=what), mode="r")
                 for d in scale["datasets"]]
             if not arrays or not all(isinstance(a, zarr.Array) for a in arrays):
                 raise ValueError("a dataset that is not an array")

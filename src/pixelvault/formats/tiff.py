@@ -53,7 +53,8 @@ def _level_size(axes: str, shape: tuple[int, ...]) -> tuple[int, int]:
 
 class TiffReader:
     format_name: ClassVar[str] = "TIFF"
-    version: ClassVar[str] = "2"  # 2: members checked; multi-file sets keep no memo
+    # 2: members checked, multi-file sets keep no memo; 3: a plane's layout is in its memo
+    version: ClassVar[str] = "3"
 
     @classmethod
     def claims(cls, path: Path, head: bytes) -> int:
@@ -162,7 +163,8 @@ class TiffReader:
                 return None
             self._planes[key] = {
                 "shape": list(level_series.shape), "axes": level_series.axes,
-                "page_dims": len(keyframe.shape),
+                "page_dims": len(keyframe.shape), "compression": int(keyframe.compression),
+                "dtype": np.dtype(keyframe.dtype).str,
                 "offsets": [int(page.offset) for page in pages]}
         layout: dict[str, Any] | None = self._planes[key]
         return layout
@@ -324,6 +326,14 @@ class TiffReader:
         number = int(np.ravel_multi_index(key[:len(leading)], leading)) if leading else 0
         self._tif.filehandle.seek(int(layout["offsets"][number]))
         page = _tifffile().TiffPage(self._tif, index=number)
+        # A page's own tags decide what it decodes to: one that is not laid out like the
+        # first page of its series (a crafted, taller or otherwise compressed page) is
+        # refused before it is decoded.
+        if (tuple(page.shape) != shape[len(leading):] or page.dtype is None
+                or np.dtype(page.dtype).str != layout["dtype"]
+                or int(page.compression) != int(layout["compression"])):
+            raise CorruptFileError(f"{self.path.name}: plane {number} is not stored like the "
+                                   "first plane of its series; the file is damaged or crafted")
         region: np.ndarray[Any, Any] = page.asarray().reshape(shape[len(leading):])[
             key[len(leading):]]
         return region

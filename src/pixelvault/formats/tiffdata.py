@@ -150,7 +150,13 @@ class TiffDataPlanes:
             tif = self._tiff(file)
             if ifd >= len(tif.pages):
                 raise IndexError(f"it has {len(tif.pages)} directories, not {ifd + 1}")
-            plane = tif.pages[ifd].asarray()
+            page = tif.pages[ifd]
+            if tuple(page.shape) != (described.size_y, described.size_x):
+                raise CorruptFileError(  # refused before decoding what it claims to hold
+                    f"{file.name}: plane {ifd} is {tuple(page.shape)}, the OME-XML says "
+                    f"{described.size_y}x{described.size_x}; the metadata disagrees with "
+                    "the pixel data")
+            plane = page.asarray()
         except (OSError, ValueError, IndexError, KeyError, RuntimeError,
                 tifffile.TiffFileError) as exc:
             raise CorruptFileError(f"{file.name}: plane {ifd} cannot be read ({exc}); the "
