@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Env
+from tests.formats import codec_bombs
 
 MEMORY_BOUND = 400 << 10  # KiB: 400 MiB
 TIME_BOUND = 60.0  # seconds, for a refusal that must come before any decoding
@@ -126,6 +127,19 @@ BOMBS: dict[str, Callable[[Path], Path]] = {
         d / "plane.ome.xml", 20_000, 20_000, 20_000 * 20_000 * 2),
     "OME-XML, a 64x64 plane whose zlib inflates to 400 MB": lambda d: zlib_bindata(
         d / "small.ome.xml", 64, 64, 400 << 20),
+    "TIFF, a 16x16 tile holding a JPEG of 400 MB": lambda d: codec_bombs.jpeg_tile(
+        d / "jpeg.tif"),
+    "TIFF, a 16x16 tile holding a PNG of 400 MB": lambda d: codec_bombs.png_tile(
+        d / "png.tif"),
+    "TIFF, a 16x16 RGB tile holding a WebP of 256 MB": lambda d: codec_bombs.webp_tile(
+        d / "webp.tif"),
+    "OME-Zarr, a 64x64 chunk whose zstd inflates to 900 MB": lambda d: ome_zarr(
+        d / "small.ome.zarr", [1, 1, 1, 64, 64], [1, 1, 1, 64, 64],
+        _zstd_rle_frame(900 << 20)),
+    "OME-Zarr 0.4, a 4x4 chunk whose 79 bytes of bz2 inflate to 64 MiB": lambda d: (
+        codec_bombs.bz2_chunk(d / "bz2.ome.zarr")),
+    "OME-Zarr 0.4, a 4x4 chunk whose Blosc header declares 256 MiB": lambda d: (
+        codec_bombs.blosc_chunk(d / "blosc.ome.zarr")),
 }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from pixelvault.errors import CorruptFileError, InvalidInputError, UnsupportedFormatError
 from pixelvault.formats.base import Reader
 from pixelvault.formats.czi import CziReader
+from pixelvault.formats.decoding import bounds
 from pixelvault.formats.lif import LifReader
 from pixelvault.formats.members import Members
 from pixelvault.formats.nd2 import Nd2Reader
@@ -41,7 +42,11 @@ def _describe_unknown(path: Path, head: bytes) -> str:
 
 
 def detect(path: Path) -> type[Reader]:
-    """The reader class for ``path``; UnsupportedFormatError naming what it looks like."""
+    """The reader class for ``path``; UnsupportedFormatError naming what it looks like.
+
+    Every reader is chosen here, so this is where the decoders' output bounds are put
+    in place (``decoding.bounds``), before any reader can decode a byte."""
+    bounds.install()
     if path.is_dir() and OmeZarrReader.claims_directory(path):
         return OmeZarrReader
     try:

@@ -1,0 +1,178 @@
+"""Zarr's compressors with an output bound: a chunk decodes to its declared size or fails.
+
+numcodecs' decoders inflate whatever a chunk holds (a 79-byte bz2 chunk gives
+64 MiB, a 27 KB zstd chunk 900 MB), and zarr compares the result with the
+chunk's shape only afterwards. Here each compressor either reads its output
+size from its own header before allocating (Blosc, LZ4) or inflates with a
+``max_length`` (zlib, gzip, bz2, LZMA, zstd), and stops one byte past the bound.
+
+Two places are covered, through the extension points each library offers:
+
+- numcodecs' registry (``register_codec``), which zarr uses for Zarr v2
+  compressors and the ``numcodecs.*`` codecs of Zarr v3: there the bound is the
+  caller's ``out`` buffer or ``bounds.cap``;
+- zarr's own v3 codecs ``zstd``, ``gzip`` and ``blosc`` (which name numcodecs'
+  classes directly), replaced through ``zarr.config``'s ``codecs.*`` selection:
+  there the bound is the chunk's own size, shape times item size.
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import math
+import zlib
+from typing import Any
+
+import numcodecs
+from numcodecs.compat import ensure_bytes, ndarray_copy
+from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
+
+from pixelvault.formats.decoding import bounds
+
+
+def _exceeds(what: str, data: bytes, bound: int) -> Exception:
+    return bounds.refuse(what, len(data), bound)
+
+
+def _inflate_stream(what: str, decompressor: Any, data: bytes, bound: int) -> bytes:
+    """Run a stdlib decompressor object, stopping one byte past ``bound``."""
+    try:
+        result: bytes = decompressor.decompress(data, bound + 1)
+    except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError) as exc:
+        raise ValueError(f"a {what} chunk cannot be decompressed ({exc})") from None
+    if len(result) > bound:
+        raise _exceeds(what, data, bound)
+    return result
+
+
+def _zstd(data: bytes, bound: int) -> bytes:
+    import imagecodecs
+
+    try:
+        result = bytes(imagecodecs.zstd_decode(data, out=bound))
+    except imagecodecs.ZstdError as exc:
+        if "too small" in str(exc):
+            raise _exceeds("zstd", data, bound) from None
+        raise ValueError(f"a zstd chunk cannot be decompressed ({exc})") from None
+    return result
+
+
+def _declared(what: str, data: bytes, size: int, bound: int) -> None:
+    """For codecs whose header says how large they decode (Blosc, LZ4)."""
+    if size > bound:
+        raise bounds.refuse(what, len(data), bound, size)
+
+
+def blosc_size(data: bytes) -> int:
+    if len(data) < 16:
+        raise ValueError("a Blosc chunk is shorter than its header")
+    return int.from_bytes(data[4:8], "little")
+
+
+def lz4_size(data: bytes) -> int:
+    if len(data) < 4:
+        raise ValueError("an LZ4 chunk is shorter than its header")
+    return int.from_bytes(data[:4], "little")
+
+
+def _bound_of(data: bytes, out: Any) -> int:
+    if out is not None:
+        return int(memoryview(out).nbytes)
+    return bounds.cap(len(data))
+
+
+class BoundedZlib(numcodecs.Zlib):  # type: ignore[misc]
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        data = ensure_bytes(buf)
+        result = _inflate_stream("zlib", zlib.decompressobj(), data, _bound_of(data, out))
+        return ndarray_copy(result, out)
+
+
+class BoundedGZip(numcodecs.GZip):  # type: ignore[misc]
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        data = ensure_bytes(buf)
+        result = _inflate_stream("gzip", zlib.decompressobj(16 + zlib.MAX_WBITS), data,
+                                 _bound_of(data, out))
+        return ndarray_copy(result, out)
+
+
+class BoundedBZ2(numcodecs.BZ2):  # type: ignore[misc]
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        data = ensure_bytes(buf)
+        result = _inflate_stream("bz2", bz2.BZ2Decompressor(), data, _bound_of(data, out))
+        return ndarray_copy(result, out)
+
+
+class BoundedLZMA(numcodecs.LZMA):  # type: ignore[misc]
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        data = ensure_bytes(buf)
+        decompressor = lzma.LZMADecompressor(format=self.format, filters=self.filters)
+        result = _inflate_stream("LZMA", decompressor, data, _bound_of(data, out))
+        return ndarray_copy(result, out)
+
+
+class BoundedZstd(numcodecs.Zstd):  # type: ignore[misc]
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        data = ensure_bytes(buf)
+        return ndarray_copy(_zstd(data, _bound_of(data, out)), out)
+
+
+class BoundedBlosc(numcodecs.Blosc):  # type: ignore[misc]
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        data = ensure_bytes(buf)
+        _declared("Blosc", data, blosc_size(data), _bound_of(data, out))
+        return super().decode(data, out)
+
+
+class BoundedLZ4(numcodecs.LZ4):  # type: ignore[misc]
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        data = ensure_bytes(buf)
+        _declared("LZ4", data, lz4_size(data), _bound_of(data, out))
+        return super().decode(data, out)
+
+
+# A checksum codec applied before the compressor adds its few bytes to what it inflates.
+_SLACK = 64
+
+
+def _chunk_bytes(chunk_spec: Any) -> int:
+    itemsize = int(chunk_spec.dtype.to_native_dtype().itemsize)
+    return int(math.prod(chunk_spec.shape)) * itemsize + _SLACK
+
+
+class BoundedZstdCodec(ZstdCodec):
+    def _decode_sync(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
+        data = chunk_bytes.to_bytes()
+        return chunk_spec.prototype.buffer.from_bytes(_zstd(data, _chunk_bytes(chunk_spec)))
+
+
+class BoundedGzipCodec(GzipCodec):
+    def _decode_sync(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
+        data = chunk_bytes.to_bytes()
+        result = _inflate_stream("gzip", zlib.decompressobj(16 + zlib.MAX_WBITS), data,
+                                 _chunk_bytes(chunk_spec))
+        return chunk_spec.prototype.buffer.from_bytes(result)
+
+
+class BoundedBloscCodec(BloscCodec):
+    def _decode_sync(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
+        data = chunk_bytes.to_bytes()
+        _declared("Blosc", data, blosc_size(data), _chunk_bytes(chunk_spec))
+        return super()._decode_sync(chunk_bytes, chunk_spec)
+
+
+_NUMCODECS = (BoundedZlib, BoundedGZip, BoundedBZ2, BoundedLZMA, BoundedZstd, BoundedBlosc,
+              BoundedLZ4)
+_ZARR = {"zstd": BoundedZstdCodec, "gzip": BoundedGzipCodec, "blosc": BoundedBloscCodec}
+
+
+def install() -> None:
+    import zarr
+    from zarr.registry import register_codec
+
+    for codec in _NUMCODECS:
+        numcodecs.registry.register_codec(codec, codec.codec_id)
+    for key, cls in _ZARR.items():
+        register_codec(key, cls)
+        zarr.config.set({f"codecs.{key}": f"{cls.__module__}.{cls.__qualname__}"})

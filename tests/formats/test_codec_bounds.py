@@ -1,0 +1,195 @@
+"""Every decoder is held to what its image declares: a tile or chunk that decodes to
+more is refused before (or as soon as) it passes the bound, never decoded whole; and
+honest files of every codec still read exactly."""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import imagecodecs
+import numpy as np
+import pytest
+import tifffile
+
+from pixelvault.errors import CorruptFileError, LimitError
+from pixelvault.formats import open_reader
+from pixelvault.formats.decoding import headers
+from tests.formats import codec_bombs
+
+ENCODERS: dict[str, tuple[Callable[..., bytes], Callable[[bytes], int | None]]] = {
+    "png": (imagecodecs.png_encode, headers.png_bytes),
+    "webp": (imagecodecs.webp_encode, headers.webp_bytes),
+    "jpeg2k": (imagecodecs.jpeg2k_encode, headers.j2k_bytes),
+    "jpegxl": (imagecodecs.jpegxl_encode, headers.jxl_bytes),
+    "jpegxr": (imagecodecs.jpegxr_encode, headers.jxr_bytes),
+}
+
+
+@pytest.mark.parametrize("codec", list(ENCODERS))
+@pytest.mark.parametrize("shape", [(300, 200, 3), (37, 1000, 4), (300, 200)])
+def test_a_header_gives_at_least_what_its_stream_decodes_to(codec: str,
+                                                           shape: tuple[int, ...]) -> None:
+    encode, measure = ENCODERS[codec]
+    if codec == "webp" and len(shape) == 2:
+        shape = (*shape, 3)  # WebP holds colour only
+    image = np.random.default_rng(1).integers(0, 200, shape, np.uint8)
+    stream = encode(image)
+    decoded = np.asarray(getattr(imagecodecs, f"{codec}_decode")(stream))
+    declared = measure(stream)
+    assert declared is not None
+    assert decoded.nbytes <= declared <= 16 * decoded.nbytes // max(1, image.dtype.itemsize)
+    if codec in ("png", "jpeg2k"):  # their headers say exactly
+        assert declared == decoded.nbytes
+
+
+def test_a_jpeg_frame_header_is_found_past_other_segments() -> None:
+    stream = imagecodecs.jpeg8_encode(np.zeros((30, 50, 3), np.uint8))
+    app = b"\xff\xe1" + (2 + 1000).to_bytes(2, "big") + bytes(1000)  # an EXIF-like block
+    assert headers.jpeg_size(stream[:2] + app + stream[2:]) == (50, 30, 3)
+    assert headers.jpeg_size(b"\xff\xd8\xff\xda\x00\x02") is None  # a scan, no frame
+    assert headers.jpeg_size(b"not a jpeg") is None
+
+
+def test_a_jp2_is_measured_by_its_own_codestream_not_one_hidden_before_it() -> None:
+    stream = imagecodecs.jpeg2k_encode(np.zeros((64, 48), np.uint8), codecformat="jp2")
+    assert headers.j2k_bytes(stream) == 64 * 48
+    decoy = imagecodecs.jpeg2k_encode(np.zeros((2, 2), np.uint8))  # a small codestream
+    box = (8 + len(decoy)).to_bytes(4, "big") + b"xml " + decoy
+    signature, rest = stream[:12], stream[12:]
+    assert headers.j2k_bytes(signature + box + rest) == 64 * 48
+
+
+HONEST = ["zlib", "lzw", "zstd", "lzma", "packbits", "deflate", "jpeg", "png", "webp",
+          "jpeg2000", "jpegxl", "jpegxr"]
+LOSSY = {"jpeg", "webp", "jpegxr", "jpeg2000", "jpegxl"}
+
+
+@pytest.mark.parametrize("compression", HONEST)
+def test_honest_tiles_of_every_codec_read_as_written(tmp_path: Path, compression: str) -> None:
+    image = (np.indices((96, 80)).sum(axis=0) % 251).astype(np.uint8)
+    rgb = np.stack([image, image[::-1], image // 2], axis=-1)
+    colour = compression in ("webp", "jpeg")
+    data = rgb if colour else image
+    path = tmp_path / f"{compression}.tif"
+    options: dict[str, object] = {"lossless": True} if compression == "webp" else {}
+    tifffile.imwrite(path, data, tile=(32, 32), compression=compression,
+                     compressionargs=options, photometric="rgb" if colour else "minisblack",
+                     metadata=None)
+    reader = open_reader(path)
+    try:
+        planes = [reader.read(0, 0, 0, c, 0, 0, 0, 80, 96)
+                  for c in range(reader.metadata().series[0].size_c)]
+    finally:
+        reader.close()
+    read = np.stack(planes, axis=-1) if colour else planes[0]
+    if compression in LOSSY and compression != "webp":
+        assert np.abs(read.astype(int) - data.astype(int)).mean() < 8
+    else:
+        np.testing.assert_array_equal(read, data)
+
+
+TILE_BOMBS = {
+    "JPEG": codec_bombs.jpeg_tile,
+    "PNG": codec_bombs.png_tile,
+    "WEBP": codec_bombs.webp_tile,
+    "JPEG2K": codec_bombs.jpeg2k_tile,
+}
+
+
+@pytest.mark.parametrize("kind", list(TILE_BOMBS))
+def test_a_tile_whose_codec_stream_is_larger_than_the_tile_is_refused(tmp_path: Path,
+                                                                      kind: str) -> None:
+    path = TILE_BOMBS[kind](tmp_path / "bomb.tif")
+    reader = open_reader(path)
+    try:
+        started = time.monotonic()
+        with pytest.raises(LimitError, match=f"a {kind} stream of .* decodes to"):
+            reader.read(0, 0, 0, 0, 0, 0, 0, 16, 16)
+        assert time.monotonic() - started < 5  # refused from the header, not decoded
+    finally:
+        reader.close()
+
+
+def test_lerc_is_refused_because_its_decoder_cannot_be_bounded(tmp_path: Path) -> None:
+    open_reader(codec_bombs.tile_tiff(tmp_path / "first.tif", "zlib", b"")).close()
+    assert imagecodecs.lerc_encode  # a first use after the bounds are in place
+    path = tmp_path / "lerc.tif"
+    tifffile.imwrite(path, np.zeros((32, 32), np.float32), tile=(16, 16), compression="lerc",
+                     metadata=None)
+    reader = open_reader(path)
+    try:
+        with pytest.raises(CorruptFileError, match="LERC"):
+            reader.read(0, 0, 0, 0, 0, 0, 0, 16, 16)
+    finally:
+        reader.close()
+
+
+def test_a_later_plane_whose_zlib_tile_inflates_past_its_page_is_stopped(
+        tmp_path: Path) -> None:
+    """tifffile decodes every plane of a series with its first page's parameters; the
+    output size it gives zlib is the tile's, so a 400 MB stream stops at 256 bytes."""
+    stream = zlib.compress(bytes(400 << 20), 9)
+    path = codec_bombs.tile_tiff(tmp_path / "pages.tif", "zlib", stream, pages=3)
+    reader = open_reader(path)
+    try:
+        assert reader.metadata().series[0].size_z * reader.metadata().series[0].size_t == 3
+        np.testing.assert_array_equal(reader.read(0, 0, 0, 0, 0, 0, 0, 16, 16), 0)
+        plane = (2, 0, 0) if reader.metadata().series[0].size_z == 3 else (0, 0, 2)
+        with pytest.raises(CorruptFileError, match="cannot be decoded"):
+            reader.read(0, 0, *plane, 0, 0, 16, 16)
+    finally:
+        reader.close()
+
+
+CODECS = [{"id": "zlib", "level": 1}, {"id": "gzip", "level": 1}, {"id": "bz2", "level": 1},
+          {"id": "lzma"}, {"id": "zstd", "level": 1}, {"id": "lz4"},
+          {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1}]
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=lambda c: str(c["id"]))
+def test_zarr_v2_chunks_of_every_compressor_read_as_written(tmp_path: Path,
+                                                            codec: dict[str, object]) -> None:
+    import numcodecs
+
+    values = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    chunk = numcodecs.get_codec(dict(codec)).encode(values.tobytes())
+    path = codec_bombs.zarr_v2_chunk(tmp_path / "image.ome.zarr", codec, bytes(chunk))
+    reader = open_reader(path)
+    try:
+        np.testing.assert_array_equal(reader.read(0, 0, 0, 0, 0, 0, 0, 4, 4), values)
+    finally:
+        reader.close()
+
+
+@pytest.mark.parametrize("make", [codec_bombs.bz2_chunk, codec_bombs.blosc_chunk],
+                         ids=["bz2", "blosc"])
+def test_a_zarr_chunk_that_inflates_past_its_shape_is_refused(tmp_path: Path,
+                                                              make: Callable[[Path], Path]
+                                                              ) -> None:
+    reader = open_reader(make(tmp_path / "bomb.ome.zarr"))
+    try:
+        with pytest.raises(LimitError, match="decodes to"):
+            reader.read(0, 0, 0, 0, 0, 0, 0, 4, 4)
+    finally:
+        reader.close()
+
+
+def test_a_zarr_v3_chunk_is_bounded_by_its_own_shape(tmp_path: Path) -> None:
+    """zarr's own zstd codec is given the chunk's size: 4 KiB of zstd that inflates to
+    1 MiB (under any ratio's floor) in a chunk of 64x64 bytes is still refused."""
+    import zarr
+
+    path = tmp_path / "v3.zarr"
+    array = zarr.create_array(path, shape=(64, 64), chunks=(64, 64), dtype="u1",
+                              compressors=[zarr.codecs.ZstdCodec()])
+    array[:] = 7
+    reader_array = zarr.open_array(path, mode="r")
+    np.testing.assert_array_equal(reader_array[:], 7)  # honest: reads
+    (path / "c" / "0" / "0").write_bytes(imagecodecs.zstd_encode(bytes(1 << 20)))
+    with pytest.raises(LimitError, match="zstd stream"):
+        zarr.open_array(path, mode="r")[:]
+    assert json.loads((path / "zarr.json").read_text())["codecs"][-1]["name"] == "zstd"
