@@ -19,7 +19,7 @@ import tifffile
 TILE = 16
 
 
-def tile_tiff(path: Path, compression: str, stream: bytes, samples: int = 1,
+def tile_tiff(path: Path, compression: str, stream: bytes | bytearray, samples: int = 1,
               pages: int = 1) -> Path:
     """``pages`` 16x16 planes, each in one 16x16 tile compressed with ``compression``;
     the last one's tile is then replaced by ``stream`` (appended to the file; the tile's

@@ -20,7 +20,8 @@ from pixelvault.formats import open_reader
 from pixelvault.formats.decoding import headers
 from tests.formats import codec_bombs
 
-ENCODERS: dict[str, tuple[Callable[..., bytes], Callable[[bytes], int | None]]] = {
+Measure = Callable[[headers.Stream], int | None]
+ENCODERS: dict[str, tuple[Callable[..., bytes | bytearray], Measure]] = {
     "png": (imagecodecs.png_encode, headers.png_bytes),
     "webp": (imagecodecs.webp_encode, headers.webp_bytes),
     "jpeg2k": (imagecodecs.jpeg2k_encode, headers.j2k_bytes),
@@ -116,7 +117,7 @@ def test_a_tile_whose_codec_stream_is_larger_than_the_tile_is_refused(tmp_path: 
 
 def test_lerc_is_refused_because_its_decoder_cannot_be_bounded(tmp_path: Path) -> None:
     open_reader(codec_bombs.tile_tiff(tmp_path / "first.tif", "zlib", b"")).close()
-    assert imagecodecs.lerc_encode  # a first use after the bounds are in place
+    imagecodecs.lerc_encode(np.zeros((2, 2), np.float32))  # a first use after the bounds
     path = tmp_path / "lerc.tif"
     tifffile.imwrite(path, np.zeros((32, 32), np.float32), tile=(16, 16), compression="lerc",
                      metadata=None)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+Stream = bytes | bytearray
+
 _SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB,
                           0xCD, 0xCE, 0xCF})
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}  # a palette may expand to RGBA
@@ -23,15 +25,15 @@ _JXL_RATIOS = {1: (1, 1), 2: (12, 10), 3: (4, 3), 4: (3, 2), 5: (16, 9), 6: (5, 
 _WIDEST_SAMPLE = 16  # bytes per pixel: 4 channels of float32
 
 
-def _be(data: bytes, at: int, size: int) -> int:
+def _be(data: Stream, at: int, size: int) -> int:
     return int.from_bytes(data[at:at + size], "big")
 
 
-def _le(data: bytes, at: int, size: int) -> int:
+def _le(data: Stream, at: int, size: int) -> int:
     return int.from_bytes(data[at:at + size], "little")
 
 
-def jpeg_size(data: bytes) -> tuple[int, int, int] | None:
+def jpeg_size(data: Stream) -> tuple[int, int, int] | None:
     """(width, height, bytes per pixel) from the first SOF segment; height 0 (set later
     by a DNL marker) is returned as 0 for the caller to bound by the tile's shape."""
     if data[:2] != b"\xff\xd8":
@@ -59,7 +61,7 @@ def jpeg_size(data: bytes) -> tuple[int, int, int] | None:
     return None
 
 
-def png_bytes(data: bytes) -> int | None:
+def png_bytes(data: Stream) -> int | None:
     if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or len(data) < 26:
         return None
     width, height, depth, colour = _be(data, 16, 4), _be(data, 20, 4), data[24], data[25]
@@ -68,7 +70,7 @@ def png_bytes(data: bytes) -> int | None:
     return width * height * _PNG_CHANNELS[colour] * (2 if depth > 8 else 1)
 
 
-def webp_bytes(data: bytes) -> int | None:
+def webp_bytes(data: Stream) -> int | None:
     if data[:4] != b"RIFF" or data[8:12] != b"WEBP" or len(data) < 30:
         return None
     chunk = data[12:16]
@@ -84,7 +86,7 @@ def webp_bytes(data: bytes) -> int | None:
     return width * height * 4
 
 
-def _boxes(data: bytes) -> dict[bytes, list[int]]:
+def _boxes(data: Stream) -> dict[bytes, list[int]]:
     """ISO base media boxes at the top level: type -> (start of content, end)."""
     found: dict[bytes, list[int]] = {}
     at = 0
@@ -96,12 +98,12 @@ def _boxes(data: bytes) -> dict[bytes, list[int]]:
             size = len(data) - at
         if size < content - at:
             return found
-        found.setdefault(kind, [content, at + size])
+        found.setdefault(bytes(kind), [content, at + size])
         at += size
     return found
 
 
-def j2k_bytes(data: bytes) -> int | None:
+def j2k_bytes(data: Stream) -> int | None:
     """From the SIZ segment of the codestream (inside the ``jp2c`` box of a JP2 file: a
     codestream-looking sequence in an earlier box must not be the one measured)."""
     start = 0
@@ -125,7 +127,7 @@ def j2k_bytes(data: bytes) -> int | None:
 class _Bits:
     """JPEG XL's bit reader: least significant bit first."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: Stream) -> None:
         self.data, self.at = data, 0
 
     def read(self, count: int) -> int:
@@ -142,7 +144,7 @@ class _Bits:
         return 1 + self.read((9, 13, 18, 30)[self.read(2)])
 
 
-def jxl_bytes(data: bytes) -> int | None:
+def jxl_bytes(data: Stream) -> int | None:
     if data[4:12] == b"JXL \r\n\x87\n":
         boxes = _boxes(data)
         if b"jxlc" in boxes:
@@ -168,7 +170,7 @@ def jxl_bytes(data: bytes) -> int | None:
     return width * height * _WIDEST_SAMPLE
 
 
-def jxr_bytes(data: bytes) -> int | None:
+def jxr_bytes(data: Stream) -> int | None:
     if data[:3] != b"II\xbc" or len(data) < 10:
         return None
     ifd = _le(data, 4, 4)
@@ -186,7 +188,7 @@ def jxr_bytes(data: bytes) -> int | None:
     return width * height * _WIDEST_SAMPLE
 
 
-IMAGE_HEADERS: dict[str, Callable[[bytes], int | None]] = {
+IMAGE_HEADERS: dict[str, Callable[[Stream], int | None]] = {
     "png": png_bytes, "webp": webp_bytes, "jpeg2k": j2k_bytes, "jpegxl": jxl_bytes,
     "jpegxr": jxr_bytes,
 }
