@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Env
+from tests.formats.nd2_files import claim_chunk_bytes, deflate, lite_compressed, nested_lite_bomb
 
 MEMORY_BOUND = 400 << 10  # KiB: 400 MiB
 TIME_BOUND = 60.0  # seconds, for a refusal that must come before any decoding
@@ -115,6 +116,26 @@ def zlib_bindata(path: Path, size_x: int, size_y: int, decoded: int) -> Path:
     return path
 
 
+def _claiming(path: Path) -> Path:
+    claim_chunk_bytes(path, b"ImageMetadataSeqLV|0!", 1 << 40)
+    return path
+
+
+def nd2_lossless(path: Path, size_x: int, size_y: int, stream: bytes | None = None,
+                 attributes_chunk: bytes | None = None) -> Path:
+    """A one-frame uint16 ND2 whose lossless frame is ``stream`` (zeros of its own size
+    if None), and whose ImageAttributesLV! chunk is ``attributes_chunk`` if given."""
+    import numpy as np
+
+    from tests.formats.nd2_files import write_nd2
+
+    frame = deflate(b"", size_x * size_y * 2) if stream is None else stream
+    write_nd2(path, np.zeros((1, 1, 1, 1, 1, 1), np.uint16), channels=["DAPI"],
+              compressed=True, stream=frame, attributes_chunk=attributes_chunk,
+              declared=(size_x, size_y))
+    return path
+
+
 BOMBS: dict[str, Callable[[Path], Path]] = {
     "TIFF, one zlib strip of 400 MB": lambda d: zlib_strip_tiff(d / "strip.tif"),
     "OME-Zarr, one zstd chunk of 900 MB in 27 KB": lambda d: ome_zarr(
@@ -126,6 +147,16 @@ BOMBS: dict[str, Callable[[Path], Path]] = {
         d / "plane.ome.xml", 20_000, 20_000, 20_000 * 20_000 * 2),
     "OME-XML, a 64x64 plane whose zlib inflates to 400 MB": lambda d: zlib_bindata(
         d / "small.ome.xml", 64, 64, 400 << 20),
+    "ND2, a lossless frame of 800 MB": lambda d: nd2_lossless(
+        d / "frame.nd2", 20_000, 20_000),
+    "ND2, a 64x64 lossless frame whose zlib inflates to 800 MB": lambda d: nd2_lossless(
+        d / "small.nd2", 64, 64, deflate(b"", 800 << 20)),
+    "ND2, a metadata chunk whose zlib inflates to 800 MB": lambda d: nd2_lossless(
+        d / "attributes.nd2", 64, 64, attributes_chunk=lite_compressed(
+            deflate(b"", 800 << 20))),
+    "ND2, 12 nested metadata streams of 60 MB": lambda d: nd2_lossless(
+        d / "nested.nd2", 64, 64, attributes_chunk=nested_lite_bomb(12, 60 << 20)),
+    "ND2, a chunk claiming a TB": lambda d: _claiming(nd2_lossless(d / "long.nd2", 64, 64)),
 }
 
 
@@ -148,6 +179,7 @@ def test_a_bomb_is_refused_quickly_in_little_memory(initialised: Env, tmp_path: 
     reasons = [f["reason"] for f in result["failed"]] + [s["reason"] for s in result["skipped"]]
     assert len(reasons) == 1, result
     assert any(word in reasons[0] for word in ("import.max_", "more bytes than")), reasons
+    assert "\n" not in reasons[0]
     assert peak < MEMORY_BOUND, f"peak RSS {peak} KiB"
     assert took < TIME_BOUND
     assert initialised.cli("fs", "sets", "-o", "json", check=True).stdout.strip() in ("[]", "")
