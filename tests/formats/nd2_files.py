@@ -72,12 +72,14 @@ def write_nd2(path: Path, data: np.ndarray[Any, Any], *, channels: list[str],
               period_ms: float = 0.0, compressed: bool = False,
               description: str = "", stream: bytes | None = None,
               attributes_chunk: bytes | None = None,
-              declared: tuple[int, int] | None = None) -> None:
+              declared: tuple[int, int] | None = None,
+              loops: tuple[int, int] | None = None) -> None:
     """``data`` is [p, t, z, c, y, x]; frames go P outermost, then T, then Z, as
     NIS-Elements nests its loops (XY positions, time, Z). Crafted files: ``stream``
     is every lossless frame's zlib stream instead of its pixels' own, and
     ``attributes_chunk`` the ImageAttributesLV! chunk instead of the one written, and
-    ``declared`` the (width, height) the attributes claim instead of the data's."""
+    ``declared`` the (width, height) the attributes claim instead of the data's, and
+    ``loops`` the (time, Z) counts the experiment claims."""
     size_p, size_t, size_z, size_c, size_y, size_x = data.shape
     assert size_p == positions and len(channels) == size_c
     header = struct.pack("<IIQ", MAGIC, len(FILE_SIGNATURE), 64) + FILE_SIGNATURE + \
@@ -119,22 +121,24 @@ def write_nd2(path: Path, data: np.ndarray[Any, Any], *, channels: list[str],
                "sPicturePlanes": {"uiCount": size_c, "uiCompCount": size_c,
                                   "sPlaneNew": planes}}
     chunks.add(b"ImageMetadataSeqLV|0!", _xml("SLxPictureMetadata", picture))
-    loops: list[dict[str, Any]] = []
+    size_t, size_z = loops or (size_t, size_z)
+    experiment_loops: list[dict[str, Any]] = []
     if positions > 1:
         points = {f"i{p:010}": {"dPosX": 100.0 * p, "dPosY": 0.0, "dPosZ": 0.0,
                                 "dPosName": f"point {p + 1}"} for p in range(positions)}
-        loops.append({"eType": 2, "uLoopPars": {"uiCount": positions, "Points": points}})
+        experiment_loops.append({"eType": 2, "uLoopPars": {"uiCount": positions,
+                                                           "Points": points}})
     if size_t > 1:
-        loops.append({"eType": 1, "uLoopPars": {
+        experiment_loops.append({"eType": 1, "uLoopPars": {
             "uiCount": size_t, "dStart": 0.0, "dPeriod": period_ms,
             "dDuration": period_ms * size_t}})
     if size_z > 1:
-        loops.append({"eType": 4, "uLoopPars": {
+        experiment_loops.append({"eType": 4, "uLoopPars": {
             "uiCount": size_z, "dZLow": 0.0, "dZHigh": z_step * (size_z - 1),
             "dZStep": z_step, "iType": 0}})
-    if loops:
-        experiment: dict[str, Any] = loops[-1]
-        for outer in reversed(loops[:-1]):
+    if experiment_loops:
+        experiment: dict[str, Any] = experiment_loops[-1]
+        for outer in reversed(experiment_loops[:-1]):
             experiment = {**outer, "ppNextLevelEx": {"i0000000000": experiment}}
         chunks.add(b"ImageMetadataLV!", _xml("SLxExperiment", experiment))
     if description:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import resource
 import struct
 import subprocess
 import sys
@@ -26,11 +27,18 @@ from tests.formats.nd2_files import claim_chunk_bytes, deflate, lite_compressed,
 
 MEMORY_BOUND = 400 << 10  # KiB: 400 MiB
 TIME_BOUND = 60.0  # seconds, for a refusal that must come before any decoding
+# The child's address space, so that a bomb let through (on code without the bounds)
+# fails the test with a MemoryError rather than exhausting the machine.
+ADDRESS_SPACE = 6 << 30
 # The child's own high-water mark (VmHWM, of its memory after exec): ru_maxrss would
 # carry the forking test worker's peak over the exec.
 _PEAK = ("import re, sys\nfrom pixelvault.cli.main import main\ntry:\n    main()\n"
          "finally:\n    status = open('/proc/self/status').read()\n"
          "    print('PEAK', re.search(r'VmHWM:\\s+(\\d+)', status)[1], file=sys.stderr)\n")
+
+
+def _cap_address_space() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
 
 
 def _deflate_zeros(count: int) -> bytes:
@@ -122,9 +130,11 @@ def _claiming(path: Path) -> Path:
 
 
 def nd2_lossless(path: Path, size_x: int, size_y: int, stream: bytes | None = None,
-                 attributes_chunk: bytes | None = None) -> Path:
+                 attributes_chunk: bytes | None = None,
+                 loops: tuple[int, int] | None = None) -> Path:
     """A one-frame uint16 ND2 whose lossless frame is ``stream`` (zeros of its own size
-    if None), and whose ImageAttributesLV! chunk is ``attributes_chunk`` if given."""
+    if None), whose ImageAttributesLV! chunk is ``attributes_chunk`` if given, and
+    whose experiment declares ``loops`` (time, Z) if given."""
     import numpy as np
 
     from tests.formats.nd2_files import write_nd2
@@ -132,7 +142,7 @@ def nd2_lossless(path: Path, size_x: int, size_y: int, stream: bytes | None = No
     frame = deflate(b"", size_x * size_y * 2) if stream is None else stream
     write_nd2(path, np.zeros((1, 1, 1, 1, 1, 1), np.uint16), channels=["DAPI"],
               compressed=True, stream=frame, attributes_chunk=attributes_chunk,
-              declared=(size_x, size_y))
+              declared=(size_x, size_y), loops=loops)
     return path
 
 
@@ -156,6 +166,8 @@ BOMBS: dict[str, Callable[[Path], Path]] = {
             deflate(b"", 800 << 20))),
     "ND2, 12 nested metadata streams of 60 MB": lambda d: nd2_lossless(
         d / "nested.nd2", 64, 64, attributes_chunk=nested_lite_bomb(12, 60 << 20)),
+    "ND2, 10^9 frames declared by its loops": lambda d: nd2_lossless(
+        d / "loops.nd2", 1, 1, loops=(100_000, 10_000)),
     "ND2, a chunk claiming a TB": lambda d: _claiming(nd2_lossless(d / "long.nd2", 64, 64)),
 }
 
@@ -169,7 +181,7 @@ def test_a_bomb_is_refused_quickly_in_little_memory(initialised: Env, tmp_path: 
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-c", _PEAK, "import", str(source), "-o", "json"],
                           env=initialised.vars, capture_output=True, text=True, timeout=300,
-                          check=False)
+                          check=False, preexec_fn=_cap_address_space)
     took = time.monotonic() - started
     peak = int(done.stderr.rsplit("PEAK", 1)[1].split()[0])
     print(f"{kind}: {took:.1f} s, peak RSS {peak / 1024:.0f} MiB")  # for the issue note
