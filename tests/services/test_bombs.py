@@ -23,7 +23,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Env
-from tests.formats.nd2_files import claim_chunk_bytes, deflate, lite_compressed, nested_lite_bomb
+from tests.formats.czi_files import replace_stream, zstd_czi, zstd_rle_frame
+from tests.formats.nd2_files import (
+    claim_chunk_bytes,
+    deflate,
+    lite_compressed,
+    nested_lite_bomb,
+    write_nd2,
+)
 
 MEMORY_BOUND = 400 << 10  # KiB: 400 MiB
 TIME_BOUND = 60.0  # seconds, for a refusal that must come before any decoding
@@ -69,18 +76,6 @@ def zlib_strip_tiff(path: Path, width: int = 20_000, height: int = 20_000) -> Pa
     ifd += struct.pack("<I", 0)
     path.write_bytes(b"II*\0" + struct.pack("<I", 8) + ifd + strip)
     return path
-
-
-def _zstd_rle_frame(size: int) -> bytes:
-    """A zstd frame of ``size`` zero bytes as RLE blocks: 4 bytes per 128 KiB."""
-    frame = struct.pack("<IB", 0xFD2FB528, 0xE0) + struct.pack("<Q", size)
-    block = 128 << 10
-    for start in range(0, size, block):
-        length = min(block, size - start)
-        last = int(start + block >= size)
-        header = last | (1 << 1) | (length << 3)
-        frame += struct.pack("<I", header)[:3] + b"\0"
-    return frame
 
 
 def ome_zarr(path: Path, shape: list[int], chunks: list[int], chunk: bytes | None) -> Path:
@@ -137,8 +132,6 @@ def nd2_lossless(path: Path, size_x: int, size_y: int, stream: bytes | None = No
     whose experiment declares ``loops`` (time, Z) if given."""
     import numpy as np
 
-    from tests.formats.nd2_files import write_nd2
-
     frame = deflate(b"", size_x * size_y * 2) if stream is None else stream
     write_nd2(path, np.zeros((1, 1, 1, 1, 1, 1), np.uint16), channels=["DAPI"],
               compressed=True, stream=frame, attributes_chunk=attributes_chunk,
@@ -150,13 +143,15 @@ BOMBS: dict[str, Callable[[Path], Path]] = {
     "TIFF, one zlib strip of 400 MB": lambda d: zlib_strip_tiff(d / "strip.tif"),
     "OME-Zarr, one zstd chunk of 900 MB in 27 KB": lambda d: ome_zarr(
         d / "chunk.ome.zarr", [1, 1, 1, 15_000, 30_000], [1, 1, 1, 15_000, 30_000],
-        _zstd_rle_frame(15_000 * 30_000 * 2)),
+        zstd_rle_frame(15_000 * 30_000 * 2)),
     "OME-Zarr, 10^12 x 10^12 pixels in 1x1 chunks": lambda d: ome_zarr(
         d / "huge.ome.zarr", [1, 1, 1, 10**12, 10**12], [1, 1, 1, 1, 1], None),
     "OME-XML, a zlib plane of 800 MB": lambda d: zlib_bindata(
         d / "plane.ome.xml", 20_000, 20_000, 20_000 * 20_000 * 2),
     "OME-XML, a 64x64 plane whose zlib inflates to 400 MB": lambda d: zlib_bindata(
         d / "small.ome.xml", 64, 64, 400 << 20),
+    "CZI, a 1024x1024 subblock whose zstd frame holds 1.5 GB": lambda d: replace_stream(
+        zstd_czi(d / "subblock.czi"), zstd_rle_frame(1536 << 20)),
     "ND2, a lossless frame of 800 MB": lambda d: nd2_lossless(
         d / "frame.nd2", 20_000, 20_000),
     "ND2, a 64x64 lossless frame whose zlib inflates to 800 MB": lambda d: nd2_lossless(
