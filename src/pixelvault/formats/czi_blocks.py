@@ -13,6 +13,11 @@ Layout (ZISRAW, as libCZI's CziParse reads it): the file header segment gives th
 directory's position; each directory entry ("DV") gives a subblock's pixel type,
 position, compression and dimensions (X and Y with their stored size); a subblock
 segment's data starts after its fixed part (at least 256 bytes) and its metadata.
+
+JPEG XR is decoded the same way: libCZI decodes the codestream at the size it
+declares and then crops or pads it to the subblock's, so a 400 KB codestream in a
+512x512 subblock decodes to 512 MiB. Its width and height (the container's tags and
+the codestream's header, the larger) count like a zstd frame's content size.
 """
 
 from __future__ import annotations
@@ -33,15 +38,23 @@ _DIRECTORY_AT = _SEGMENT.size + 52  # the file header's DirectoryPosition
 # bytes per pixel of each CZI pixel type; an unknown one counts as the widest
 _BYTES = {0: 1, 1: 2, 2: 4, 3: 3, 4: 6, 8: 12, 9: 4, 10: 16, 11: 48, 12: 4, 13: 8}
 _WIDEST = 48
-ZSTD0, ZSTD1 = 5, 6
+JPGXR, ZSTD0, ZSTD1 = 4, 5, 6
 _ZSTD_MAGIC = 0xFD2FB528
+_JXR_MAGIC = b"II\xbc\x01"
+_JXR_WIDTH, _JXR_HEIGHT, _JXR_IMAGE = 0xBC80, 0xBC81, 0xBCC0
 
 
 @dataclass(frozen=True)
 class Subblock:
     position: int  # of its segment
-    declared: int  # bytes of the bitmap it declares (stored width x height x pixel)
+    pixels: int  # of the bitmap it declares (stored width x height)
+    itemsize: int  # bytes per pixel of its pixel type
     compression: int
+
+    @property
+    def declared(self) -> int:
+        """Bytes of the bitmap it declares."""
+        return self.pixels * self.itemsize
 
 
 def zstd_content_size(head: bytes) -> int | None:
@@ -57,6 +70,29 @@ def zstd_content_size(head: bytes) -> int | None:
         return None
     size = int.from_bytes(head[at:at + width], "little")
     return size + 256 if width == 2 else size
+
+
+def jxr_pixels(data: bytes) -> int:
+    """Width x height a JPEG XR file declares, in its container's tags or its
+    codestream's header, whichever is larger (0: not JPEG XR; libCZI then refuses the
+    subblock itself)."""
+    if not data.startswith(_JXR_MAGIC) or len(data) < 10:
+        return 0
+    (ifd,) = struct.unpack_from("<I", data, 4)
+    if ifd + 2 > len(data):
+        return 0
+    (count,) = struct.unpack_from("<H", data, ifd)
+    tags: dict[int, int] = {}
+    for index in range(min(count, (len(data) - ifd - 2) // 12)):
+        tag, kind, _, value = struct.unpack_from("<HHII", data, ifd + 2 + 12 * index)
+        tags[tag] = value & 0xFFFF if kind == 3 else value
+    pixels = tags.get(_JXR_WIDTH, 0) * tags.get(_JXR_HEIGHT, 0)
+    stream = data[tags.get(_JXR_IMAGE, len(data)):][:20]
+    if stream.startswith(b"WMPHOTO\0") and len(stream) >= 20:
+        short = stream[10] & 0x80
+        width, height = struct.unpack_from(">HH" if short else ">II", stream, 12)
+        pixels = max(pixels, (width + 1) * (height + 1))
+    return pixels
 
 
 def _read(handle: BinaryIO, offset: int, count: int, name: str) -> bytes:
@@ -90,14 +126,14 @@ def _directory(handle: BinaryIO, size: int, name: str) -> list[Subblock]:
         for _ in range(dimensions):
             dim, _, _, _, length = _DIMENSION.unpack(handle.read(_DIMENSION.size))
             stored[dim[:1]] = max(length, 0)
-        declared = stored.get(b"X", 0) * stored.get(b"Y", 0) * _BYTES.get(pixel, _WIDEST)
-        found.append(Subblock(at, declared, compression))
+        pixels = stored.get(b"X", 0) * stored.get(b"Y", 0)
+        found.append(Subblock(at, pixels, _BYTES.get(pixel, _WIDEST), compression))
     return found
 
 
 def _stream_size(handle: BinaryIO, block: Subblock, size: int, name: str) -> int:
-    """What a zstd subblock's frame says it holds (0 when it says nothing); and the
-    subblock's data must lie inside the file."""
+    """What a zstd or JPEG XR subblock's stream says it holds (0 when it says nothing);
+    and the subblock's data must lie inside the file."""
     head = _read(handle, block.position, _SEGMENT.size + 16 + _ENTRY.size, name)
     ident, _, _ = _SEGMENT.unpack_from(head)
     if not ident.startswith(b"ZISRAWSUBBLOCK"):
@@ -109,6 +145,10 @@ def _stream_size(handle: BinaryIO, block: Subblock, size: int, name: str) -> int
     if metadata < 0 or data < 0 or start + data > size:
         raise CorruptFileError(f"{name}: a CZI subblock claims more bytes than the file "
                                "holds; the file is truncated or damaged")
+    if block.compression == JPGXR:
+        # the container's tags and the codestream's header come first
+        pixels = jxr_pixels(_read(handle, start, min(data, 64 << 10), name))
+        return pixels * block.itemsize
     if block.compression not in (ZSTD0, ZSTD1) or data < 6:
         return 0
     head = _read(handle, start, min(data, 24), name)
