@@ -54,3 +54,23 @@ def claim_data_bytes(path: Path, data_size: int) -> Path:
     struct.pack_into("<q", body, segment + 32 + 8, data_size)
     path.write_bytes(bytes(body))
     return path
+
+
+def jxr_czi(path: Path, side: int, encoded: int) -> Path:
+    """A ``side`` x ``side`` uint16 CZI whose one subblock is JPEG XR (pylibCZIrw writes
+    no JPEG XR: a zstd file's stream is replaced, its compression rewritten) holding an
+    ``encoded`` x ``encoded`` image of zeros."""
+    import imagecodecs
+
+    stream = imagecodecs.jpegxr_encode(np.zeros((encoded, encoded), np.uint16), level=1.0)
+    body = bytearray(zstd_czi(path, side).read_bytes())
+    segment = body.index(b"ZISRAWSUBBLOCK")
+    (length,) = struct.unpack_from("<q", body, segment + 32 + 8)
+    at = body.index(_ZSTD_MAGIC, segment)
+    assert len(stream) <= length, "the stream replaced is too short"
+    body[at:at + length] = stream + bytes(length - len(stream))
+    (directory,) = struct.unpack_from("<q", body, 84)
+    for entry in (segment + 32 + 16, directory + 32 + 128):  # the subblock's, the directory's
+        struct.pack_into("<i", body, entry + 18, 4)  # compression: JPEG XR
+    path.write_bytes(bytes(body))
+    return path

@@ -12,7 +12,13 @@ from pixelvault.errors import CorruptFileError, LimitError
 from pixelvault.formats.czi import CziReader
 from pixelvault.formats.czi_blocks import zstd_content_size
 from pixelvault.formats.limits import Limits, Piece
-from tests.formats.czi_files import claim_data_bytes, replace_stream, zstd_czi, zstd_rle_frame
+from tests.formats.czi_files import (
+    claim_data_bytes,
+    jxr_czi,
+    replace_stream,
+    zstd_czi,
+    zstd_rle_frame,
+)
 
 
 def test_an_ordinary_zstd_subblock_is_its_declared_size(tmp_path: Path) -> None:
@@ -32,6 +38,18 @@ def test_a_zstd_frame_counts_at_the_size_it_says_it_holds(tmp_path: Path) -> Non
         with pytest.raises(LimitError, match=r"import\.max_chunk_bytes"):
             Limits().check(path.name, (256, 256, 1, 1, 1), 2, path.stat().st_size,
                            reader.pieces(0))
+    finally:
+        reader.close()
+
+
+@pytest.mark.parametrize(("encoded", "decoded"), [(512, 512 * 512 * 2),
+                                                  (4096, 4096 * 4096 * 2)])
+def test_a_jpeg_xr_codestream_counts_at_the_size_it_declares(
+        tmp_path: Path, encoded: int, decoded: int) -> None:
+    reader = CziReader(jxr_czi(tmp_path / "jxr.czi", 512, encoded))
+    try:
+        assert reader.pieces(0) == [Piece(decoded, True)]
+        assert reader.read(0, 0, 0, 0, 0, 0, 0, 512, 512).shape == (512, 512)
     finally:
         reader.close()
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Env
-from tests.formats.czi_files import replace_stream, zstd_czi, zstd_rle_frame
+from tests.formats.czi_files import jxr_czi, replace_stream, zstd_czi, zstd_rle_frame
 from tests.formats.nd2_files import (
     claim_chunk_bytes,
     deflate,
@@ -152,6 +152,8 @@ BOMBS: dict[str, Callable[[Path], Path]] = {
         d / "small.ome.xml", 64, 64, 400 << 20),
     "CZI, a 1024x1024 subblock whose zstd frame holds 1.5 GB": lambda d: replace_stream(
         zstd_czi(d / "subblock.czi"), zstd_rle_frame(1536 << 20)),
+    "CZI, a 1024x1024 subblock whose JPEG XR decodes to 800 MB": lambda d: jxr_czi(
+        d / "jxr.czi", 1024, 20_000),
     "ND2, a lossless frame of 800 MB": lambda d: nd2_lossless(
         d / "frame.nd2", 20_000, 20_000),
     "ND2, a 64x64 lossless frame whose zlib inflates to 800 MB": lambda d: nd2_lossless(
