@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import resource
 import struct
 import subprocess
 import sys
@@ -23,14 +24,29 @@ import pytest
 
 from tests.conftest import Env
 from tests.formats import codec_bombs
+from tests.formats.czi_files import jxr_czi, replace_stream, zstd_czi, zstd_rle_frame
+from tests.formats.nd2_files import (
+    claim_chunk_bytes,
+    deflate,
+    lite_compressed,
+    nested_lite_bomb,
+    write_nd2,
+)
 
 MEMORY_BOUND = 400 << 10  # KiB: 400 MiB
 TIME_BOUND = 60.0  # seconds, for a refusal that must come before any decoding
+# The child's address space, so that a bomb let through (on code without the bounds)
+# fails the test with a MemoryError rather than exhausting the machine.
+ADDRESS_SPACE = 6 << 30
 # The child's own high-water mark (VmHWM, of its memory after exec): ru_maxrss would
 # carry the forking test worker's peak over the exec.
 _PEAK = ("import re, sys\nfrom pixelvault.cli.main import main\ntry:\n    main()\n"
          "finally:\n    status = open('/proc/self/status').read()\n"
          "    print('PEAK', re.search(r'VmHWM:\\s+(\\d+)', status)[1], file=sys.stderr)\n")
+
+
+def _cap_address_space() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
 
 
 def _deflate_zeros(count: int) -> bytes:
@@ -61,18 +77,6 @@ def zlib_strip_tiff(path: Path, width: int = 20_000, height: int = 20_000) -> Pa
     ifd += struct.pack("<I", 0)
     path.write_bytes(b"II*\0" + struct.pack("<I", 8) + ifd + strip)
     return path
-
-
-def _zstd_rle_frame(size: int) -> bytes:
-    """A zstd frame of ``size`` zero bytes as RLE blocks: 4 bytes per 128 KiB."""
-    frame = struct.pack("<IB", 0xFD2FB528, 0xE0) + struct.pack("<Q", size)
-    block = 128 << 10
-    for start in range(0, size, block):
-        length = min(block, size - start)
-        last = int(start + block >= size)
-        header = last | (1 << 1) | (length << 3)
-        frame += struct.pack("<I", header)[:3] + b"\0"
-    return frame
 
 
 def ome_zarr(path: Path, shape: list[int], chunks: list[int], chunk: bytes | None) -> Path:
@@ -116,11 +120,31 @@ def zlib_bindata(path: Path, size_x: int, size_y: int, decoded: int) -> Path:
     return path
 
 
+def _claiming(path: Path) -> Path:
+    claim_chunk_bytes(path, b"ImageMetadataSeqLV|0!", 1 << 40)
+    return path
+
+
+def nd2_lossless(path: Path, size_x: int, size_y: int, stream: bytes | None = None,
+                 attributes_chunk: bytes | None = None,
+                 loops: tuple[int, int] | None = None) -> Path:
+    """A one-frame uint16 ND2 whose lossless frame is ``stream`` (zeros of its own size
+    if None), whose ImageAttributesLV! chunk is ``attributes_chunk`` if given, and
+    whose experiment declares ``loops`` (time, Z) if given."""
+    import numpy as np
+
+    frame = deflate(b"", size_x * size_y * 2) if stream is None else stream
+    write_nd2(path, np.zeros((1, 1, 1, 1, 1, 1), np.uint16), channels=["DAPI"],
+              compressed=True, stream=frame, attributes_chunk=attributes_chunk,
+              declared=(size_x, size_y), loops=loops)
+    return path
+
+
 BOMBS: dict[str, Callable[[Path], Path]] = {
     "TIFF, one zlib strip of 400 MB": lambda d: zlib_strip_tiff(d / "strip.tif"),
     "OME-Zarr, one zstd chunk of 900 MB in 27 KB": lambda d: ome_zarr(
         d / "chunk.ome.zarr", [1, 1, 1, 15_000, 30_000], [1, 1, 1, 15_000, 30_000],
-        _zstd_rle_frame(15_000 * 30_000 * 2)),
+        zstd_rle_frame(15_000 * 30_000 * 2)),
     "OME-Zarr, 10^12 x 10^12 pixels in 1x1 chunks": lambda d: ome_zarr(
         d / "huge.ome.zarr", [1, 1, 1, 10**12, 10**12], [1, 1, 1, 1, 1], None),
     "OME-XML, a zlib plane of 800 MB": lambda d: zlib_bindata(
@@ -135,11 +159,27 @@ BOMBS: dict[str, Callable[[Path], Path]] = {
         d / "webp.tif"),
     "OME-Zarr, a 64x64 chunk whose zstd inflates to 900 MB": lambda d: ome_zarr(
         d / "small.ome.zarr", [1, 1, 1, 64, 64], [1, 1, 1, 64, 64],
-        _zstd_rle_frame(900 << 20)),
+        zstd_rle_frame(900 << 20)),
     "OME-Zarr 0.4, a 4x4 chunk whose 79 bytes of bz2 inflate to 64 MiB": lambda d: (
         codec_bombs.bz2_chunk(d / "bz2.ome.zarr")),
     "OME-Zarr 0.4, a 4x4 chunk whose Blosc header declares 256 MiB": lambda d: (
         codec_bombs.blosc_chunk(d / "blosc.ome.zarr")),
+    "CZI, a 1024x1024 subblock whose zstd frame holds 1.5 GB": lambda d: replace_stream(
+        zstd_czi(d / "subblock.czi"), zstd_rle_frame(1536 << 20)),
+    "CZI, a 1024x1024 subblock whose JPEG XR decodes to 800 MB": lambda d: jxr_czi(
+        d / "jxr.czi", 1024, 20_000),
+    "ND2, a lossless frame of 800 MB": lambda d: nd2_lossless(
+        d / "frame.nd2", 20_000, 20_000),
+    "ND2, a 64x64 lossless frame whose zlib inflates to 800 MB": lambda d: nd2_lossless(
+        d / "small.nd2", 64, 64, deflate(b"", 800 << 20)),
+    "ND2, a metadata chunk whose zlib inflates to 800 MB": lambda d: nd2_lossless(
+        d / "attributes.nd2", 64, 64, attributes_chunk=lite_compressed(
+            deflate(b"", 800 << 20))),
+    "ND2, 12 nested metadata streams of 60 MB": lambda d: nd2_lossless(
+        d / "nested.nd2", 64, 64, attributes_chunk=nested_lite_bomb(12, 60 << 20)),
+    "ND2, 10^9 frames declared by its loops": lambda d: nd2_lossless(
+        d / "loops.nd2", 1, 1, loops=(100_000, 10_000)),
+    "ND2, a chunk claiming a TB": lambda d: _claiming(nd2_lossless(d / "long.nd2", 64, 64)),
 }
 
 
@@ -152,7 +192,7 @@ def test_a_bomb_is_refused_quickly_in_little_memory(initialised: Env, tmp_path: 
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-c", _PEAK, "import", str(source), "-o", "json"],
                           env=initialised.vars, capture_output=True, text=True, timeout=300,
-                          check=False)
+                          check=False, preexec_fn=_cap_address_space)
     took = time.monotonic() - started
     peak = int(done.stderr.rsplit("PEAK", 1)[1].split()[0])
     print(f"{kind}: {took:.1f} s, peak RSS {peak / 1024:.0f} MiB")  # for the issue note
@@ -162,6 +202,7 @@ def test_a_bomb_is_refused_quickly_in_little_memory(initialised: Env, tmp_path: 
     reasons = [f["reason"] for f in result["failed"]] + [s["reason"] for s in result["skipped"]]
     assert len(reasons) == 1, result
     assert any(word in reasons[0] for word in ("import.max_", "more bytes than")), reasons
+    assert "\n" not in reasons[0]
     assert peak < MEMORY_BOUND, f"peak RSS {peak} KiB"
     assert took < TIME_BOUND
     assert initialised.cli("fs", "sets", "-o", "json", check=True).stdout.strip() in ("[]", "")

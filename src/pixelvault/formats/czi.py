@@ -14,7 +14,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pixelvault.errors import CorruptFileError, UnsupportedFormatError
+from pixelvault.formats import czi_blocks
 from pixelvault.formats.base import Channel, Metadata, Series, check_region
+from pixelvault.formats.limits import Piece
 from pixelvault.formats.members import Members
 from pixelvault.formats.xmlguard import refuse_entities
 
@@ -72,6 +74,14 @@ class CziReader:
         self._scenes: list[tuple[int | None, Any]] = (
             [(index, scenes[index]) for index in sorted(scenes)] if scenes else [(None, rect)])
         self._metadata: Metadata | None = None
+        self._pieces: list[Piece] | None = None
+
+    def pieces(self, series: int) -> list[Piece]:
+        """The file's largest subblock decodes (libCZI decodes one subblock at a time),
+        zstd frames counted at the size they say they hold (see czi_blocks)."""
+        if self._pieces is None:
+            self._pieces = czi_blocks.pieces(self.path)
+        return self._pieces
 
     def used_files(self) -> list[Path]:
         return [self.path]

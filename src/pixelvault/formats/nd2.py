@@ -4,7 +4,8 @@ included) its channels.
 
 A frame holds every channel of one (position, time, z); it is read from the
 file's memory map, so a region costs no more than the rows it touches for
-uncompressed files; lossless (zlib) frames are decompressed whole.
+uncompressed files; lossless (zlib) frames are decompressed whole, here rather than
+by ``nd2``, never past the size the file's attributes declare (see nd2_bounds).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pixelvault.errors import CorruptFileError
+from pixelvault.formats import nd2_bounds
 from pixelvault.formats.base import Channel, Metadata, Series, check_region, pixel_type_of
+from pixelvault.formats.limits import Piece
 from pixelvault.formats.members import Members
 
 MAGIC = b"\xda\xce\xbe\x0a"  # the chunk magic that starts every ND2 file since NIS 4
@@ -63,8 +66,13 @@ class Nd2Reader:
         import nd2
 
         self.path = (members or Members.beside(path)).check(path)  # an ND2 names no other file
+        nd2_bounds.install()
         try:
+            nd2_bounds.check_chunk_map(path)
             self._file = nd2.ND2File(str(path))
+            self._modern = self._file.version >= (2, 0)
+            if self._modern:
+                nd2_bounds.guard_reader(self._file._rdr, path)
             sizes = dict(self._file.sizes)
             self._dtype = np.dtype(self._file.dtype)
             self._coords = [axis for axis in sizes if axis not in _FRAME_AXES]
@@ -74,6 +82,11 @@ class Nd2Reader:
             self._components = int(self._file.components_per_channel)
             self._channels = int(attributes.channelCount or 1) if self._components > 1 \
                 else int(attributes.componentCount)
+            self._lossless = attributes.compressionType == "lossless"
+            self._frame_bytes, self._strides = self._frame_layout(attributes)
+        except CorruptFileError:
+            self._close_quietly()
+            raise
         except _ERRORS as exc:
             self._close_quietly()
             raise CorruptFileError(f"{path.name}: not a readable ND2 file ({exc})") from None
@@ -84,6 +97,22 @@ class Nd2Reader:
                                    "read (only XY positions, time and Z)")
         self.pixel_type = pixel_type_of(self._dtype, path.name)
         self._metadata: Metadata | None = None
+
+    def _frame_layout(self, attributes: Any) -> tuple[int, tuple[int, ...] | None]:
+        """The bytes one frame declares (rows of ``widthBytes`` when they are padded) and
+        its strides, as ``nd2`` lays a frame out."""
+        itemsize = int(attributes.bitsPerComponentInMemory) // 8
+        components = int(attributes.componentCount)
+        row = int(attributes.widthPx or 0) * components * itemsize
+        padded = int(attributes.widthBytes or 0)
+        if row and padded and padded != row:
+            return int(attributes.heightPx) * padded, (padded, components * itemsize,
+                                                       itemsize, itemsize)
+        return int(attributes.heightPx) * row, None
+
+    def pieces(self, series: int) -> list[Piece]:
+        """A frame (every channel of one position, time and Z) is decoded whole."""
+        return [Piece(self._frame_bytes, self._lossless or not self._modern)]
 
     def _close_quietly(self) -> None:
         file = getattr(self, "_file", None)
@@ -122,11 +151,15 @@ class Nd2Reader:
         return channels
 
     def _acquired(self) -> datetime | None:
+        """The first frame's time, as nd2's ``frame_metadata(0)`` gives it, without that
+        call: it lists the loop indices of every frame the experiment declares."""
         try:
+            reader: Any = self._file._rdr  # nd2's ModernReader; a legacy one fails here
             with warnings.catch_warnings():  # nd2 warns, rather than fails, on odd files
                 warnings.simplefilter("ignore")
-                frame = self._file.frame_metadata(0)
-            day = float(frame.channels[0].time.absoluteJulianDayNumber)  # type: ignore[union-attr]
+                times = reader._cached_frame_times()
+            day = float(reader._cached_global_metadata()["time"]["absoluteJulianDayNumber"]) \
+                + float(times[0]) / 86_400_000
         except _ERRORS:
             return None
         if not day > _JULIAN_UNIX_EPOCH:
@@ -185,17 +218,33 @@ class Nd2Reader:
             if self._coords else 0
         channel, component = divmod(c, self._components)
         try:
-            frame = self._file.read_frame(index)
+            frame = self._frame(index)
         except _ERRORS as exc:
             raise CorruptFileError(f"{self.path.name}: frame {index} cannot be read ({exc}); "
                                    "the file is truncated or damaged") from None
-        # nd2 squeezes the frame's axes of size 1; put them back (views, no copy)
-        for axis, size in enumerate((self._channels, self._size_y, self._size_x,
-                                     self._components)):
-            if size == 1:
-                frame = np.expand_dims(frame, axis)
         region = frame[channel, y:y + height, x:x + width, component]
         return np.array(region, dtype=described.dtype)
+
+    def _frame(self, index: int) -> np.ndarray[Any, Any]:
+        """Frame ``index`` as (channels, height, width, components), views, no copy; a
+        lossless one is inflated here, bounded, from its chunk (nd2's own
+        ``_read_compressed_frame`` inflates whatever the stream holds)."""
+        name = f"ImageDataSeq|{index}!".encode()
+        reader: Any = self._file._rdr
+        if not (self._modern and self._lossless and name in reader.chunkmap):
+            frame = self._file.read_frame(index)  # memory-mapped, or a missing frame's zeros
+            # nd2 squeezes the frame's axes of size 1; put them back
+            for axis, size in enumerate((self._channels, self._size_y, self._size_x,
+                                         self._components)):
+                if size == 1:
+                    frame = np.expand_dims(frame, axis)
+            return frame
+        data = nd2_bounds.inflate_frame(reader._load_chunk(name)[8:], self._frame_bytes,
+                                        f"{self.path.name}: frame {index}")
+        shape = (self._size_y, self._size_x or 1, self._channels, self._components)
+        frame = np.ndarray(shape=shape, dtype=self._dtype.newbyteorder("<"), buffer=data,
+                           strides=self._strides)
+        return frame.transpose((2, 0, 1, 3))
 
     def close(self) -> None:
         self._close_quietly()
