@@ -23,7 +23,7 @@ import tomli_w
 from pixelvault.errors import ConfigError
 
 if TYPE_CHECKING:
-    from pixelvault.formats.limits import Limits
+    from pixelvault.formats.decoding.limits import Limits
 from pixelvault.sizes import Threshold
 
 ENV_PREFIX = "PIXELVAULT_"
@@ -416,7 +416,7 @@ class Settings:
 
     @property
     def import_limits(self) -> Limits:
-        from pixelvault.formats.limits import Limits
+        from pixelvault.formats.decoding.limits import Limits
 
         return Limits(max_pixels=int(self.get("import.max_pixels")),
                       max_chunk_bytes=int(self.get("import.max_chunk_bytes")),

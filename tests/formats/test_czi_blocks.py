@@ -10,8 +10,8 @@ import pytest
 
 from pixelvault.errors import CorruptFileError, LimitError
 from pixelvault.formats.czi import CziReader
-from pixelvault.formats.czi_blocks import zstd_content_size
-from pixelvault.formats.limits import Limits, Piece
+from pixelvault.formats.decoding.czi_subblocks import zstd_content_size
+from pixelvault.formats.decoding.limits import Limits, Piece
 from tests.formats.czi_files import (
     claim_data_bytes,
     jxr_czi,

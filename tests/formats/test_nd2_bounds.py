@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from pixelvault.errors import CorruptFileError
-from pixelvault.formats.limits import Piece
+from pixelvault.formats.decoding.limits import Piece
 from pixelvault.formats.nd2 import Nd2Reader
 from tests.formats.nd2_files import (
     claim_chunk_bytes,

@@ -233,3 +233,26 @@ def test_a_page_laid_out_unlike_its_series_is_refused_before_it_is_decoded(
             reader.read(0, 0, 0, 0, 1, 0, 0, 16, 16)
     finally:
         reader.close()
+
+
+def test_the_decoders_bound_follows_the_configuration(initialised: Env, tmp_path: Path) -> None:
+    """A 16x16 tile holding a 2048x2048 PNG (4 MiB): under the default bound it is
+    decoded and found not to fit its tile; with import.max_chunk_bytes at 1 MiB the
+    decoder refuses it from its header, naming the setting."""
+    import imagecodecs
+    import numpy as np
+
+    source = tmp_path / "in"
+    source.mkdir()
+    codec_bombs.tile_tiff(source / "png.tif", "png",
+                          imagecodecs.png_encode(np.zeros((2048, 2048), np.uint8)))
+
+    def reason() -> str:
+        done = initialised.cli("import", str(source), "-o", "json")
+        assert done.returncode != 0 and done.stdout, done.stderr
+        (failed,) = json.loads(done.stdout)["failed"]
+        return str(failed["reason"])
+
+    assert "import.max_chunk_bytes" not in reason()
+    initialised.set(import_max_chunk_bytes=str(1 << 20))
+    assert "import.max_chunk_bytes" in reason()

@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pixelvault.errors import CorruptFileError, UnsupportedFormatError
-from pixelvault.formats import czi_blocks
 from pixelvault.formats.base import Channel, Metadata, Series, check_region
-from pixelvault.formats.limits import Piece
+from pixelvault.formats.decoding import czi_subblocks
+from pixelvault.formats.decoding.limits import Piece
 from pixelvault.formats.members import Members
 from pixelvault.formats.xmlguard import refuse_entities
 
@@ -78,9 +78,9 @@ class CziReader:
 
     def pieces(self, series: int) -> list[Piece]:
         """The file's largest subblock decodes (libCZI decodes one subblock at a time),
-        zstd frames counted at the size they say they hold (see czi_blocks)."""
+        zstd frames counted at the size they say they hold (see decoding.czi_subblocks)."""
         if self._pieces is None:
-            self._pieces = czi_blocks.pieces(self.path)
+            self._pieces = czi_subblocks.pieces(self.path)
         return self._pieces
 
     def used_files(self) -> list[Path]:

@@ -5,7 +5,7 @@ included) its channels.
 A frame holds every channel of one (position, time, z); it is read from the
 file's memory map, so a region costs no more than the rows it touches for
 uncompressed files; lossless (zlib) frames are decompressed whole, here rather than
-by ``nd2``, never past the size the file's attributes declare (see nd2_bounds).
+by ``nd2``, never past the size the file's attributes declare (see decoding.nd2_chunks).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pixelvault.errors import CorruptFileError
-from pixelvault.formats import nd2_bounds
 from pixelvault.formats.base import Channel, Metadata, Series, check_region, pixel_type_of
-from pixelvault.formats.limits import Piece
+from pixelvault.formats.decoding import nd2_chunks
+from pixelvault.formats.decoding.limits import Piece
 from pixelvault.formats.members import Members
 
 MAGIC = b"\xda\xce\xbe\x0a"  # the chunk magic that starts every ND2 file since NIS 4
@@ -66,13 +66,13 @@ class Nd2Reader:
         import nd2
 
         self.path = (members or Members.beside(path)).check(path)  # an ND2 names no other file
-        nd2_bounds.install()
+        nd2_chunks.install()
         try:
-            nd2_bounds.check_chunk_map(path)
+            nd2_chunks.check_chunk_map(path)
             self._file = nd2.ND2File(str(path))
             self._modern = self._file.version >= (2, 0)
             if self._modern:
-                nd2_bounds.guard_reader(self._file._rdr, path)
+                nd2_chunks.guard_reader(self._file._rdr, path)
             sizes = dict(self._file.sizes)
             self._dtype = np.dtype(self._file.dtype)
             self._coords = [axis for axis in sizes if axis not in _FRAME_AXES]
@@ -239,7 +239,7 @@ class Nd2Reader:
                 if size == 1:
                     frame = np.expand_dims(frame, axis)
             return frame
-        data = nd2_bounds.inflate_frame(reader._load_chunk(name)[8:], self._frame_bytes,
+        data = nd2_chunks.inflate_frame(reader._load_chunk(name)[8:], self._frame_bytes,
                                         f"{self.path.name}: frame {index}")
         shape = (self._size_y, self._size_x or 1, self._channels, self._components)
         frame = np.ndarray(shape=shape, dtype=self._dtype.newbyteorder("<"), buffer=data,

@@ -15,7 +15,7 @@ import numpy as np
 from pixelvault.errors import CorruptFileError, UnsupportedFormatError
 from pixelvault.formats import omexml
 from pixelvault.formats.base import PIXEL_TYPES, Metadata, check_region
-from pixelvault.formats.limits import Piece
+from pixelvault.formats.decoding.limits import Piece
 from pixelvault.formats.members import Members
 from pixelvault.formats.tiffdata import TiffDataPlanes, plane_index
 

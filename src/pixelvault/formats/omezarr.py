@@ -26,7 +26,7 @@ from pixelvault.formats.base import (
     check_region,
     pixel_type_of,
 )
-from pixelvault.formats.limits import Piece
+from pixelvault.formats.decoding.limits import Piece
 from pixelvault.formats.members import ForeignFileError, Members
 
 _UNITS = {"micrometer": 1.0, "nanometer": 1e-3, "millimeter": 1e3, "meter": 1e6,

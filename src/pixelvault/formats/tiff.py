@@ -24,7 +24,7 @@ from pixelvault.formats.base import (
     pixel_type_of,
 )
 from pixelvault.formats.calibration import calibration
-from pixelvault.formats.limits import Piece
+from pixelvault.formats.decoding.limits import Piece
 from pixelvault.formats.members import Members
 from pixelvault.formats.memo import metadata_from_json, metadata_to_json
 from pixelvault.formats.omexml_file import OmeXmlReader

@@ -11,7 +11,7 @@ from pixelvault.catalog.engine import check_connection
 from pixelvault.catalog.principals import ROOT_USER, actor_for
 from pixelvault.config import Settings
 from pixelvault.errors import RepositoryError
-from pixelvault.formats.decoding import bounds
+from pixelvault.formats.decoding import budget
 from pixelvault.repository import FilesStore, Layout, LockMode, RepositoryLock, WriteGuard
 from pixelvault.repository.managed import ManagedStore
 from pixelvault.repository.memo import MemoStore
@@ -124,5 +124,5 @@ def open_vault(settings: Settings) -> Vault:
             "run `pixelvault admin init`"
         )
     passwords.use_profile(settings.password_profile)
-    bounds.use_limits(settings.import_limits)
+    budget.use_limits(settings.import_limits)
     return Vault(settings, catalog, uuid)

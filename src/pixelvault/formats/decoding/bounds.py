@@ -11,7 +11,7 @@ never yields more than:
 - what the caller's output buffer or declared shape holds, where it says so
   (tifffile gives zlib, LZW, zstd and the like an output size; zarr gives each
   chunk its shape); or else
-- ``cap(stored)``: ``import.max_chunk_bytes``, and no more than
+- ``budget.cap(stored)``: ``import.max_chunk_bytes``, and no more than
   ``import.max_decompression_ratio`` times the stored bytes once above
   ``RATIO_FREE_BYTES`` (so ordinary tiles of blank background still decode).
 
@@ -27,42 +27,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from pixelvault.errors import CorruptFileError, LimitError
+from pixelvault.errors import CorruptFileError
+from pixelvault.formats.decoding.budget import check, refuse
 from pixelvault.formats.decoding.headers import IMAGE_HEADERS, jpeg_size
-from pixelvault.formats.limits import Limits
 
-RATIO_FREE_BYTES = 16 << 20
-
-_limits = Limits()
 _installed = False
 _install_lock = threading.Lock()
-
-
-def use_limits(limits: Limits) -> None:
-    """Set the bounds from the configuration (``open_vault`` does, for the process)."""
-    global _limits
-    _limits = limits
-
-
-def cap(stored: int) -> int:
-    """The most one decode of ``stored`` bytes may yield when nothing declares its size."""
-    by_ratio = max(RATIO_FREE_BYTES, int(stored * _limits.max_decompression_ratio))
-    return min(_limits.max_chunk_bytes, by_ratio)
-
-
-def refuse(what: str, stored: int, bound: int, decoded: int | None = None) -> LimitError:
-    """``decoded``: what the stream declares, if it says (None: it went past ``bound``)."""
-    size = "more than" if decoded is None else f"{decoded / 2**20:.1f} MiB, more than"
-    return LimitError(
-        f"a {what} stream of {stored} bytes decodes to {size} the {bound / 2**20:.1f} MiB "
-        "one tile or chunk of this image may hold (import.max_chunk_bytes, "
-        "import.max_decompression_ratio); the file is a decompression bomb or damaged")
-
-
-def check(what: str, decoded: int, stored: int, bound: int | None = None) -> None:
-    bound = cap(stored) if bound is None else bound
-    if decoded > bound:
-        raise refuse(what, stored, bound, decoded)
 
 
 def _as_bytes(data: Any) -> bytes:

@@ -10,7 +10,7 @@ Two places are covered, through the extension points each library offers:
 
 - numcodecs' registry (``register_codec``), which zarr uses for Zarr v2
   compressors and the ``numcodecs.*`` codecs of Zarr v3: there the bound is the
-  caller's ``out`` buffer or ``bounds.cap``;
+  caller's ``out`` buffer or ``budget.cap``;
 - zarr's own v3 codecs ``zstd``, ``gzip`` and ``blosc`` (which name numcodecs'
   classes directly), replaced through ``zarr.config``'s ``codecs.*`` selection:
   there the bound is the chunk's own size, shape times item size.
@@ -28,11 +28,11 @@ import numcodecs
 from numcodecs.compat import ensure_bytes, ndarray_copy
 from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 
-from pixelvault.formats.decoding import bounds
+from pixelvault.formats.decoding import budget
 
 
 def _exceeds(what: str, data: bytes, bound: int) -> Exception:
-    return bounds.refuse(what, len(data), bound)
+    return budget.refuse(what, len(data), bound)
 
 
 def _inflate_stream(what: str, decompressor: Any, data: bytes, bound: int) -> bytes:
@@ -61,7 +61,7 @@ def _zstd(data: bytes, bound: int) -> bytes:
 def _declared(what: str, data: bytes, size: int, bound: int) -> None:
     """For codecs whose header says how large they decode (Blosc, LZ4)."""
     if size > bound:
-        raise bounds.refuse(what, len(data), bound, size)
+        raise budget.refuse(what, len(data), bound, size)
 
 
 def blosc_size(data: bytes) -> int:
@@ -79,7 +79,7 @@ def lz4_size(data: bytes) -> int:
 def _bound_of(data: bytes, out: Any) -> int:
     if out is not None:
         return int(memoryview(out).nbytes)
-    return bounds.cap(len(data))
+    return budget.cap(len(data))
 
 
 class BoundedZlib(numcodecs.Zlib):  # type: ignore[misc]

@@ -7,7 +7,7 @@ zstd frame says it holds more than the subblock declares, libCZI allocates what 
 zstd frame of run-length blocks holds 128 KiB in 4 bytes, so a small subblock can ask
 for gigabytes. So each subblock is measured here, from the subblock directory and
 the first bytes of its data: the larger of its declared size and, for zstd, its
-frame's content size, is a piece for :class:`~pixelvault.formats.limits.Limits`.
+frame's content size, is a piece for :class:`~pixelvault.formats.decoding.limits.Limits`.
 
 Layout (ZISRAW, as libCZI's CziParse reads it): the file header segment gives the
 directory's position; each directory entry ("DV") gives a subblock's pixel type,
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pixelvault.errors import CorruptFileError
-from pixelvault.formats.limits import Piece
+from pixelvault.formats.decoding.limits import Piece
 
 _SEGMENT = struct.Struct("<16sqq")  # id, allocated size, used size
 _ENTRY = struct.Struct("<2siqiiB5si")  # schema, pixel type, position, part, compression,
