@@ -5,6 +5,7 @@ honest files of every codec still read exactly."""
 from __future__ import annotations
 
 import json
+import struct
 import time
 import zlib
 from collections.abc import Callable
@@ -20,13 +21,13 @@ from pixelvault.formats import open_reader
 from pixelvault.formats.decoding import headers
 from tests.formats import codec_bombs
 
-Measure = Callable[[headers.Stream], int | None]
+Measure = Callable[[headers.Stream], headers.Size | None]
 ENCODERS: dict[str, tuple[Callable[..., bytes | bytearray], Measure]] = {
-    "png": (imagecodecs.png_encode, headers.png_bytes),
-    "webp": (imagecodecs.webp_encode, headers.webp_bytes),
-    "jpeg2k": (imagecodecs.jpeg2k_encode, headers.j2k_bytes),
-    "jpegxl": (imagecodecs.jpegxl_encode, headers.jxl_bytes),
-    "jpegxr": (imagecodecs.jpegxr_encode, headers.jxr_bytes),
+    "png": (imagecodecs.png_encode, headers.png_size),
+    "webp": (imagecodecs.webp_encode, headers.webp_size),
+    "jpeg2k": (imagecodecs.jpeg2k_encode, headers.j2k_size),
+    "jpegxl": (imagecodecs.jpegxl_encode, headers.jxl_size),
+    "jpegxr": (imagecodecs.jpegxr_encode, headers.jxr_size),
 }
 
 
@@ -40,28 +41,29 @@ def test_a_header_gives_at_least_what_its_stream_decodes_to(codec: str,
     image = np.random.default_rng(1).integers(0, 200, shape, np.uint8)
     stream = encode(image)
     decoded = np.asarray(getattr(imagecodecs, f"{codec}_decode")(stream))
-    declared = measure(stream)
-    assert declared is not None
-    assert decoded.nbytes <= declared <= 16 * decoded.nbytes // max(1, image.dtype.itemsize)
+    size = measure(stream)
+    assert size is not None
+    assert (size.height, size.width) == image.shape[:2]
+    assert decoded.nbytes <= size.decoded <= 16 * image.shape[0] * image.shape[1]
     if codec in ("png", "jpeg2k"):  # their headers say exactly
-        assert declared == decoded.nbytes
+        assert size.decoded == decoded.nbytes
 
 
 def test_a_jpeg_frame_header_is_found_past_other_segments() -> None:
     stream = imagecodecs.jpeg8_encode(np.zeros((30, 50, 3), np.uint8))
     app = b"\xff\xe1" + (2 + 1000).to_bytes(2, "big") + bytes(1000)  # an EXIF-like block
-    assert headers.jpeg_size(stream[:2] + app + stream[2:]) == (50, 30, 3)
+    assert headers.jpeg_size(stream[:2] + app + stream[2:]) == headers.Size(50, 30, 3)
     assert headers.jpeg_size(b"\xff\xd8\xff\xda\x00\x02") is None  # a scan, no frame
     assert headers.jpeg_size(b"not a jpeg") is None
 
 
 def test_a_jp2_is_measured_by_its_own_codestream_not_one_hidden_before_it() -> None:
     stream = imagecodecs.jpeg2k_encode(np.zeros((64, 48), np.uint8), codecformat="jp2")
-    assert headers.j2k_bytes(stream) == 64 * 48
+    assert headers.j2k_size(stream) == headers.Size(48, 64, 1)
     decoy = imagecodecs.jpeg2k_encode(np.zeros((2, 2), np.uint8))  # a small codestream
     box = (8 + len(decoy)).to_bytes(4, "big") + b"xml " + decoy
     signature, rest = stream[:12], stream[12:]
-    assert headers.j2k_bytes(signature + box + rest) == 64 * 48
+    assert headers.j2k_size(signature + box + rest) == headers.Size(48, 64, 1)
 
 
 HONEST = ["zlib", "lzw", "zstd", "lzma", "packbits", "deflate", "jpeg", "png", "webp",
@@ -194,3 +196,101 @@ def test_a_zarr_v3_chunk_is_bounded_by_its_own_shape(tmp_path: Path) -> None:
     with pytest.raises(LimitError, match="zstd stream"):
         zarr.open_array(path, mode="r")[:]
     assert json.loads((path / "zarr.json").read_text())["codecs"][-1]["name"] == "zstd"
+
+
+def _read_tile(path: Path, width: int = 16, height: int = 16) -> np.ndarray:
+    reader = open_reader(path)
+    try:
+        return reader.read(0, 0, 0, 0, 0, 0, 0, width, height)
+    finally:
+        reader.close()
+
+
+def test_a_jpeg_xr_is_measured_by_its_codestream_not_its_containers_tags(
+        tmp_path: Path) -> None:
+    """jxrlib allocates by the WMPHOTO header: tags saying 16x16 do not make a 2048x2048
+    codestream small."""
+    stream = bytearray(imagecodecs.jpegxr_encode(np.zeros((2048, 2048), np.uint8)))
+    ifd = int.from_bytes(stream[4:8], "little")
+    for entry in range(ifd + 2, ifd + 2 + 12 * int.from_bytes(stream[ifd:ifd + 2], "little"),
+                       12):
+        tag, kind = struct.unpack_from("<HH", stream, entry)
+        if tag in (0xBC80, 0xBC81):
+            struct.pack_into("<H" if kind == 3 else "<I", stream, entry + 8, 16)
+    size = headers.jxr_size(bytes(stream))
+    assert size is not None and (size.width, size.height) == (2048, 2048)
+    path = codec_bombs.tile_tiff(tmp_path / "jxr.tif", "jpegxr", bytes(stream))
+    with pytest.raises(LimitError, match="JPEGXR stream"):
+        _read_tile(path)
+
+
+def test_a_jpeg_with_two_frame_headers_is_refused(tmp_path: Path) -> None:
+    """A small hierarchical frame header first, a large lossless frame after it: libjpeg
+    refuses the first and imagecodecs falls back to the lossless decoder, which would
+    decode the second; a stream with two frame headers is not decoded at all."""
+    real = imagecodecs.ljpeg_encode(np.zeros((512, 512), np.uint8), bitspersample=8)
+    small = b"\xff\xc5" + struct.pack(">HBHHB", 11, 8, 16, 16, 1) + b"\x01\x11\x00"
+    stream = real[:2] + small + real[2:]
+    assert headers.jpeg_size(real) == headers.Size(512, 512, 1)
+    assert headers.jpeg_size(stream) is None
+    path = codec_bombs.tile_tiff(tmp_path / "two.tif", "jpeg", stream)
+    with pytest.raises(CorruptFileError, match="more than one frame header"):
+        _read_tile(path)
+    with pytest.raises(CorruptFileError, match="JPEG stream"):
+        imagecodecs.ljpeg_decode(stream)  # the fallback itself is bounded too
+
+
+def test_every_tile_is_held_to_its_own_size_not_only_the_budget(tmp_path: Path) -> None:
+    """A 1024x1024 PNG (1 MiB, far under any budget) in a 16x16 tile is refused from its
+    header: many such tiles in one read would otherwise each decode a megabyte."""
+    stream = imagecodecs.png_encode(np.zeros((1024, 1024), np.uint8))
+    path = codec_bombs.tile_tiff(tmp_path / "png.tif", "png", stream)
+    with pytest.raises(LimitError, match=r"PNG stream of .* decodes to 1\.0 MiB, more than "
+                                         r"the 256 B"):
+        _read_tile(path)
+
+
+def test_a_last_strip_coded_at_full_height_still_reads(tmp_path: Path) -> None:
+    """Some writers code a last JPEG strip at the full RowsPerStrip, padding it: its
+    frame is within the strip as stored, so it reads (tifffile trims the padding)."""
+    image = np.random.default_rng(2).integers(0, 255, (100, 64), np.uint8)
+    path = tmp_path / "strips.tif"
+    tifffile.imwrite(path, image, rowsperstrip=64, compression="jpeg", metadata=None)
+    padded = np.vstack([image[64:], np.zeros((28, 64), np.uint8)])
+    last = imagecodecs.jpeg8_encode(padded, level=95)
+    with tifffile.TiffFile(path) as tif:
+        offsets, counts = tif.pages.first.tags["StripOffsets"], tif.pages.first.tags[
+            "StripByteCounts"]
+        formats = ["<H" if int(tag.dtype) == 3 else "<I" for tag in (offsets, counts)]
+        places = [offsets.valueoffset, counts.valueoffset]
+    with path.open("r+b") as handle:
+        end = handle.seek(0, 2)
+        handle.write(last)
+        for place, form, value in zip(places, formats, (end, len(last)), strict=True):
+            handle.seek(place + struct.calcsize(form))
+            handle.write(struct.pack(form, value))
+    read = _read_tile(path, 64, 100)
+    assert read.shape == (100, 64)
+    assert np.abs(read.astype(int) - image.astype(int)).mean() < 8
+
+
+def test_a_zarr_v2_chunk_is_bounded_by_its_own_shape(tmp_path: Path) -> None:
+    """zarr calls a v2 compressor without an output buffer; the chunk's size still
+    reaches it: 16 bytes of 4x4 chunk may not inflate to a megabyte."""
+    path = codec_bombs.zarr_v2_chunk(tmp_path / "v2.ome.zarr", {"id": "zlib", "level": 1},
+                                     zlib.compress(bytes(1 << 20)))
+    with pytest.raises(LimitError, match=r"zlib stream of .* more than the 80 B"):
+        _read_tile(path, 4, 4)
+
+
+def test_a_zarr_codec_that_unpickles_cannot_open_an_array(tmp_path: Path) -> None:
+    import pickle
+
+    path = codec_bombs.zarr_v2_chunk(tmp_path / "pickled.ome.zarr", {"id": "zlib"},
+                                     zlib.compress(pickle.dumps([1, 2, 3])))
+    zarray = path / "0" / ".zarray"
+    meta = json.loads(zarray.read_text())
+    meta.update(dtype="|O", filters=[{"id": "pickle"}])
+    zarray.write_text(json.dumps(meta))
+    with pytest.raises(CorruptFileError):
+        open_reader(path).metadata()

@@ -261,7 +261,7 @@ class OmeZarrReader:
         found = []
         for array in self._images[series].arrays:
             decoded = int(np.prod(array.chunks, dtype=np.float64)) * array.dtype.itemsize
-            found.append(Piece(decoded, bool(array.compressors)))
+            found.append(Piece(decoded, bool(array.compressors) or bool(array.filters)))
         return found
 
     def read(self, series: int, level: int, z: int, c: int, t: int,

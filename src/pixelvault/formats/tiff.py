@@ -24,6 +24,7 @@ from pixelvault.formats.base import (
     pixel_type_of,
 )
 from pixelvault.formats.calibration import calibration
+from pixelvault.formats.decoding import bounds
 from pixelvault.formats.decoding.limits import Piece
 from pixelvault.formats.members import Members
 from pixelvault.formats.memo import metadata_from_json, metadata_to_json
@@ -45,6 +46,15 @@ def _tifffile() -> Any:
     import tifffile
 
     return tifffile
+
+
+def _stored_tile(page: Any) -> tuple[int, int]:
+    """Rows and columns of one stored tile or strip of ``page`` (a last strip counted at
+    the full height writers may code it at): no codec's frame there may be larger."""
+    if page.is_tiled:
+        return int(page.tilelength), int(page.tilewidth)
+    rows = int(page.rowsperstrip or page.imagelength)
+    return min(rows, int(page.imagelength)), int(page.imagewidth)
 
 
 def _level_size(axes: str, shape: tuple[int, ...]) -> tuple[int, int]:
@@ -306,7 +316,8 @@ class TiffReader:
                 level_series = self._series[series].levels[level]
                 key = AxisMap(level_series.axes, tuple(level_series.shape)).index(
                     z, c, t, slice(y, y + height), slice(x, x + width))
-                region = self._array(series, level)[key]
+                with bounds.tiles(*_stored_tile(level_series.keyframe)):
+                    region = self._array(series, level)[key]
             else:
                 region = self._read_page(layout, z, c, t, x, y, width, height)
         except (ValueError, OSError, RuntimeError, IndexError, KeyError,
@@ -334,8 +345,9 @@ class TiffReader:
                 or int(page.compression) != int(layout["compression"])):
             raise CorruptFileError(f"{self.path.name}: plane {number} is not stored like the "
                                    "first plane of its series; the file is damaged or crafted")
-        region: np.ndarray[Any, Any] = page.asarray().reshape(shape[len(leading):])[
-            key[len(leading):]]
+        with bounds.tiles(*_stored_tile(page)):
+            decoded = page.asarray()
+        region: np.ndarray[Any, Any] = decoded.reshape(shape[len(leading):])[key[len(leading):]]
         return region
 
     def close(self) -> None:

@@ -1,6 +1,6 @@
 """Every decoder that turns a file's bytes into pixels is given an output bound.
 
-The limits checked at import (``formats.limits``) trust what a file declares:
+The limits checked at import (``decoding.limits``) trust what a file declares:
 a TIFF's tile size, an OME-Zarr array's chunk shape. The decoders beneath
 (imagecodecs for TIFF, numcodecs for Zarr) do not: they yield whatever the
 compressed stream holds, so a tile declared 16x16 can decode to gigabytes
@@ -16,7 +16,9 @@ never yields more than:
   ``RATIO_FREE_BYTES`` (so ordinary tiles of blank background still decode).
 
 Image codecs are bounded by reading their stream's header before decoding
-(``headers``); a stream whose header cannot be read is refused. LERC, whose
+(``headers``): the frame may not be larger than the tile or strip being read
+(``tiles``, set by the TIFF reader), nor than the budget; a stream whose header
+cannot be read, or that holds two frame headers, is refused. LERC, whose
 decoder ignores any output size, is refused outright.
 """
 
@@ -24,61 +26,70 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from pixelvault.errors import CorruptFileError
 from pixelvault.formats.decoding.budget import check, refuse
-from pixelvault.formats.decoding.headers import IMAGE_HEADERS, jpeg_size
+from pixelvault.formats.decoding.headers import IMAGE_HEADERS, Size, Stream, jpeg_size
 
 _installed = False
 _install_lock = threading.Lock()
+
+
+_tile: ContextVar[tuple[int, int] | None] = ContextVar("tile", default=None)
+
+
+@contextmanager
+def tiles(rows: int, columns: int) -> Iterator[None]:
+    """Decodes inside are of one tile or strip of ``rows`` x ``columns`` (as stored: a
+    last strip may be coded at full height): an image codec's frame may not be larger.
+    zarr and asyncio carry this into the threads that decode."""
+    token = _tile.set((rows, columns))
+    try:
+        yield
+    finally:
+        _tile.reset(token)
 
 
 def _as_bytes(data: Any) -> bytes:
     return data if isinstance(data, bytes) else bytes(memoryview(data).cast("B"))
 
 
-def _bounded_jpeg(decode: Callable[..., Any]) -> Callable[..., Any]:
+def _checked(name: str, raw: bytes, size: Size | None, shape: Any = None) -> None:
+    """Refuse a frame larger than its tile (or, without one, than tifffile's ``shape``)
+    or than the budget; a stream whose header cannot be read is refused too."""
+    if size is None:
+        raise CorruptFileError(f"a {name} stream has no readable header (or more than one "
+                               "frame header); the file is damaged")
+    tile = _tile.get()
+    if tile is None and shape is not None and len(shape) >= 2:
+        tile = (int(shape[0]), int(shape[1]))
+    height = size.height
+    if tile is not None:
+        if size.width > tile[1] or size.height > tile[0]:
+            raise refuse(name, len(raw), tile[0] * tile[1] * size.per_pixel,
+                         size.width * max(size.height, 1) * size.per_pixel)
+        height = height or tile[0]
+    if not height:
+        raise CorruptFileError(f"a {name} stream leaves its height to the end of the data "
+                               "and no tile size bounds it; the file is damaged")
+    check(name, size.width * height * size.per_pixel, len(raw))
+
+
+def _bounded(name: str, decode: Callable[..., Any],
+             measure: Callable[[Stream], Size | None]) -> Callable[..., Any]:
     @functools.wraps(decode)
     def bounded(data: Any, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("out") is None:
             raw = _as_bytes(data)
-            size = jpeg_size(raw)
-            if size is None and kwargs.get("header"):  # old-style JPEG: header apart
-                size = jpeg_size(_as_bytes(kwargs["header"]))
-            shape = kwargs.get("shape")
-            if size is None:
-                raise CorruptFileError("a JPEG stream has no readable frame header; the "
-                                       "file is damaged")
-            width, height, per_pixel = size
-            if shape is not None and len(shape) >= 2:
-                # tifffile names the strip or tile's shape: the frame may not exceed it
-                if width > int(shape[1]) or height > int(shape[0]):
-                    raise refuse("JPEG", len(raw), int(shape[0]) * int(shape[1]) * per_pixel,
-                                 width * max(height, 1) * per_pixel)
-                height = height or int(shape[0])
-            elif not height:
-                raise CorruptFileError("a JPEG stream leaves its height to the end of the "
-                                       "data and no tile size bounds it; the file is damaged")
-            check("JPEG", width * height * per_pixel, len(raw))
-        return decode(data, *args, **kwargs)
-
-    return bounded
-
-
-def _bounded_image(name: str, decode: Callable[..., Any],
-                   measure: Callable[[bytes], int | None]) -> Callable[..., Any]:
-    @functools.wraps(decode)
-    def bounded(data: Any, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("out") is None:
-            raw = _as_bytes(data)
-            decoded = measure(raw)
-            if decoded is None:
-                raise CorruptFileError(f"a {name.upper()} stream has no readable header; "
-                                       "the file is damaged")
-            check(name.upper(), decoded, len(raw))
-            if name == "jpegxl" and not args and "index" not in kwargs:
+            size = measure(raw)
+            if size is None and name == "JPEG" and kwargs.get("header"):
+                size = measure(_as_bytes(kwargs["header"]))  # old-style JPEG: header apart
+            _checked(name, raw, size, kwargs.get("shape"))
+            if name == "JPEGXL" and not args and "index" not in kwargs:
                 kwargs["index"] = 0  # one frame: an animation would decode every frame
         return decode(data, *args, **kwargs)
 
@@ -98,11 +109,14 @@ def _install_imagecodecs() -> None:
     is replaced: a later first use of, say, ``png_encode`` cannot restore it."""
     import imagecodecs
 
-    for name in ("jpeg_decode", "jpeg8_decode"):
-        setattr(imagecodecs, name, _bounded_jpeg(getattr(imagecodecs, name)))
+    # jpeg_decode falls back to the lossless decoders when libjpeg cannot read a frame
+    for name in ("jpeg_decode", "jpeg8_decode", "ljpeg_decode", "jpegsof3_decode",
+                 "jpegls_decode"):
+        setattr(imagecodecs, name, _bounded("JPEG", getattr(imagecodecs, name), jpeg_size))
     for codec, measure in IMAGE_HEADERS.items():
         name = f"{codec}_decode"
-        setattr(imagecodecs, name, _bounded_image(codec, getattr(imagecodecs, name), measure))
+        setattr(imagecodecs, name, _bounded(codec.upper(), getattr(imagecodecs, name),
+                                            measure))
     assert imagecodecs.lerc_decode is not None  # loaded first, as above
     imagecodecs.lerc_decode = _refused_lerc
 

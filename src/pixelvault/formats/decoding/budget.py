@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pixelvault.errors import LimitError
 from pixelvault.formats.decoding.limits import Limits
+from pixelvault.sizes import format_size
 
 RATIO_FREE_BYTES = 16 << 20
 
@@ -28,11 +29,12 @@ def cap(stored: int) -> int:
 
 def refuse(what: str, stored: int, bound: int, decoded: int | None = None) -> LimitError:
     """``decoded``: what the stream declares, if it says (None: it went past ``bound``)."""
-    size = "more than" if decoded is None else f"{decoded / 2**20:.1f} MiB, more than"
+    size = "more than" if decoded is None else f"{format_size(decoded)}, more than"
     return LimitError(
-        f"a {what} stream of {stored} bytes decodes to {size} the {bound / 2**20:.1f} MiB "
-        "one tile or chunk of this image may hold (import.max_chunk_bytes, "
-        "import.max_decompression_ratio); the file is a decompression bomb or damaged")
+        f"a {what} stream of {format_size(stored)} decodes to {size} the "
+        f"{format_size(bound)} its tile or chunk may hold (the tile's size, "
+        "import.max_chunk_bytes, import.max_decompression_ratio); the file is a "
+        "decompression bomb or damaged")
 
 
 def check(what: str, decoded: int, stored: int, bound: int | None = None) -> None:

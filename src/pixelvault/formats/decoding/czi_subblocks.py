@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pixelvault.errors import CorruptFileError
+from pixelvault.formats.decoding.headers import jxr_size
 from pixelvault.formats.decoding.limits import Piece
 
 _SEGMENT = struct.Struct("<16sqq")  # id, allocated size, used size
@@ -40,8 +41,6 @@ _BYTES = {0: 1, 1: 2, 2: 4, 3: 3, 4: 6, 8: 12, 9: 4, 10: 16, 11: 48, 12: 4, 13: 
 _WIDEST = 48
 JPGXR, ZSTD0, ZSTD1 = 4, 5, 6
 _ZSTD_MAGIC = 0xFD2FB528
-_JXR_MAGIC = b"II\xbc\x01"
-_JXR_WIDTH, _JXR_HEIGHT, _JXR_IMAGE = 0xBC80, 0xBC81, 0xBCC0
 
 
 @dataclass(frozen=True)
@@ -76,23 +75,8 @@ def jxr_pixels(data: bytes) -> int:
     """Width x height a JPEG XR file declares, in its container's tags or its
     codestream's header, whichever is larger (0: not JPEG XR; libCZI then refuses the
     subblock itself)."""
-    if not data.startswith(_JXR_MAGIC) or len(data) < 10:
-        return 0
-    (ifd,) = struct.unpack_from("<I", data, 4)
-    if ifd + 2 > len(data):
-        return 0
-    (count,) = struct.unpack_from("<H", data, ifd)
-    tags: dict[int, int] = {}
-    for index in range(min(count, (len(data) - ifd - 2) // 12)):
-        tag, kind, _, value = struct.unpack_from("<HHII", data, ifd + 2 + 12 * index)
-        tags[tag] = value & 0xFFFF if kind == 3 else value
-    pixels = tags.get(_JXR_WIDTH, 0) * tags.get(_JXR_HEIGHT, 0)
-    stream = data[tags.get(_JXR_IMAGE, len(data)):][:20]
-    if stream.startswith(b"WMPHOTO\0") and len(stream) >= 20:
-        short = stream[10] & 0x80
-        width, height = struct.unpack_from(">HH" if short else ">II", stream, 12)
-        pixels = max(pixels, (width + 1) * (height + 1))
-    return pixels
+    size = jxr_size(data)
+    return 0 if size is None else size.width * size.height
 
 
 def _read(handle: BinaryIO, offset: int, count: int, name: str) -> bytes:

@@ -13,12 +13,28 @@ JPEG XR), the largest the codec can produce is assumed (4 channels of 4 bytes).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 
 Stream = bytes | bytearray
 
+
+@dataclass(frozen=True)
+class Size:
+    """What a stream declares: its frame's width and height, and the most bytes per pixel
+    its decoder yields (an upper bound where the header does not say)."""
+
+    width: int
+    height: int
+    per_pixel: int
+
+    @property
+    def decoded(self) -> int:
+        return self.width * self.height * self.per_pixel
+
 _SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB,
-                          0xCD, 0xCE, 0xCF})
+                          0xCD, 0xCE, 0xCF, 0xF7})  # 0xF7: JPEG-LS
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}  # a palette may expand to RGBA
 _JXL_RATIOS = {1: (1, 1), 2: (12, 10), 3: (4, 3), 4: (3, 2), 5: (16, 9), 6: (5, 4),
                7: (2, 1)}
@@ -33,12 +49,16 @@ def _le(data: Stream, at: int, size: int) -> int:
     return int.from_bytes(data[at:at + size], "little")
 
 
-def jpeg_size(data: Stream) -> tuple[int, int, int] | None:
-    """(width, height, bytes per pixel) from the first SOF segment; height 0 (set later
-    by a DNL marker) is returned as 0 for the caller to bound by the tile's shape."""
+def jpeg_size(data: Stream) -> Size | None:
+    """From the frame header (SOF), the one frame a stream may hold; height 0 (set later
+    by a DNL marker) is returned as 0 for the caller to bound by the tile's shape.
+
+    Every segment up to the scan is read: a stream with two frame headers is refused
+    (None), since libjpeg and the lossless decoder imagecodecs falls back to would not
+    agree on which one they decode."""
     if data[:2] != b"\xff\xd8":
         return None
-    at = 2
+    at, found = 2, None
     while at + 4 <= len(data):
         if data[at] != 0xFF:
             return None
@@ -49,28 +69,28 @@ def jpeg_size(data: Stream) -> tuple[int, int, int] | None:
         if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
             at += 2
             continue
-        if marker in (0xDA, 0xD9):  # scan data or the end, and no frame header yet
-            return None
+        if marker in (0xDA, 0xD9):  # the scan (or the end): every header has been seen
+            return found
         if marker in _SOF_MARKERS:
-            if at + 10 > len(data):
+            if found is not None or at + 10 > len(data):
                 return None
             precision, components = data[at + 4], data[at + 9]
-            per_sample = 2 if precision > 8 else 1
-            return _be(data, at + 7, 2), _be(data, at + 5, 2), components * per_sample
+            found = Size(_be(data, at + 7, 2), _be(data, at + 5, 2),
+                         components * (2 if precision > 8 else 1))
         at += 2 + _be(data, at + 2, 2)
     return None
 
 
-def png_bytes(data: Stream) -> int | None:
+def png_size(data: Stream) -> Size | None:
     if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or len(data) < 26:
         return None
     width, height, depth, colour = _be(data, 16, 4), _be(data, 20, 4), data[24], data[25]
     if colour not in _PNG_CHANNELS:
         return None
-    return width * height * _PNG_CHANNELS[colour] * (2 if depth > 8 else 1)
+    return Size(width, height, _PNG_CHANNELS[colour] * (2 if depth > 8 else 1))
 
 
-def webp_bytes(data: Stream) -> int | None:
+def webp_size(data: Stream) -> Size | None:
     if data[:4] != b"RIFF" or data[8:12] != b"WEBP" or len(data) < 30:
         return None
     chunk = data[12:16]
@@ -83,7 +103,7 @@ def webp_bytes(data: Stream) -> int | None:
         width, height = _le(data, 24, 3) + 1, _le(data, 27, 3) + 1
     else:
         return None
-    return width * height * 4
+    return Size(width, height, 4)
 
 
 def _boxes(data: Stream) -> dict[bytes, list[int]]:
@@ -103,7 +123,7 @@ def _boxes(data: Stream) -> dict[bytes, list[int]]:
     return found
 
 
-def j2k_bytes(data: Stream) -> int | None:
+def j2k_size(data: Stream) -> Size | None:
     """From the SIZ segment of the codestream (inside the ``jp2c`` box of a JP2 file: a
     codestream-looking sequence in an earlier box must not be the one measured)."""
     start = 0
@@ -121,7 +141,7 @@ def j2k_bytes(data: Stream) -> int | None:
     if width <= 0 or height <= 0 or len(data) < siz + 38 + 3 * components:
         return None
     depth = max(((data[siz + 38 + 3 * i] & 0x7F) + 1 for i in range(components)), default=8)
-    return width * height * components * (1 if depth <= 8 else 2 if depth <= 16 else 4)
+    return Size(width, height, components * (1 if depth <= 8 else 2 if depth <= 16 else 4))
 
 
 class _Bits:
@@ -144,7 +164,7 @@ class _Bits:
         return 1 + self.read((9, 13, 18, 30)[self.read(2)])
 
 
-def jxl_bytes(data: Stream) -> int | None:
+def jxl_size(data: Stream) -> Size | None:
     if data[4:12] == b"JXL \r\n\x87\n":
         boxes = _boxes(data)
         if b"jxlc" in boxes:
@@ -167,28 +187,34 @@ def jxl_bytes(data: Stream) -> int | None:
             width = 8 * (1 + bits.read(5)) if small else bits.u32_size()
     except IndexError:
         return None
-    return width * height * _WIDEST_SAMPLE
+    return Size(width, height, _WIDEST_SAMPLE)
 
 
-def jxr_bytes(data: Stream) -> int | None:
+_JXR_WIDTH, _JXR_HEIGHT, _JXR_IMAGE = 0xBC80, 0xBC81, 0xBCC0
+
+
+def jxr_size(data: Stream) -> Size | None:
+    """The larger of what the container's tags and the WMPHOTO codestream declare: jxrlib
+    allocates by the codestream, which the tags need not match."""
     if data[:3] != b"II\xbc" or len(data) < 10:
         return None
     ifd = _le(data, 4, 4)
-    count = _le(data, ifd, 2)
-    width = height = 0
-    for entry in range(ifd + 2, min(ifd + 2 + 12 * count, len(data) - 11), 12):
-        tag, kind = _le(data, entry, 2), _le(data, entry + 2, 2)
-        value = _le(data, entry + 8, 2 if kind == 3 else 4)
-        if tag == 0xBC80:
-            width = value
-        elif tag == 0xBC81:
-            height = value
-    if not width or not height:
+    if ifd + 2 > len(data):
         return None
-    return width * height * _WIDEST_SAMPLE
+    tags: dict[int, int] = {}
+    for index in range(min(_le(data, ifd, 2), (len(data) - ifd - 2) // 12)):
+        tag, kind, _, value = struct.unpack_from("<HHII", data, ifd + 2 + 12 * index)
+        tags[tag] = value & 0xFFFF if kind == 3 else value
+    stream = data[tags.get(_JXR_IMAGE, len(data)):][:20]
+    if not stream.startswith(b"WMPHOTO\0") or len(stream) < 20:
+        return None
+    short = stream[10] & 0x80
+    width, height = struct.unpack_from(">HH" if short else ">II", stream, 12)
+    return Size(max(width + 1, tags.get(_JXR_WIDTH, 0)),
+                max(height + 1, tags.get(_JXR_HEIGHT, 0)), _WIDEST_SAMPLE)
 
 
-IMAGE_HEADERS: dict[str, Callable[[Stream], int | None]] = {
-    "png": png_bytes, "webp": webp_bytes, "jpeg2k": j2k_bytes, "jpegxl": jxl_bytes,
-    "jpegxr": jxr_bytes,
+IMAGE_HEADERS: dict[str, Callable[[Stream], Size | None]] = {
+    "png": png_size, "webp": webp_size, "jpeg2k": j2k_size, "jpegxl": jxl_size,
+    "jpegxr": jxr_size,
 }

@@ -6,14 +6,20 @@ chunk's shape only afterwards. Here each compressor either reads its output
 size from its own header before allocating (Blosc, LZ4) or inflates with a
 ``max_length`` (zlib, gzip, bz2, LZMA, zstd), and stops one byte past the bound.
 
-Two places are covered, through the extension points each library offers:
+Three places are covered, through the extension points each library offers:
 
 - numcodecs' registry (``register_codec``), which zarr uses for Zarr v2
   compressors and the ``numcodecs.*`` codecs of Zarr v3: there the bound is the
   caller's ``out`` buffer or ``budget.cap``;
 - zarr's own v3 codecs ``zstd``, ``gzip`` and ``blosc`` (which name numcodecs'
   classes directly), replaced through ``zarr.config``'s ``codecs.*`` selection:
-  there the bound is the chunk's own size, shape times item size.
+  there the bound is the chunk's own size, shape times item size;
+- Zarr v2 arrays, whose compressor zarr calls without an output buffer: their
+  codec (``BoundedV2Codec``, put where zarr looks it up) passes the chunk's size
+  down to the compressor, so a v2 chunk too inflates to its own size at most.
+
+Codecs that decode bytes into Python objects (pickle and the like) are removed
+from numcodecs' registry: an array that names one cannot be opened.
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ import bz2
 import lzma
 import math
 import zlib
+from contextvars import ContextVar
 from typing import Any
 
 import numcodecs
 from numcodecs.compat import ensure_bytes, ndarray_copy
 from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
+from zarr.codecs._v2 import V2Codec
 
 from pixelvault.formats.decoding import budget
 
@@ -76,10 +84,16 @@ def lz4_size(data: bytes) -> int:
     return int.from_bytes(data[:4], "little")
 
 
+# The size of the Zarr v2 chunk being decoded, set by BoundedV2Codec around its
+# compressor (asyncio.to_thread carries it into the decoding thread).
+_chunk_limit: ContextVar[int | None] = ContextVar("chunk_limit", default=None)
+
+
 def _bound_of(data: bytes, out: Any) -> int:
     if out is not None:
         return int(memoryview(out).nbytes)
-    return budget.cap(len(data))
+    limit = _chunk_limit.get()
+    return budget.cap(len(data)) if limit is None else limit
 
 
 class BoundedZlib(numcodecs.Zlib):  # type: ignore[misc]
@@ -162,17 +176,39 @@ class BoundedBloscCodec(BloscCodec):
         return super()._decode_sync(chunk_bytes, chunk_spec)
 
 
+class BoundedV2Codec(V2Codec):
+    """Zarr v2's compressor and filters, told the chunk's size: zarr calls a v2
+    compressor without an output buffer, so it would otherwise have only the cap."""
+
+    async def _decode_single(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
+        token = _chunk_limit.set(_chunk_bytes(chunk_spec))
+        try:
+            return await super()._decode_single(chunk_bytes, chunk_spec)
+        finally:
+            _chunk_limit.reset(token)
+
+
 _NUMCODECS = (BoundedZlib, BoundedGZip, BoundedBZ2, BoundedLZMA, BoundedZstd, BoundedBlosc,
               BoundedLZ4)
 _ZARR = {"zstd": BoundedZstdCodec, "gzip": BoundedGzipCodec, "blosc": BoundedBloscCodec}
 
 
+# Codecs that turn bytes into Python objects: no image needs them, and unpickling a
+# file's bytes would run its code.
+_UNSAFE = ("pickle", "msgpack2", "json2", "vlen-utf8", "vlen-bytes", "vlen-array")
+
+
 def install() -> None:
     import zarr
+    import zarr.core.array
     from zarr.registry import register_codec
 
     for codec in _NUMCODECS:
         numcodecs.registry.register_codec(codec, codec.codec_id)
+    for unsafe in _UNSAFE:
+        numcodecs.registry.codec_registry.pop(unsafe, None)
+    # zarr builds each v2 array's codec by this name (zarr.core.array, zarr 3.1)
+    zarr.core.array.V2Codec = BoundedV2Codec  # type: ignore[attr-defined]
     for key, cls in _ZARR.items():
         register_codec(key, cls)
         zarr.config.set({f"codecs.{key}": f"{cls.__module__}.{cls.__qualname__}"})
