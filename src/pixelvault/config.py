@@ -86,6 +86,26 @@ def _parse_public_user(text: str) -> str:
     return text
 
 
+_ORIGIN = re.compile(r"(https?)://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
+
+
+def _parse_origins(text: str) -> str:
+    """Origins as browsers send them (scheme://host[:port]), comma- or space-separated."""
+    origins = []
+    for part in re.split(r"[\s,]+", text.strip()):
+        if not part:
+            continue
+        if part == "*":
+            raise ValueError("'*' would let every web site act with your users' sessions; "
+                             "list the origins, e.g. https://viewer.example.org")
+        origin = part.lower().rstrip("/")
+        if not _ORIGIN.fullmatch(origin):
+            raise ValueError(f"{part!r} is not an origin: write scheme://host[:port], "
+                             "e.g. https://viewer.example.org, without a path")
+        origins.append(origin)
+    return ",".join(dict.fromkeys(origins))
+
+
 # OMERO's omero.fs.repo.path: where each import goes in ManagedRepository.
 DEFAULT_TEMPLATE = "%user%_%userId%//%year%-%month%/%day%/%time%"
 TEMPLATE_TOKENS = ("user", "userId", "group", "groupId", "year", "month", "monthname", "day",
@@ -193,6 +213,9 @@ KEYS: dict[str, Key] = {
             "(19 MiB)"),
         Key("server.public_user", _parse_public_user, lambda home: "",
             "user whose data visitors without a session may read (empty: off)"),
+        Key("server.cors_origins", _parse_origins, lambda home: "",
+            "web origins (scheme://host[:port], comma-separated) whose pages may read "
+            "/api/, /webgateway/ and /zarr/ with a user's session (empty: none)"),
         Key("pixels.pyramid_threshold", _integer(1, 1 << 40, "pixels"),
             lambda home: str(3192 * 3192),
             "pixels per plane (size X times size Y) above which an image without "
@@ -401,6 +424,10 @@ class Settings:
     @property
     def max_pixel_request(self) -> int:
         return int(self.get("pixels.max_request"))
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        return tuple(origin for origin in self.get("server.cors_origins").split(",") if origin)
 
     @property
     def open_files(self) -> int:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pixelvault import __version__
 from pixelvault.repository import RepositoryLock
 from pixelvault.server import errors
+from pixelvault.server.cors import Cors
 from pixelvault.server.headers import SecurityHeaders
 from pixelvault.server.heavy import make_pool
 from pixelvault.server.monitor import RepositoryMonitor
@@ -66,7 +67,9 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.state.monitor = monitor
     app.state.limiter = LoginLimiter()
     app.state.heavy_pool = heavy_pool
-    app.add_middleware(SecurityHeaders)
+    if vault.settings.cors_origins:
+        app.add_middleware(Cors, origins=vault.settings.cors_origins)
+    app.add_middleware(SecurityHeaders)  # outermost: preflight answers carry it too
     errors.install(app)
     app.include_router(health.router)
     app.include_router(sessions.router)
