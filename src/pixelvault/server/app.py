@@ -28,6 +28,7 @@ from pixelvault.server.routes import (
     principals,
     search,
     sessions,
+    webclient,
     webgateway,
     zarr,
 )
@@ -73,6 +74,7 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     errors.install(app)
     app.include_router(health.router)
     app.include_router(sessions.router)
+    app.include_router(webclient.router)
     app.include_router(principals.router)
     app.include_router(containers.router)
     app.include_router(annotation.router)

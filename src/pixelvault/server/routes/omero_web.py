@@ -9,6 +9,7 @@ the ``X-CSRFToken`` header and sets the session cookie, as in OMERO.web.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -185,6 +186,10 @@ def servers(request: Request) -> dict[str, Any]:
                       "server": f"pixelvault {__version__}"}]}
 
 
+# A session token (secrets.token_urlsafe(32)): what may be a session uuid in a login form.
+SESSION_UUID = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
 @router.post("/v0/login/")
 async def login(request: Request) -> JSONResponse:
     """Form fields `username`, `password` (and `server`, ignored: there is one)."""
@@ -197,18 +202,29 @@ async def login(request: Request) -> JSONResponse:
         raise InvalidInputError("send the form fields username and password "
                                 "(application/x-www-form-urlencoded)")
     vault = vault_of(request)
+    address = request.client.host if request.client else ""
     try:
-        result = await run_in_threadpool(
-            auth.login, vault.catalog, vault.settings, form["username"], form["password"],
-            client=request.headers.get("user-agent", ""), limiter=request.app.state.limiter,
-            address=request.client.host if request.client else "")
+        if form["username"] == form["password"] and SESSION_UUID.fullmatch(form["username"]):
+            # OMERO joins the session whose uuid is both user name and password
+            result = await run_in_threadpool(
+                auth.join, vault.catalog, vault.settings, form["username"],
+                limiter=request.app.state.limiter, address=address)
+        else:
+            result = await run_in_threadpool(
+                auth.login, vault.catalog, vault.settings, form["username"], form["password"],
+                client=request.headers.get("user-agent", ""),
+                limiter=request.app.state.limiter, address=address)
     except AuthenticationError:
         return JSONResponse({"message": "Login failed: wrong user name or password"},
                             status_code=403)
     actor = result.actor
+    # The keys of OMERO.web's LoginView (webgateway/views.py), which builds them by hand
+    # from the session's event context; pixelvault keeps no login events (-1, "User").
     response = JSONResponse({"success": True, "eventContext": {
+        "sessionId": result.session_id, "sessionUuid": result.token,
         "userId": actor.user_id, "userName": actor.username, "groupId": actor.group_id,
         "groupName": _group_name(request, actor.group_id), "isAdmin": actor.is_admin,
+        "eventId": -1, "eventType": "User",
         "memberOfGroups": sorted(actor.group_ids), "leaderOfGroups": sorted(actor.owned_group_ids),
     }})
     start_browser_session(request, response, result.token)

@@ -114,6 +114,7 @@ class LoginResult:
     token: str
     actor: Actor
     expires_at: datetime
+    session_id: int = 0
 
 
 def login(catalog: Catalog, settings: Settings, username: str, password: str, *,
@@ -136,12 +137,34 @@ def login(catalog: Catalog, settings: Settings, username: str, password: str, *,
         token = secrets.token_urlsafe(32)
         now = utcnow()
         expires = now + timedelta(seconds=settings.session_max_age)
-        session.add(LoginSession(token_hash=token_hash(token), user_id=user.id,
-                                 group_id=actor.group_id, created_at=now, last_used_at=now,
-                                 expires_at=expires, client=client[:255]))
+        row = LoginSession(token_hash=token_hash(token), user_id=user.id,
+                           group_id=actor.group_id, created_at=now, last_used_at=now,
+                           expires_at=expires, client=client[:255])
+        session.add(row)
+        session.flush()
+        session_id = row.id
     if limiter:
         limiter.succeeded(username, address)
-    return LoginResult(token, actor, expires)
+    return LoginResult(token, actor, expires, session_id)
+
+
+def join(catalog: Catalog, settings: Settings, token: str, *,
+         limiter: LoginLimiter | None = None, address: str = "") -> LoginResult:
+    """OMERO's login by session uuid (user name and password both the uuid): the same
+    live session again, as a client that lost its cookies logs back in. An ended or
+    unknown session is a failed login, counted like a wrong password."""
+    if limiter:
+        limiter.check(token, address)
+    try:
+        actor, session_id = authenticate(catalog, settings, token)
+    except AuthenticationError:
+        if limiter:
+            time.sleep(limiter.failed(token, address))
+        raise AuthenticationError(WRONG_LOGIN) from None
+    with catalog.session() as session:
+        row = session.get(LoginSession, session_id)
+        expires = _as_utc(row.expires_at) if row is not None else utcnow()
+    return LoginResult(token, actor, expires, session_id)
 
 
 def _as_utc(moment: datetime) -> datetime:
