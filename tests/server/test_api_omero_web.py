@@ -67,7 +67,10 @@ def test_projects_shapes_paging_and_flags(api: Api, world: World) -> None:
                          ids[Permissions.READ_WRITE]}
     read_only = seen[ids[Permissions.READ_ONLY]]["omero:details"]["permissions"]
     assert read_only == {"@type": "TBD#Permissions", "perm": "rwr---", "canAnnotate": False,
-                         "canDelete": False, "canEdit": False, "canLink": False}
+                         "canDelete": False, "canEdit": False, "canLink": False,
+                         "isUserRead": True, "isUserWrite": True, "isGroupRead": True,
+                         "isGroupAnnotate": False, "isGroupWrite": False,
+                         "isWorldRead": False, "isWorldWrite": False}
     assert seen[ids[Permissions.READ_WRITE]]["omero:details"]["permissions"]["canEdit"]
     hidden = bob.get(f"/api/v0/m/projects/{ids[Permissions.PRIVATE]}/")
     assert hidden.status_code == 404 and "message" in hidden.json()

@@ -47,6 +47,16 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/api/v0/"
 
 
+def _flags(perm: str) -> dict[str, bool]:
+    """omero-marshal's permission flags, read from OMERO's string form ("rwra--": user,
+    group and world read and write, "a" for annotate; a group that may write may
+    annotate too)."""
+    return {"isUserRead": perm[0] == "r", "isUserWrite": perm[1] == "w",
+            "isGroupRead": perm[2] == "r", "isGroupAnnotate": perm[3] in "aw",
+            "isGroupWrite": perm[3] == "w", "isWorldRead": perm[4] == "r",
+            "isWorldWrite": perm[5] == "w"}
+
+
 def _details(actor: Actor, owner: Any, group: Any) -> dict[str, Any]:
     owner_id, group_id = owner.id, group.id
     return {
@@ -59,6 +69,7 @@ def _details(actor: Actor, owner: Any, group: Any) -> dict[str, Any]:
             "canDelete": actor.may(Right.DELETE, owner_id, group_id),
             "canEdit": actor.may(Right.EDIT, owner_id, group_id),
             "canLink": actor.may(Right.EDIT, owner_id, group_id),
+            **_flags(group.permissions),
         },
     }
 
@@ -307,16 +318,28 @@ async def save(request: Request, actor: ActorDep,
     return JSONResponse({"data": obj[0]}, status_code=status)
 
 
-def _experimenter(user: principals.UserInfo) -> dict[str, Any]:
+def _experimenter(request: Request, user: principals.UserInfo) -> dict[str, Any]:
     return {"@id": user.id, "@type": OME + "Experimenter", "UserName": user.username,
-            "FirstName": user.first_name, "LastName": user.last_name, "Email": user.email}
+            "FirstName": user.first_name, "LastName": user.last_name, "Email": user.email,
+            "url:experimentergroups":
+                f"{_base(request)}m/experimenters/{user.id}/experimentergroups/"}
 
 
-def _experimenter_group(group: principals.GroupInfo) -> dict[str, Any]:
+def _experimenter_group(request: Request, group: principals.GroupInfo) -> dict[str, Any]:
     return {"@id": group.id, "@type": OME + "ExperimenterGroup", "Name": group.name,
             "Description": group.description,
             "omero:details": {"permissions": {"@type": "TBD#Permissions",
-                                              "perm": group.permissions}}}
+                                              "perm": group.permissions,
+                                              **_flags(group.permissions)}},
+            "url:experimenters":
+                f"{_base(request)}m/experimentergroups/{group.id}/experimenters/"}
+
+
+def _visible_group(request: Request, actor: Actor, group_id: int) -> principals.GroupInfo:
+    for group in principals.list_groups(vault_of(request).catalog, actor):
+        if group.id == group_id:
+            return group
+    raise NotFoundError(f"no group with id {group_id}")
 
 
 def _meta(items: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:
@@ -330,25 +353,42 @@ def _meta(items: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any
 def experimenters(request: Request, actor: ActorDep, offset: Offset = 0,
                   limit: Limit = 200) -> dict[str, Any]:
     users = principals.list_users(vault_of(request).catalog, actor)
-    return _meta([_experimenter(u) for u in users], offset, limit)
+    return _meta([_experimenter(request, u) for u in users], offset, limit)
 
 
 @router.get("/v0/m/experimenters/{user_id}/")
 def experimenter(user_id: PathId, request: Request, actor: ActorDep) -> dict[str, Any]:
-    return {"data": _experimenter(principals.get_user(vault_of(request).catalog, actor,
-                                                      user_id))}
+    return {"data": _experimenter(request, principals.get_user(vault_of(request).catalog,
+                                                               actor, user_id))}
+
+
+@router.get("/v0/m/experimenters/{user_id}/experimentergroups/")
+def groups_of_experimenter(user_id: PathId, request: Request, actor: ActorDep,
+                           offset: Offset = 0, limit: Limit = 200) -> dict[str, Any]:
+    """The groups of a user the caller may see, among those the caller may see."""
+    catalog = vault_of(request).catalog
+    user = principals.get_user(catalog, actor, user_id)
+    groups = [g for g in principals.list_groups(catalog, actor) if g.id in user.group_ids]
+    return _meta([_experimenter_group(request, g) for g in groups], offset, limit)
 
 
 @router.get("/v0/m/experimentergroups/")
 def experimenter_groups(request: Request, actor: ActorDep, offset: Offset = 0,
                         limit: Limit = 200) -> dict[str, Any]:
     groups = principals.list_groups(vault_of(request).catalog, actor)
-    return _meta([_experimenter_group(g) for g in groups], offset, limit)
+    return _meta([_experimenter_group(request, g) for g in groups], offset, limit)
 
 
 @router.get("/v0/m/experimentergroups/{group_id}/")
 def experimenter_group(group_id: PathId, request: Request, actor: ActorDep) -> dict[str, Any]:
-    for group in principals.list_groups(vault_of(request).catalog, actor):
-        if group.id == group_id:
-            return {"data": _experimenter_group(group)}
-    raise NotFoundError(f"no group with id {group_id}")
+    return {"data": _experimenter_group(request, _visible_group(request, actor, group_id))}
+
+
+@router.get("/v0/m/experimentergroups/{group_id}/experimenters/")
+def experimenters_of_group(group_id: PathId, request: Request, actor: ActorDep,
+                           offset: Offset = 0, limit: Limit = 200) -> dict[str, Any]:
+    """A visible group's members, among the users the caller may see."""
+    _visible_group(request, actor, group_id)
+    users = [u for u in principals.list_users(vault_of(request).catalog, actor)
+             if group_id in u.group_ids]
+    return _meta([_experimenter(request, u) for u in users], offset, limit)
