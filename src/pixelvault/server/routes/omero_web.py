@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -148,19 +149,65 @@ def _objects(request: Request, actor: Actor, kind: str, rows: list[Any]) -> list
             obj["url:projects"] = f"{base}m/datasets/{row.id}/projects/"
         elif row.id in pixels:
             obj["Pixels"] = _pixels(pixels[row.id], obj["omero:details"])
+        if getattr(row, "child_count", None) is not None:
+            obj["omero:childCount"] = int(row.child_count)
         out.append(obj)
     return out
 
 
-def _page(request: Request, actor: Actor, kind: str, offset: int, limit: int,
-          owner: int | None, group: int | None,
-          parent: tuple[str, int] | None = None) -> dict[str, Any]:
-    limit = min(limit, MAX_LIMIT)
-    page = containers.listing(vault_of(request).catalog, actor, kind, offset=offset,
-                              limit=limit, owner=owner, group=group, parent=parent)
-    return {"data": _objects(request, actor, kind, page.rows),
-            "meta": {"offset": offset, "limit": limit, "maxLimit": MAX_LIMIT,
-                     "totalCount": page.total}}
+def _normalized(answer: dict[str, Any]) -> dict[str, Any]:
+    """OMERO.web's ``normalize=true``: each object's owner and group become their
+    ``@id``, and the full experimenters and groups are listed once at the top."""
+    experimenters: dict[int, Any] = {}
+    groups: dict[int, Any] = {}
+    for obj in answer["data"]:
+        for key, seen in (("owner", experimenters), ("group", groups)):
+            full = obj["omero:details"][key]
+            seen.setdefault(full["@id"], full)
+            obj["omero:details"] = {**obj["omero:details"], key: {"@id": full["@id"]}}
+            if "Pixels" in obj:
+                obj["Pixels"]["omero:details"] = obj["omero:details"]
+    answer["experimenters"] = list(experimenters.values())
+    answer["experimenterGroups"] = list(groups.values())
+    return answer
+
+
+@dataclass(frozen=True)
+class Listing:
+    """OMERO.web's listing options (its other parameters are ignored, as OMERO.web
+    ignores those it does not know)."""
+
+    offset: int = 0
+    limit: int = 200
+    owner: int | None = None
+    group: int | None = None
+    child_count: bool = False
+    orphaned: bool = False
+    normalize: bool = False
+
+
+def _listing(offset: Offset = 0, limit: Limit = 200, owner: QueryId = None,
+             group: QueryId = None, childCount: bool = False,  # noqa: N803 (OMERO's)
+             orphaned: bool = False, normalize: bool = False) -> Listing:
+    return Listing(offset, min(limit, MAX_LIMIT), owner, group, childCount, orphaned,
+                   normalize)
+
+
+ListingDep = Annotated[Listing, Depends(_listing)]
+
+
+def _page(request: Request, actor: Actor, kind: str, options: Listing,
+          parent: tuple[str, int] | None = None,
+          child: tuple[str, int] | None = None) -> dict[str, Any]:
+    page = containers.listing(
+        vault_of(request).catalog, actor, kind, offset=options.offset, limit=options.limit,
+        owner=options.owner, group=options.group, parent=parent, child=child,
+        orphaned=options.orphaned and kind in containers.PARENTS,
+        child_count=options.child_count and kind in containers.LINKS)
+    answer = {"data": _objects(request, actor, kind, page.rows),
+              "meta": {"offset": options.offset, "limit": options.limit,
+                       "maxLimit": MAX_LIMIT, "totalCount": page.total}}
+    return _normalized(answer) if options.normalize else answer
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_ID)]
@@ -251,15 +298,19 @@ def _lists(kind: str) -> None:
     plural = PLURAL[kind]
 
     @router.get(f"/v0/m/{plural}/", name=f"v0_list_{plural}")
-    def list_(request: Request, actor: ActorDep, offset: Offset = 0, limit: Limit = 200,
-              owner: QueryId = None, group: QueryId = None) -> dict[str, Any]:
-        return _page(request, actor, kind, offset, limit, owner, group)
+    def list_(request: Request, actor: ActorDep, options: ListingDep) -> dict[str, Any]:
+        return _page(request, actor, kind, options)
 
     @router.get(f"/v0/m/{plural}/{{object_id}}/", name=f"v0_get_{kind}")
-    def get(object_id: PathId, request: Request, actor: ActorDep) -> dict[str, Any]:
+    def get(object_id: PathId, request: Request, actor: ActorDep,
+            childCount: bool = False) -> dict[str, Any]:  # noqa: N803 (OMERO's name)
         catalog = vault_of(request).catalog
         row = containers.get(catalog, actor, kind, object_id)
         found = _objects(request, actor, kind, [row])[0]
+        if childCount and kind in containers.LINKS:
+            _, child_kind = containers.LINKS[kind]
+            found["omero:childCount"] = containers.listing(
+                catalog, actor, child_kind, limit=1, parent=(kind, object_id)).total
         if "Pixels" in found:  # one image: OMERO.web loads its channels too
             found["Pixels"]["Channels"] = [
                 _channel(channel, found["omero:details"])
@@ -270,11 +321,15 @@ def _lists(kind: str) -> None:
 def _children(kind: str, child: str) -> None:
     @router.get(f"/v0/m/{PLURAL[kind]}/{{object_id}}/{PLURAL[child]}/",
                 name=f"v0_{kind}_{PLURAL[child]}")
-    def children(object_id: PathId, request: Request, actor: ActorDep, offset: Offset = 0,
-                 limit: Limit = 200, owner: QueryId = None,
-                 group: QueryId = None) -> dict[str, Any]:
-        return _page(request, actor, child, offset, limit, owner, group,
-                     parent=(kind, object_id))
+    def children(object_id: PathId, request: Request, actor: ActorDep,
+                 options: ListingDep) -> dict[str, Any]:
+        return _page(request, actor, child, options, parent=(kind, object_id))
+
+    @router.get(f"/v0/m/{PLURAL[child]}/{{object_id}}/{PLURAL[kind]}/",
+                name=f"v0_{child}_{PLURAL[kind]}")
+    def parents(object_id: PathId, request: Request, actor: ActorDep,
+                options: ListingDep) -> dict[str, Any]:
+        return _page(request, actor, kind, options, child=(child, object_id))
 
 
 for _kind in TYPES:

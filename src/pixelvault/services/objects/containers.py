@@ -39,6 +39,9 @@ KINDS: dict[str, Any] = {"project": Project, "dataset": Dataset, "image": Image}
 # parent kind -> (link model, child kind)
 LINKS: dict[str, tuple[Any, str]] = {"project": (ProjectDatasetLink, "dataset"),
                                      "dataset": (DatasetImageLink, "image")}
+# child kind -> (link model, parent kind)
+PARENTS: dict[str, tuple[Any, str]] = {child: (link, parent)
+                                       for parent, (link, child) in LINKS.items()}
 CREATABLE = {"project", "dataset"}  # images come from import
 MAX_NAME = 1024
 MAX_DESCRIPTION = 100_000
@@ -85,6 +88,9 @@ class _Shape:
     owner: bool
     group: bool
     parent: str | None
+    child: str | None = None  # only the parents of one object of this kind
+    orphaned: bool = False  # only objects no parent holds
+    child_count: bool = False  # a child_count column: the children the actor may read
 
 
 @lru_cache(maxsize=256)
@@ -101,7 +107,21 @@ def _statements(shape: _Shape, dialect: str) -> tuple[Any, Any, Any]:
         link, _ = LINKS[shape.parent]
         where.append(model.id.in_(select(link.child_id)
                                   .where(link.parent_id == bindparam("pv_parent"))))
+    if shape.child is not None:
+        link, _ = PARENTS[shape.child]
+        where.append(model.id.in_(select(link.parent_id)
+                                  .where(link.child_id == bindparam("pv_child"))))
+    if shape.orphaned:
+        link, _ = PARENTS[shape.kind]
+        where.append(model.id.not_in(select(link.child_id)))
     columns = {name: getattr(model, name) for name in FIELDS}
+    if shape.child_count:
+        link, child_kind = LINKS[shape.kind]
+        child = _model(child_kind)
+        columns["child_count"] = (
+            select(func.count()).select_from(link).join(child, child.id == link.child_id)
+            .where(link.parent_id == model.id, allowed_template(shape.permission, child))
+            .correlate(model).scalar_subquery().label("child_count"))
     count = select(func.count()).select_from(model).where(*where)
     rows = (select(*columns.values()).where(*where).order_by(model.id)
             .offset(bindparam("pv_offset")).limit(bindparam("pv_limit")))
@@ -110,10 +130,22 @@ def _statements(shape: _Shape, dialect: str) -> tuple[Any, Any, Any]:
 
 def _prepare(catalog: Catalog, actor: Actor, kind: str, offset: int, limit: int,
              owner: int | None, group: int | None,
-             parent: tuple[str, int] | None) -> tuple[tuple[Any, Any, Any], dict[str, Any]]:
+             parent: tuple[str, int] | None, child: tuple[str, int] | None = None,
+             orphaned: bool = False,
+             child_count: bool = False) -> tuple[tuple[Any, Any, Any], dict[str, Any]]:
     _model(kind)
     params = {**permission_params(actor, Right.READ), "pv_owner": owner, "pv_group": group,
               "pv_offset": offset, "pv_limit": limit}
+    held_kind = None
+    if child is not None:
+        held_kind, params["pv_child"] = child
+        if PARENTS.get(held_kind, (None, ""))[1] != kind:
+            raise InvalidInputError(f"a {held_kind} is not held by {kind}s")
+        get(catalog, actor, held_kind, child[1])  # 404 unless readable
+    if orphaned and kind not in PARENTS:
+        raise InvalidInputError(f"{kind}s have no parents to be orphaned from")
+    if child_count and kind not in LINKS:
+        raise InvalidInputError(f"{kind}s hold no children to count")
     parent_kind = None
     if parent is not None:
         parent_kind, params["pv_parent"] = parent
@@ -122,20 +154,23 @@ def _prepare(catalog: Catalog, actor: Actor, kind: str, offset: int, limit: int,
             raise InvalidInputError(f"a {parent_kind} does not hold {kind}s")
         get(catalog, actor, parent_kind, parent[1])  # 404 unless readable
     shape = _Shape(kind, permission_shape(actor, Right.READ), owner is not None,
-                   group is not None, parent_kind)
+                   group is not None, parent_kind, held_kind, orphaned, child_count)
     return _statements(shape, catalog.engine.dialect.name), params
 
 
 def listing(catalog: Catalog, actor: Actor, kind: str, *, offset: int = 0, limit: int = 200,
             owner: int | None = None, group: int | None = None,
-            parent: tuple[str, int] | None = None) -> Page:
-    """Objects the actor may read, optionally only the children of ``parent``.
+            parent: tuple[str, int] | None = None, child: tuple[str, int] | None = None,
+            orphaned: bool = False, child_count: bool = False) -> Page:
+    """Objects the actor may read: optionally only the children of ``parent``, the
+    parents of ``child``, or those no parent holds (``orphaned``); with
+    ``child_count``, a ``child_count`` column of the children the actor may read.
 
     Rows carry the columns as attributes (``row.name``), not ORM objects,
     which load several times faster.
     """
     (count, rows, _), params = _prepare(catalog, actor, kind, offset, limit, owner, group,
-                                        parent)
+                                        parent, child, orphaned, child_count)
     with catalog.session() as session:
         total = session.scalar(count, params) or 0
         return Page(list(session.execute(rows, params).all()), int(total))
