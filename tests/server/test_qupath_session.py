@@ -24,9 +24,12 @@ def _qupath(api: Api) -> tuple[TestClient, str]:
     assert versions.status_code == 200
     (version,) = [v for v in versions.json()["data"] if v["version"] == "0"]
     links = client.get(version["url:base"]).json()
+    # json/serverinformation/Links.java: all ten required (Objects.requireNonNull)
     for key in ("url:experimenters", "url:experimentergroups", "url:projects",
-                "url:datasets", "url:images", "url:token", "url:servers", "url:login"):
+                "url:datasets", "url:images", "url:screens", "url:plates", "url:token",
+                "url:servers", "url:login"):
         assert links[key].startswith("http"), key
+    assert links["url:schema"] == "http://www.openmicroscopy.org/Schemas/OME/2016-06"
     token = client.get(links["url:token"]).json()["data"]
     assert isinstance(token, str) and token
     servers = client.get(links["url:servers"]).json()["data"]
@@ -97,3 +100,19 @@ def test_logout_needs_the_csrf_token_with_a_cookie_session(api: Api, world: Worl
     refused = client.post("/webclient/logout/", data={"csrfmiddlewaretoken": "wrong"})
     assert refused.status_code == 403
     assert client.get("/webclient/keepalive_ping/").text == "OK"
+
+
+def test_screens_plates_and_rois_list_empty_until_the_catalog_holds_them(
+        api: Api, world: World) -> None:
+    """QuPath lists screens and plates at the root of its browser (JsonApi.getScreens,
+    getOrphanedPlates) and an image's ROIs when it opens one: none exist yet."""
+    client, token = _qupath(api)
+    _login(client, token, "alice", PASSWORD)
+    links = client.get("/api/v0/").json()
+    for url in (f"{links['url:screens']}?childCount=true&normalize=true",
+                f"{links['url:plates']}?childCount=true&orphaned=true",
+                f"{links['url:rois']}?image=1"):
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        assert answer.json()["data"] == [] and answer.json()["meta"]["totalCount"] == 0
+    assert TestClient(api.client.app).get(links["url:screens"]).status_code == 401

@@ -224,8 +224,21 @@ def discovery(request: Request) -> dict[str, str]:
     return {f"url:{name}": f"{base}{path}" for name, path in (
         ("experimenters", "m/experimenters/"), ("experimentergroups", "m/experimentergroups/"),
         ("projects", "m/projects/"), ("datasets", "m/datasets/"), ("images", "m/images/"),
+        ("screens", "m/screens/"), ("plates", "m/plates/"), ("rois", "m/rois/"),
         ("token", "token/"), ("servers", "servers/"), ("login", "login/"), ("save", "m/save/"),
-    )}
+    )} | {"url:schema": OME.rstrip("#")}
+
+
+# Screens, plates and ROIs are not in pixelvault's catalog yet (they come with its
+# ROI and screening model): there are none, so their listings are empty, as OMERO's
+# are on a server holding none, and clients that list them (QuPath requires
+# url:screens and url:plates) go on to what there is.
+@router.get("/v0/m/screens/")
+@router.get("/v0/m/plates/")
+@router.get("/v0/m/rois/")
+def none_yet(actor: ActorDep, options: ListingDep) -> dict[str, Any]:
+    return {"data": [], "meta": {"offset": options.offset, "limit": options.limit,
+                                 "maxLimit": MAX_LIMIT, "totalCount": 0}}
 
 
 @router.get("/v0/token/")
