@@ -107,3 +107,29 @@ def test_parents_of_what_one_may_not_see_are_missing(api: Api, world: World) -> 
     ignored = web_login(api, "bob").get("/api/v0/m/projects/?childCount=true&orphaned=true"
                                         "&unknownParameter=1&normalize=false")
     assert ignored.status_code == 200  # OMERO's parameters that do not apply are ignored
+
+
+def test_paths_to_an_image_as_qupath_reads_its_parents(api: Api, world: World) -> None:
+    """webclient/SimpleServerEntity.createFromJson flattens ``paths`` of
+    ``{"type", "id"}`` and keeps project, dataset and image (ApisHandler.getParentsOfImage)."""
+    ids = _tree(api, world)
+    bob = web_login(api, "bob")
+    answer = bob.get(f"/webclient/api/paths_to_object/?image={ids['image']}")
+    assert answer.status_code == 200, answer.text
+    alice = world.users["alice"]
+    assert answer.json() == {"paths": [[
+        {"type": "experimenter", "id": alice}, {"type": "project", "id": ids["project"]},
+        {"type": "dataset", "id": ids["held"], "childCount": 1},
+        {"type": "image", "id": ids["image"]}]]}
+    orphan = bob.get(f"/webclient/api/paths_to_object/?image={ids['orphan_image']}").json()
+    assert orphan == {"paths": [[{"type": "experimenter", "id": alice},
+                                 {"type": "orphaned", "id": alice},
+                                 {"type": "image", "id": ids["orphan_image"]}]]}
+    dataset = bob.get(f"/webclient/api/paths_to_object/?dataset={ids['orphan_dataset']}")
+    assert dataset.json()["paths"] == [[{"type": "experimenter", "id": alice},
+                                        {"type": "dataset", "id": ids["orphan_dataset"],
+                                         "childCount": 0}]]
+    assert bob.get("/webclient/api/paths_to_object/?plate=3").json() == {"paths": []}
+    xavier = web_login(api, "xavier")
+    assert xavier.get(f"/webclient/api/paths_to_object/?image={ids['image']}").status_code \
+        == 404

@@ -1,4 +1,5 @@
-"""OMERO.web's webclient routes that clients call to keep and end a session.
+"""OMERO.web's webclient routes that clients call: keeping and ending a session, and
+where an object sits in the tree.
 
 QuPath's OMERO extension pings ``keepalive_ping`` every minute and logs back in
 (by session uuid) when the ping fails. OMERO.web answers 200 "Connection Failed"
@@ -8,6 +9,8 @@ for an ended session, so such a client never notices; here an ended session is a
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 
@@ -15,12 +18,15 @@ from pixelvault.errors import AuthenticationError
 from pixelvault.server.auth import (
     CSRF_COOKIE,
     SESSION_COOKIE,
+    ActorDep,
     CallerDep,
     current_caller,
     vault_of,
 )
 from pixelvault.server.jsonbody import JsonBodyRoute
+from pixelvault.server.params import QueryId
 from pixelvault.services.access import auth
+from pixelvault.services.objects import paths
 
 router = APIRouter(prefix="/webclient", tags=["omero-web"], route_class=JsonBodyRoute)
 
@@ -43,3 +49,16 @@ def logout(caller: CallerDep, request: Request, response: Response) -> None:
         auth.logout(vault_of(request).catalog, caller.session_id)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
+
+
+@router.get("/api/paths_to_object/")
+def paths_to_object(request: Request, actor: ActorDep, image: QueryId = None,
+                    dataset: QueryId = None, project: QueryId = None) -> dict[str, Any]:
+    """OMERO.web's ``{"paths": [[{"type", "id"}, ...], ...]}`` for the first of image,
+    dataset or project given (screens, plates and wells are not in the catalog yet:
+    asking for one answers no paths)."""
+    catalog = vault_of(request).catalog
+    for kind, object_id in (("image", image), ("dataset", dataset), ("project", project)):
+        if object_id is not None:
+            return {"paths": paths.paths_to(catalog, actor, kind, object_id)}
+    return {"paths": []}
