@@ -133,3 +133,51 @@ def test_paths_to_an_image_as_qupath_reads_its_parents(api: Api, world: World) -
     xavier = web_login(api, "xavier")
     assert xavier.get(f"/webclient/api/paths_to_object/?image={ids['image']}").status_code \
         == 404
+
+
+def test_annotations_as_qupath_parses_them(api: Api, world: World) -> None:
+    """webclient/annotations/AnnotationCreator.java: ``annotations`` and ``experimenters``
+    required; each annotation's ``id``, ``class``, ``owner.id`` and ``link.owner.id``;
+    MapAnnotationI ``values`` as pairs, Tag/Comment ``textValue``, FileAnnotationI
+    ``file{name, mimetype, size}``; experimenters ``{id, firstName, lastName}``."""
+    ids = _tree(api, world)
+    image = ids["image"]
+    alice, bob = world.headers["alice"], world.headers["bob"]
+    for headers, body in ((alice, {"type": "tag", "text": "mitosis"}),
+                          (bob, {"type": "comment", "text": "nice cells"}),
+                          (alice, {"type": "map", "values": [["cell line", "HeLa"],
+                                                             ["stain", "DAPI"]],
+                                   "namespace": "openmicroscopy.org/omero/client/mapAnnotation"})):
+        made = api.client.post(f"/api/v1/images/{image}/annotations", headers=headers,
+                               json=body)
+        assert made.status_code == 201, made.text
+    attached = api.client.post(f"/api/v1/images/{image}/attachments?name=notes.txt",
+                               headers={**alice, "Content-Type": "text/plain"},
+                               content=b"twelve bytes")
+    assert attached.status_code == 201, attached.text
+    answer = web_login(api, "bob").get(f"/webclient/api/annotations/?image={image}")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    by_class = {a["class"]: a for a in body["annotations"]}
+    assert set(by_class) == {"TagAnnotationI", "CommentAnnotationI", "MapAnnotationI",
+                             "FileAnnotationI"}
+    assert by_class["TagAnnotationI"]["textValue"] == "mitosis"
+    assert by_class["CommentAnnotationI"]["textValue"] == "nice cells"
+    assert by_class["CommentAnnotationI"]["link"]["owner"]["id"] == world.users["bob"]
+    assert by_class["MapAnnotationI"]["values"] == [["cell line", "HeLa"], ["stain", "DAPI"]]
+    assert by_class["MapAnnotationI"]["ns"] == "openmicroscopy.org/omero/client/mapAnnotation"
+    assert by_class["FileAnnotationI"]["file"] == {
+        "id": by_class["FileAnnotationI"]["file"]["id"], "name": "notes.txt", "size": 12,
+        "path": "", "mimetype": "text/plain"}
+    for item in body["annotations"]:
+        assert isinstance(item["id"], int) and isinstance(item["owner"]["id"], int)
+        assert item["link"]["parent"] == {"id": image, "class": "ImageI"}
+    assert by_class["CommentAnnotationI"]["permissions"]["canDelete"] is True
+    assert by_class["TagAnnotationI"]["permissions"]["canDelete"] is False
+    people = {p["id"]: p for p in body["experimenters"]}
+    assert set(people) == {world.users["alice"], world.users["bob"]}
+    assert {"firstName", "lastName", "omeName"} <= set(people[world.users["alice"]])
+    xavier = web_login(api, "xavier")
+    assert xavier.get(f"/webclient/api/annotations/?image={image}").status_code == 404
+    assert xavier.get("/webclient/api/annotations/?well=1").json() == {
+        "annotations": [], "experimenters": []}

@@ -1,5 +1,5 @@
-"""OMERO.web's webclient routes that clients call: keeping and ending a session, and
-where an object sits in the tree.
+"""OMERO.web's webclient routes that clients call: keeping and ending a session, where
+an object sits in the tree, and the annotations on it.
 
 QuPath's OMERO extension pings ``keepalive_ping`` every minute and logs back in
 (by session uuid) when the ping fails. OMERO.web answers 200 "Connection Failed"
@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 
+from pixelvault.catalog import Actor, Right
 from pixelvault.errors import AuthenticationError
 from pixelvault.server.auth import (
     CSRF_COOKIE,
@@ -25,8 +26,8 @@ from pixelvault.server.auth import (
 )
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import QueryId
-from pixelvault.services.access import auth
-from pixelvault.services.objects import paths
+from pixelvault.services.access import auth, principals
+from pixelvault.services.objects import annotation, paths
 
 router = APIRouter(prefix="/webclient", tags=["omero-web"], route_class=JsonBodyRoute)
 
@@ -62,3 +63,56 @@ def paths_to_object(request: Request, actor: ActorDep, image: QueryId = None,
         if object_id is not None:
             return {"paths": paths.paths_to(catalog, actor, kind, object_id)}
     return {"paths": []}
+
+
+CLASSES = {"map": "MapAnnotationI", "tag": "TagAnnotationI", "comment": "CommentAnnotationI",
+           "file": "FileAnnotationI"}
+PARENT_CLASSES = {"project": "ProjectI", "dataset": "DatasetI", "image": "ImageI"}
+
+
+def _rights(actor: Actor, owner_id: int, group_id: int) -> dict[str, bool]:
+    return {"canDelete": actor.may(Right.DELETE, owner_id, group_id),
+            "canAnnotate": actor.may(Right.ANNOTATE, owner_id, group_id),
+            "canLink": actor.may(Right.EDIT, owner_id, group_id),
+            "canEdit": actor.may(Right.EDIT, owner_id, group_id)}
+
+
+def _annotation(actor: Actor, kind: str, object_id: int,
+                linked: annotation.LinkedAnnotation) -> dict[str, Any]:
+    """One annotation as OMERO.web's ``webclient/tree.py _marshal_annotation`` writes it."""
+    info = linked.annotation
+    out: dict[str, Any] = {
+        "id": info.id, "ns": info.namespace or None, "class": CLASSES[info.type],
+        "owner": {"id": info.owner_id}, "date": info.created_at.isoformat(),
+        "permissions": _rights(actor, info.owner_id, info.group_id),
+        "link": {"id": linked.link_id, "owner": {"id": linked.link_owner_id},
+                 "parent": {"id": object_id, "class": PARENT_CLASSES[kind]},
+                 "date": linked.linked_at.isoformat(),
+                 "permissions": _rights(actor, linked.link_owner_id, linked.link_group_id)},
+    }
+    if info.type == "map":
+        out["values"] = [[key, value] for key, value in info.values]
+    elif info.file is not None:
+        out["file"] = {"id": info.file.id, "name": info.file.name, "size": info.file.size,
+                       "path": "", "mimetype": info.file.mimetype}
+    else:
+        out["textValue"] = info.text
+    return out
+
+
+@router.get("/api/annotations/")
+def api_annotations(request: Request, actor: ActorDep, image: QueryId = None,
+                    dataset: QueryId = None, project: QueryId = None) -> dict[str, Any]:
+    """OMERO.web's ``{"annotations": [...], "experimenters": [...]}`` for the objects
+    named (screens, plates, wells and runs are not in the catalog yet: none)."""
+    catalog = vault_of(request).catalog
+    found: list[dict[str, Any]] = []
+    for kind, object_id in (("image", image), ("dataset", dataset), ("project", project)):
+        if object_id is not None:
+            found += [_annotation(actor, kind, object_id, linked) for linked in
+                      annotation.linked_annotations(catalog, actor, kind, object_id)]
+    people = {a["owner"]["id"] for a in found} | {a["link"]["owner"]["id"] for a in found}
+    users, _ = principals.names(catalog, people, set())
+    return {"annotations": found, "experimenters": [
+        {"id": user.id, "omeName": user.username, "firstName": user.first_name,
+         "lastName": user.last_name} for user in sorted(users.values(), key=lambda u: u.id)]}

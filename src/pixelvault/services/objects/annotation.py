@@ -134,6 +134,34 @@ def list_annotations(catalog: Catalog, actor: Actor, kind: str,
         return [_info(session, row) for row in rows]
 
 
+@dataclass(frozen=True)
+class LinkedAnnotation:
+    """An annotation as it hangs on one object: who linked it there, and when."""
+
+    annotation: AnnotationInfo
+    link_id: int
+    link_owner_id: int
+    link_group_id: int
+    linked_at: datetime
+
+
+def linked_annotations(catalog: Catalog, actor: Actor, kind: str,
+                       object_id: int) -> list[LinkedAnnotation]:
+    """The readable annotations on a readable object, each with its link (OMERO.web's
+    annotation panel shows who added each one)."""
+    with catalog.session() as session:
+        containers.checked(session, actor, kind, object_id, Right.READ)
+        rows = session.execute(
+            select(Annotation, AnnotationLink)
+            .join(AnnotationLink, AnnotationLink.annotation_id == Annotation.id)
+            .where(AnnotationLink.parent_kind == kind, AnnotationLink.parent_id == object_id,
+                   allowed(actor, Right.READ, Annotation))
+            .order_by(Annotation.id)).all()
+        return [LinkedAnnotation(_info(session, annotation), link.id, link.owner_id,
+                                 link.group_id, link.created_at)
+                for annotation, link in rows]
+
+
 def get_annotation(catalog: Catalog, actor: Actor, annotation_id: int) -> AnnotationInfo:
     with catalog.session() as session:
         row = session.scalar(select(Annotation).where(
