@@ -24,6 +24,7 @@ from pixelvault.server.routes import (
     images,
     imports,
     omero_web,
+    pixel_buffer,
     pixels,
     principals,
     search,
@@ -83,6 +84,7 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.include_router(imports.router)
     app.include_router(images.router)
     app.include_router(pixels.router)
+    app.include_router(pixel_buffer.router)
     app.include_router(webgateway.router)
     app.include_router(zarr.router)
     app.include_router(search.router)
