@@ -235,24 +235,27 @@ def test_a_page_laid_out_unlike_its_series_is_refused_before_it_is_decoded(
         reader.close()
 
 
-def test_the_decoders_bound_follows_the_configuration(initialised: Env, tmp_path: Path) -> None:
-    """A 16x16 tile holding a 2048x2048 PNG (4 MiB): under the default bound it is
-    decoded and found not to fit its tile; with import.max_chunk_bytes at 1 MiB the
-    decoder refuses it from its header, naming the setting."""
+def test_the_decoders_bound_follows_the_configuration(initialised: Env) -> None:
+    """Where nothing declares a decode's size (an image codec called outside any tile),
+    the budget is the bound: opening the vault sets it from import.max_chunk_bytes.
+    A 2048x2048 PNG (4 MiB) decodes under the default; at 1 MiB it is refused from its
+    header, naming the setting."""
     import imagecodecs
     import numpy as np
 
-    source = tmp_path / "in"
-    source.mkdir()
-    codec_bombs.tile_tiff(source / "png.tif", "png",
-                          imagecodecs.png_encode(np.zeros((2048, 2048), np.uint8)))
+    from pixelvault.errors import LimitError
+    from pixelvault.formats.decoding import bounds, budget
+    from pixelvault.formats.decoding.limits import Limits
+    from pixelvault.services.vault import open_vault
 
-    def reason() -> str:
-        done = initialised.cli("import", str(source), "-o", "json")
-        assert done.returncode != 0 and done.stdout, done.stderr
-        (failed,) = json.loads(done.stdout)["failed"]
-        return str(failed["reason"])
-
-    assert "import.max_chunk_bytes" not in reason()
-    initialised.set(import_max_chunk_bytes=str(1 << 20))
-    assert "import.max_chunk_bytes" in reason()
+    bounds.install()
+    stream = imagecodecs.png_encode(np.zeros((2048, 2048), np.uint8))
+    try:
+        open_vault(initialised.settings()).close()
+        assert imagecodecs.png_decode(stream).shape == (2048, 2048)
+        initialised.set(import_max_chunk_bytes=str(1 << 20))
+        open_vault(initialised.settings()).close()
+        with pytest.raises(LimitError, match=r"import\.max_chunk_bytes"):
+            imagecodecs.png_decode(stream)
+    finally:
+        budget.use_limits(Limits())  # the process's other tests expect the default
