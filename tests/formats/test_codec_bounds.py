@@ -294,3 +294,17 @@ def test_a_zarr_codec_that_unpickles_cannot_open_an_array(tmp_path: Path) -> Non
     zarray.write_text(json.dumps(meta))
     with pytest.raises(CorruptFileError):
         open_reader(path).metadata()
+
+
+def test_a_zarr_v3_numcodecs_chunk_is_bounded_by_its_own_shape(tmp_path: Path) -> None:
+    """Zarr v3's ``numcodecs.*`` codecs call numcodecs without an output buffer too."""
+    import zarr
+
+    path = tmp_path / "numcodecs.zarr"
+    array = zarr.create_array(path, shape=(4, 4), chunks=(4, 4), dtype="u1",
+                              compressors=[zarr.codecs.numcodecs.Zlib(level=1)])
+    array[:] = 3
+    assert zarr.open_array(path, mode="r")[:].sum() == 48  # honest: reads
+    (path / "c" / "0" / "0").write_bytes(zlib.compress(bytes(1 << 20)))
+    with pytest.raises(LimitError, match="more than the 80 B"):
+        zarr.open_array(path, mode="r")[:]

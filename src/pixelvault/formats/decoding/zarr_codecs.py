@@ -16,7 +16,8 @@ Three places are covered, through the extension points each library offers:
   there the bound is the chunk's own size, shape times item size;
 - Zarr v2 arrays, whose compressor zarr calls without an output buffer: their
   codec (``BoundedV2Codec``, put where zarr looks it up) passes the chunk's size
-  down to the compressor, so a v2 chunk too inflates to its own size at most.
+  down to the compressor, so a v2 chunk too inflates to its own size at most;
+  the ``numcodecs.*`` codecs of Zarr v3 do the same (``_ChunkSized``).
 
 Codecs that decode bytes into Python objects (pickle and the like) are removed
 from numcodecs' registry: an array that names one cannot be opened.
@@ -34,6 +35,7 @@ from typing import Any
 import numcodecs
 from numcodecs.compat import ensure_bytes, ndarray_copy
 from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
+from zarr.codecs import numcodecs as zarr_numcodecs
 from zarr.codecs._v2 import V2Codec
 
 from pixelvault.formats.decoding import budget
@@ -188,9 +190,32 @@ class BoundedV2Codec(V2Codec):
             _chunk_limit.reset(token)
 
 
+class _ChunkSized:
+    """Tells the numcodecs compressor a zarr v3 ``numcodecs.*`` codec wraps the size of
+    the chunk it decodes (zarr calls it without an output buffer)."""
+
+    async def _decode_single(self, chunk_data: Any, chunk_spec: Any) -> Any:
+        token = _chunk_limit.set(_chunk_bytes(chunk_spec))
+        try:
+            return await super()._decode_single(chunk_data, chunk_spec)  # type: ignore[misc]
+        finally:
+            _chunk_limit.reset(token)
+
+
+def _chunk_sized(codec: type) -> type:
+    name = f"ChunkSized{codec.__name__}"
+    made = type(name, (_ChunkSized, codec), {"__module__": __name__, "__qualname__": name})
+    globals()[name] = made  # importable by the name zarr's configuration gives it
+    return made
+
+
 _NUMCODECS = (BoundedZlib, BoundedGZip, BoundedBZ2, BoundedLZMA, BoundedZstd, BoundedBlosc,
               BoundedLZ4)
-_ZARR = {"zstd": BoundedZstdCodec, "gzip": BoundedGzipCodec, "blosc": BoundedBloscCodec}
+_ZARR: dict[str, type] = {"zstd": BoundedZstdCodec, "gzip": BoundedGzipCodec,
+                          "blosc": BoundedBloscCodec}
+_ZARR.update({f"numcodecs.{codec.__name__.lower()}": _chunk_sized(codec) for codec in (
+    zarr_numcodecs.Zlib, zarr_numcodecs.GZip, zarr_numcodecs.BZ2, zarr_numcodecs.LZMA,
+    zarr_numcodecs.Zstd, zarr_numcodecs.Blosc, zarr_numcodecs.LZ4)})
 
 
 # Codecs that turn bytes into Python objects: no image needs them, and unpickling a
@@ -209,6 +234,10 @@ def install() -> None:
         numcodecs.registry.codec_registry.pop(unsafe, None)
     # zarr builds each v2 array's codec by this name (zarr.core.array, zarr 3.1)
     zarr.core.array.V2Codec = BoundedV2Codec  # type: ignore[attr-defined]
+    chosen = dict(zarr.config.get("codecs", {}))
     for key, cls in _ZARR.items():
         register_codec(key, cls)
-        zarr.config.set({f"codecs.{key}": f"{cls.__module__}.{cls.__qualname__}"})
+        chosen[key] = f"{cls.__module__}.{cls.__qualname__}"
+    # the whole table at once: a key such as "numcodecs.zlib" holds a dot, which
+    # zarr.config.set would read as one more level of nesting
+    zarr.config.set({"codecs": chosen})
