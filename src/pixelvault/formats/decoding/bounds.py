@@ -117,7 +117,7 @@ def _install_imagecodecs() -> None:
         name = f"{codec}_decode"
         setattr(imagecodecs, name, _bounded(codec.upper(), getattr(imagecodecs, name),
                                             measure))
-    assert imagecodecs.lerc_decode is not None  # loaded first, as above
+    _ = imagecodecs.lerc_decode  # loaded first, as above (an assert would go with -O)
     imagecodecs.lerc_decode = _refused_lerc
 
 
