@@ -23,6 +23,7 @@ from pixelvault.server.routes import (
     health,
     images,
     imports,
+    omero_principals,
     omero_web,
     pixel_buffer,
     pixels,
@@ -89,4 +90,5 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.include_router(zarr.router)
     app.include_router(search.router)
     app.include_router(omero_web.router)
+    app.include_router(omero_principals.router)
     return app

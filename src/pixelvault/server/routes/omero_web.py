@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from pixelvault import __version__
-from pixelvault.catalog import Actor, Right
-from pixelvault.errors import AuthenticationError, InvalidInputError, NotFoundError
+from pixelvault.catalog import Actor
+from pixelvault.errors import AuthenticationError, InvalidInputError
 from pixelvault.server import jsonbody
 from pixelvault.server.auth import (
     CSRF_COOKIE,
@@ -32,47 +32,22 @@ from pixelvault.server.auth import (
 )
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import MAX_ID, Offset, PathId, QueryId
+from pixelvault.server.routes.omero_marshal import (
+    MAX_LIMIT,
+    OME,
+    Limit,
+    api_root,
+    details,
+    page,
+)
 from pixelvault.services.access import auth, principals
 from pixelvault.services.objects import containers
 
 router = APIRouter(prefix="/api", tags=["OMERO.web JSON API (v0)"],
                    route_class=JsonBodyRoute)
-OME = "http://www.openmicroscopy.org/Schemas/OME/2016-06#"
 TYPES = {"project": "Project", "dataset": "Dataset", "image": "Image"}
 PLURAL = {"project": "projects", "dataset": "datasets", "image": "images"}
-MAX_LIMIT = 500
 MAX_BODY = 1 << 20
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/api/v0/"
-
-
-def _flags(perm: str) -> dict[str, bool]:
-    """omero-marshal's permission flags, read from OMERO's string form ("rwra--": user,
-    group and world read and write, "a" for annotate; a group that may write may
-    annotate too)."""
-    return {"isUserRead": perm[0] == "r", "isUserWrite": perm[1] == "w",
-            "isGroupRead": perm[2] == "r", "isGroupAnnotate": perm[3] in "aw",
-            "isGroupWrite": perm[3] == "w", "isWorldRead": perm[4] == "r",
-            "isWorldWrite": perm[5] == "w"}
-
-
-def _details(actor: Actor, owner: Any, group: Any) -> dict[str, Any]:
-    owner_id, group_id = owner.id, group.id
-    return {
-        "owner": {"@id": owner_id, "@type": OME + "Experimenter", "UserName": owner.username,
-                  "FirstName": owner.first_name, "LastName": owner.last_name},
-        "group": {"@id": group_id, "@type": OME + "ExperimenterGroup", "Name": group.name},
-        "permissions": {
-            "@type": "TBD#Permissions", "perm": group.permissions,
-            "canAnnotate": actor.may(Right.ANNOTATE, owner_id, group_id),
-            "canDelete": actor.may(Right.DELETE, owner_id, group_id),
-            "canEdit": actor.may(Right.EDIT, owner_id, group_id),
-            "canLink": actor.may(Right.EDIT, owner_id, group_id),
-            **_flags(group.permissions),
-        },
-    }
 
 
 def _length(value: float | None) -> dict[str, Any] | None:
@@ -133,13 +108,13 @@ def _objects(request: Request, actor: Actor, kind: str, rows: list[Any]) -> list
                                      {r.group_id for r in rows})
     pixels = containers.pixels_of(catalog, actor, [r.id for r in rows]) \
         if kind == "image" else {}
-    base = _base(request)
+    base = api_root(request)
     out = []
     for row in rows:
         obj: dict[str, Any] = {
             "@id": row.id, "@type": OME + TYPES[kind], "Name": row.name,
             "Description": row.description,
-            "omero:details": _details(actor, users[row.owner_id], groups[row.group_id]),
+            "omero:details": details(actor, users[row.owner_id], groups[row.group_id]),
             f"url:{kind}": f"{base}m/{PLURAL[kind]}/{row.id}/",
         }
         if kind == "project":
@@ -199,28 +174,24 @@ ListingDep = Annotated[Listing, Depends(_listing)]
 def _page(request: Request, actor: Actor, kind: str, options: Listing,
           parent: tuple[str, int] | None = None,
           child: tuple[str, int] | None = None) -> dict[str, Any]:
-    page = containers.listing(
+    found = containers.listing(
         vault_of(request).catalog, actor, kind, offset=options.offset, limit=options.limit,
         owner=options.owner, group=options.group, parent=parent, child=child,
         orphaned=options.orphaned and kind in containers.PARENTS,
         child_count=options.child_count and kind in containers.LINKS)
-    answer = {"data": _objects(request, actor, kind, page.rows),
-              "meta": {"offset": options.offset, "limit": options.limit,
-                       "maxLimit": MAX_LIMIT, "totalCount": page.total}}
+    answer = page(_objects(request, actor, kind, found.rows), options.offset,
+                  options.limit, found.total)
     return _normalized(answer) if options.normalize else answer
-
-
-Limit = Annotated[int, Query(ge=1, le=MAX_ID)]
 
 
 @router.get("/")
 def versions(request: Request) -> dict[str, Any]:
-    return {"data": [{"version": "0", "url:base": _base(request)}]}
+    return {"data": [{"version": "0", "url:base": api_root(request)}]}
 
 
 @router.get("/v0/")
 def discovery(request: Request) -> dict[str, str]:
-    base = _base(request)
+    base = api_root(request)
     return {f"url:{name}": f"{base}{path}" for name, path in (
         ("experimenters", "m/experimenters/"), ("experimentergroups", "m/experimentergroups/"),
         ("projects", "m/projects/"), ("datasets", "m/datasets/"), ("images", "m/images/"),
@@ -237,8 +208,7 @@ def discovery(request: Request) -> dict[str, str]:
 @router.get("/v0/m/plates/")
 @router.get("/v0/m/rois/")
 def none_yet(actor: ActorDep, options: ListingDep) -> dict[str, Any]:
-    return {"data": [], "meta": {"offset": options.offset, "limit": options.limit,
-                                 "maxLimit": MAX_LIMIT, "totalCount": 0}}
+    return page([], options.offset, options.limit, 0)
 
 
 @router.get("/v0/token/")
@@ -384,79 +354,3 @@ async def save(request: Request, actor: ActorDep,
         status = 200
     obj = await run_in_threadpool(_objects, request, actor, kind, [row])
     return JSONResponse({"data": obj[0]}, status_code=status)
-
-
-def _experimenter(request: Request, user: principals.UserInfo) -> dict[str, Any]:
-    return {"@id": user.id, "@type": OME + "Experimenter", "UserName": user.username,
-            "FirstName": user.first_name, "LastName": user.last_name, "Email": user.email,
-            "url:experimentergroups":
-                f"{_base(request)}m/experimenters/{user.id}/experimentergroups/"}
-
-
-def _experimenter_group(request: Request, group: principals.GroupInfo) -> dict[str, Any]:
-    return {"@id": group.id, "@type": OME + "ExperimenterGroup", "Name": group.name,
-            "Description": group.description,
-            "omero:details": {"permissions": {"@type": "TBD#Permissions",
-                                              "perm": group.permissions,
-                                              **_flags(group.permissions)}},
-            "url:experimenters":
-                f"{_base(request)}m/experimentergroups/{group.id}/experimenters/"}
-
-
-def _visible_group(request: Request, actor: Actor, group_id: int) -> principals.GroupInfo:
-    for group in principals.list_groups(vault_of(request).catalog, actor):
-        if group.id == group_id:
-            return group
-    raise NotFoundError(f"no group with id {group_id}")
-
-
-def _meta(items: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:
-    limit = min(limit, MAX_LIMIT)
-    return {"data": items[offset:offset + limit],
-            "meta": {"offset": offset, "limit": limit, "maxLimit": MAX_LIMIT,
-                     "totalCount": len(items)}}
-
-
-@router.get("/v0/m/experimenters/")
-def experimenters(request: Request, actor: ActorDep, offset: Offset = 0,
-                  limit: Limit = 200) -> dict[str, Any]:
-    users = principals.list_users(vault_of(request).catalog, actor)
-    return _meta([_experimenter(request, u) for u in users], offset, limit)
-
-
-@router.get("/v0/m/experimenters/{user_id}/")
-def experimenter(user_id: PathId, request: Request, actor: ActorDep) -> dict[str, Any]:
-    return {"data": _experimenter(request, principals.get_user(vault_of(request).catalog,
-                                                               actor, user_id))}
-
-
-@router.get("/v0/m/experimenters/{user_id}/experimentergroups/")
-def groups_of_experimenter(user_id: PathId, request: Request, actor: ActorDep,
-                           offset: Offset = 0, limit: Limit = 200) -> dict[str, Any]:
-    """The groups of a user the caller may see, among those the caller may see."""
-    catalog = vault_of(request).catalog
-    user = principals.get_user(catalog, actor, user_id)
-    groups = [g for g in principals.list_groups(catalog, actor) if g.id in user.group_ids]
-    return _meta([_experimenter_group(request, g) for g in groups], offset, limit)
-
-
-@router.get("/v0/m/experimentergroups/")
-def experimenter_groups(request: Request, actor: ActorDep, offset: Offset = 0,
-                        limit: Limit = 200) -> dict[str, Any]:
-    groups = principals.list_groups(vault_of(request).catalog, actor)
-    return _meta([_experimenter_group(request, g) for g in groups], offset, limit)
-
-
-@router.get("/v0/m/experimentergroups/{group_id}/")
-def experimenter_group(group_id: PathId, request: Request, actor: ActorDep) -> dict[str, Any]:
-    return {"data": _experimenter_group(request, _visible_group(request, actor, group_id))}
-
-
-@router.get("/v0/m/experimentergroups/{group_id}/experimenters/")
-def experimenters_of_group(group_id: PathId, request: Request, actor: ActorDep,
-                           offset: Offset = 0, limit: Limit = 200) -> dict[str, Any]:
-    """A visible group's members, among the users the caller may see."""
-    _visible_group(request, actor, group_id)
-    users = [u for u in principals.list_users(vault_of(request).catalog, actor)
-             if group_id in u.group_ids]
-    return _meta([_experimenter(request, u) for u in users], offset, limit)

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from pixelvault.catalog import Actor, Right
+from pixelvault.catalog import Actor
 from pixelvault.errors import AuthenticationError
 from pixelvault.server.auth import (
     CSRF_COOKIE,
@@ -26,6 +26,7 @@ from pixelvault.server.auth import (
 )
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import QueryId
+from pixelvault.server.routes.omero_marshal import rights
 from pixelvault.services.access import auth, principals
 from pixelvault.services.objects import annotation, paths
 
@@ -70,13 +71,6 @@ CLASSES = {"map": "MapAnnotationI", "tag": "TagAnnotationI", "comment": "Comment
 PARENT_CLASSES = {"project": "ProjectI", "dataset": "DatasetI", "image": "ImageI"}
 
 
-def _rights(actor: Actor, owner_id: int, group_id: int) -> dict[str, bool]:
-    return {"canDelete": actor.may(Right.DELETE, owner_id, group_id),
-            "canAnnotate": actor.may(Right.ANNOTATE, owner_id, group_id),
-            "canLink": actor.may(Right.EDIT, owner_id, group_id),
-            "canEdit": actor.may(Right.EDIT, owner_id, group_id)}
-
-
 def _annotation(actor: Actor, kind: str, object_id: int,
                 linked: annotation.LinkedAnnotation) -> dict[str, Any]:
     """One annotation as OMERO.web's ``webclient/tree.py _marshal_annotation`` writes it."""
@@ -84,11 +78,11 @@ def _annotation(actor: Actor, kind: str, object_id: int,
     out: dict[str, Any] = {
         "id": info.id, "ns": info.namespace or None, "class": CLASSES[info.type],
         "owner": {"id": info.owner_id}, "date": info.created_at.isoformat(),
-        "permissions": _rights(actor, info.owner_id, info.group_id),
+        "permissions": rights(actor, info.owner_id, info.group_id),
         "link": {"id": linked.link_id, "owner": {"id": linked.link_owner_id},
                  "parent": {"id": object_id, "class": PARENT_CLASSES[kind]},
                  "date": linked.linked_at.isoformat(),
-                 "permissions": _rights(actor, linked.link_owner_id, linked.link_group_id)},
+                 "permissions": rights(actor, linked.link_owner_id, linked.link_group_id)},
     }
     if info.type == "map":
         out["values"] = [[key, value] for key, value in info.values]
