@@ -12,8 +12,8 @@ from pixelvault.catalog import Actor
 from pixelvault.errors import NotFoundError
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
+from pixelvault.server.omero_marshal import MAX_LIMIT, OME, Limit, api_root, flags, page
 from pixelvault.server.params import Offset, PathId
-from pixelvault.server.routes.omero_marshal import MAX_LIMIT, OME, Limit, api_root, flags, page
 from pixelvault.services.access import principals
 
 router = APIRouter(prefix="/api", tags=["OMERO.web JSON API (v0)"],

@@ -31,8 +31,7 @@ from pixelvault.server.auth import (
     vault_of,
 )
 from pixelvault.server.jsonbody import JsonBodyRoute
-from pixelvault.server.params import MAX_ID, Offset, PathId, QueryId
-from pixelvault.server.routes.omero_marshal import (
+from pixelvault.server.omero_marshal import (
     MAX_LIMIT,
     OME,
     Limit,
@@ -40,6 +39,7 @@ from pixelvault.server.routes.omero_marshal import (
     details,
     page,
 )
+from pixelvault.server.params import MAX_ID, Offset, PathId, QueryId
 from pixelvault.services.access import auth, principals
 from pixelvault.services.objects import containers
 

@@ -25,8 +25,8 @@ from pixelvault.server.auth import (
     vault_of,
 )
 from pixelvault.server.jsonbody import JsonBodyRoute
+from pixelvault.server.omero_marshal import rights
 from pixelvault.server.params import QueryId
-from pixelvault.server.routes.omero_marshal import rights
 from pixelvault.services.access import auth, principals
 from pixelvault.services.objects import annotation, paths
 
