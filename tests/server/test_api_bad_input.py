@@ -177,8 +177,9 @@ def test_every_route_measures_the_json_bodies_fastapi_parses_for_it() -> None:
     from pixelvault.server import routes
     from pixelvault.server.jsonbody import JsonBodyRoute
 
-    found = [route for info in pkgutil.iter_modules(routes.__path__)
-             for route in importlib.import_module(f"{routes.__name__}.{info.name}").router.routes
+    modules = [importlib.import_module(info.name) for info in
+               pkgutil.walk_packages(routes.__path__, f"{routes.__name__}.") if not info.ispkg]
+    found = [route for module in modules for route in module.router.routes
              if isinstance(route, APIRoute)]
     assert len(found) > 50 and all(isinstance(r, JsonBodyRoute) for r in found)
 

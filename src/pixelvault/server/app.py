@@ -23,17 +23,16 @@ from pixelvault.server.routes import (
     health,
     images,
     imports,
-    omero_principals,
-    omero_web,
-    pixel_buffer,
     pixels,
     principals,
+    rendering,
     search,
     sessions,
-    webclient,
-    webgateway,
     zarr,
 )
+from pixelvault.server.routes.omero import api as omero_api
+from pixelvault.server.routes.omero import pixel_buffer, webclient, webgateway
+from pixelvault.server.routes.omero import principals as omero_principals
 from pixelvault.services.access.auth import LoginLimiter
 from pixelvault.services.vault import Vault
 
@@ -87,8 +86,9 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.include_router(pixels.router)
     app.include_router(pixel_buffer.router)
     app.include_router(webgateway.router)
+    app.include_router(rendering.router)
     app.include_router(zarr.router)
     app.include_router(search.router)
-    app.include_router(omero_web.router)
+    app.include_router(omero_api.router)
     app.include_router(omero_principals.router)
     return app
