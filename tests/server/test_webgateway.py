@@ -32,12 +32,17 @@ def picture(response: Any, size: tuple[int, int] | None = None) -> np.ndarray[An
     return np.asarray(image.convert("RGB")).astype(int)
 
 
-def import_as(api: Api, owner: str, path: Path) -> int:
+def import_as(api: Api, owner: str, path: Path, group_id: int | None = None) -> int:
+    """``owner`` imports ``path``, into their default group or ``group_id``."""
+    from dataclasses import replace
+
     from pixelvault.catalog.principals import actor_for
 
     with api.vault.catalog.session() as session:
         actor = actor_for(session, owner)
     assert actor is not None
+    if group_id is not None:
+        actor = replace(actor, group_id=group_id)
     outcome = imports.run(api.vault, actor, imports.plan([path]), imports.ImportOptions())
     assert not outcome.failed, outcome.failed
     return outcome.imported[0].image_ids[0]
@@ -92,8 +97,8 @@ def test_tiles_regions_planes_and_their_etags(api: Api, world: World, tmp_path: 
 
 @pytest.mark.parametrize(("query", "says"), [
     ("tile=0,2,0", "outside the 1x1 tiles"), ("tile=1,0,0", "level 1 is outside"),
-    ("tile=0,0,0,2000,10", "1..1024"), ("tile=a,b", "LEVEL,TX,TY"),
-    ("region=50,0,20,10", "leaves the 60x50"), ("region=0,0,-5,10", "positive"),
+    ("tile=0,1,0,2000,10", "outside the 1x5 tiles"), ("tile=a,b", "LEVEL,TX,TY"),
+    ("region=60,0,20,10", "starts outside the 60x50"), ("region=0,0,-5,10", "positive"),
     ("region=0,0,400,400", "render.max_region"), ("c=3", "outside 1..2"),
     ("tile=0,0,0&c=1|9:1", "above end"), ("tile=0,0,0&c=1$XYZ", "RRGGBB"),
     ("tile=0,0,0&q=2", "outside 0..1"), ("tile=0,0,0&format=bmp", "jpeg, png or tif"),

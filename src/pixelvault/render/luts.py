@@ -1,55 +1,118 @@
 """Named lookup tables, as 256 RGB entries, for channels shown through a LUT instead of
-a single colour (OMERO's ``$name.lut`` in ``c=``). Each is interpolated from a few
-control points, which is how ImageJ's and OMERO's common tables are defined."""
+a single colour (OMERO's ``$name.lut`` in ``c=``).
+
+The names and folders are OMERO's (``/luts/fire.lut``, ``/luts/matplotlib/viridis.lut``)
+so that a viewer's saved ``cool.lut``-style settings and the LUT pickers of
+OMERO.iviewer and OMERO.figure find the same tables here. The tables themselves
+come from ``cmap``, which carries ImageJ's, matplotlib's, seaborn's and Glasbey's
+published data, or from ImageJ's formulas where the table is one (grays, 3-3-2 RGB,
+spectrum). OMERO tables with no public definition to build them from (the NCSA
+PalEdit and WCIF sets) are not offered: a table under OMERO's name that draws
+different colours would be worse than none. ``red``, ``green``, ``blue`` and ``hot``
+are pixelvault's own, outside OMERO's list.
+"""
 
 from __future__ import annotations
 
+import colorsys
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import numpy as np
 
-# name -> control points (position 0..1, R, G, B)
-_POINTS: dict[str, tuple[tuple[float, int, int, int], ...]] = {
-    "gray": ((0.0, 0, 0, 0), (1.0, 255, 255, 255)),
-    "red": ((0.0, 0, 0, 0), (1.0, 255, 0, 0)),
-    "green": ((0.0, 0, 0, 0), (1.0, 0, 255, 0)),
-    "blue": ((0.0, 0, 0, 0), (1.0, 0, 0, 255)),
-    "fire": ((0.0, 0, 0, 0), (0.25, 112, 0, 170), (0.5, 230, 40, 60), (0.75, 255, 180, 0),
-             (1.0, 255, 255, 255)),
-    "ice": ((0.0, 0, 0, 0), (0.3, 0, 70, 170), (0.6, 40, 180, 230), (1.0, 230, 255, 255)),
-    "hot": ((0.0, 0, 0, 0), (0.375, 255, 0, 0), (0.75, 255, 255, 0), (1.0, 255, 255, 255)),
-    "cool": ((0.0, 0, 255, 255), (1.0, 255, 0, 255)),
-    "viridis": ((0.0, 68, 1, 84), (0.25, 59, 82, 139), (0.5, 33, 145, 140),
-                (0.75, 94, 201, 98), (1.0, 253, 231, 37)),
-    "magma": ((0.0, 0, 0, 4), (0.25, 81, 18, 124), (0.5, 183, 55, 121),
-              (0.75, 252, 137, 97), (1.0, 252, 253, 191)),
-    "spectrum": ((0.0, 255, 0, 0), (0.17, 255, 255, 0), (0.33, 0, 255, 0),
-                 (0.5, 0, 255, 255), (0.67, 0, 0, 255), (0.83, 255, 0, 255),
-                 (1.0, 255, 0, 0)),
-}
-ALIASES = {"grays": "gray", "grey": "gray", "greys": "gray", "cyan hot": "ice"}
+
+@dataclass(frozen=True)
+class Lut:
+    name: str  # canonical: lower case, no ".lut"
+    path: str  # OMERO's folder of the file, "/luts/" or "/luts/matplotlib/"
+    source: str  # "cmap:<namespace:name>" or "formula"
+    omero: bool = True  # one of OMERO's own tables
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.lut"
+
+
+_TABLES = (
+    Lut("3-3-2_rgb", "/luts/", "formula"),
+    Lut("cividis", "/luts/", "cmap:cividis:cividis"),
+    Lut("fire", "/luts/", "cmap:imagej:fire"),
+    Lut("glasbey", "/luts/", "cmap:glasbey:glasbey"),
+    Lut("grays", "/luts/", "formula"),
+    Lut("green_fire_blue", "/luts/wcif/", "cmap:imagej:GreenFireBlue"),
+    Lut("hilo", "/luts/wcif/", "cmap:imagej:HiLo"),
+    Lut("ice", "/luts/", "cmap:imagej:ice"),
+    Lut("inferno", "/luts/matplotlib/", "cmap:bids:inferno"),
+    Lut("magma", "/luts/matplotlib/", "cmap:bids:magma"),
+    Lut("mako", "/luts/seaborn/", "cmap:seaborn:mako"),
+    Lut("plasma", "/luts/matplotlib/", "cmap:bids:plasma"),
+    Lut("rocket", "/luts/seaborn/", "cmap:seaborn:rocket"),
+    Lut("spectrum", "/luts/", "formula"),
+    Lut("turbo", "/luts/", "cmap:google:turbo"),
+    Lut("viridis", "/luts/matplotlib/", "cmap:bids:viridis"),
+    Lut("red", "/luts/pixelvault/", "formula", omero=False),
+    Lut("green", "/luts/pixelvault/", "formula", omero=False),
+    Lut("blue", "/luts/pixelvault/", "formula", omero=False),
+    Lut("hot", "/luts/pixelvault/", "formula", omero=False),
+)
+BY_NAME = {lut.name: lut for lut in _TABLES}
+ALIASES = {"gray": "grays", "grey": "grays", "greys": "grays", "green fire blue": "green_fire_blue",
+           "3-3-2 rgb": "3-3-2_rgb"}
 
 
 def names() -> list[str]:
-    return sorted(_POINTS)
+    return sorted(BY_NAME)
+
+
+def listing() -> list[Lut]:
+    """Every table in the order OMERO lists them: by file name, case ignored."""
+    return sorted(_TABLES, key=lambda lut: lut.file_name.lower())
 
 
 def canonical(name: str) -> str | None:
-    """The table's name without ``.lut``, any case; None if there is no such table."""
-    key = name.strip().lower()
-    key = key.removesuffix(".lut")
+    """The table's name without ``.lut`` or its folder, any case; None if there is no
+    such table."""
+    key = name.strip().lower().rsplit("/", 1)[-1].removesuffix(".lut")
     key = ALIASES.get(key, key)
-    return key if key in _POINTS else None
+    return key if key in BY_NAME else None
+
+
+def _ramp(red: bool, green: bool, blue: bool) -> np.ndarray[Any, Any]:
+    steps = np.arange(256)
+    return np.stack([steps * red, steps * green, steps * blue], axis=1)
+
+
+def _formula(name: str) -> np.ndarray[Any, Any]:
+    steps = np.arange(256)
+    if name == "grays":
+        return _ramp(True, True, True)
+    if name in ("red", "green", "blue"):
+        return _ramp(name == "red", name == "green", name == "blue")
+    if name == "3-3-2_rgb":  # ImageJ: three bits of red, three of green, two of blue
+        return np.stack([steps & 0xE0, (steps << 3) & 0xE0, (steps << 6) & 0xC0], axis=1)
+    if name == "spectrum":  # ImageJ: the hue circle at full saturation and brightness
+        return np.array([[round(v * 255) for v in colorsys.hsv_to_rgb(i / 255, 1, 1)]
+                         for i in steps])
+    if name == "hot":  # black, red, yellow, white
+        where = [0, 96, 192, 255]
+        return np.stack([np.interp(steps, where, [0, 255, 255, 255]),
+                         np.interp(steps, where, [0, 0, 255, 255]),
+                         np.interp(steps, where, [0, 0, 0, 255])], axis=1)
+    raise KeyError(name)
 
 
 @cache
 def table(name: str) -> np.ndarray[Any, Any]:
-    """(256, 3) uint8."""
-    points = _POINTS[name]
-    where = np.array([p[0] for p in points]) * 255
-    steps = np.arange(256)
-    rgb = [np.interp(steps, where, [p[i] for p in points]) for i in (1, 2, 3)]
-    found: np.ndarray[Any, Any] = np.round(np.stack(rgb, axis=1)).astype(np.uint8)
+    """(256, 3) uint8 for a canonical name (or any spelling :func:`canonical` knows)."""
+    lut = BY_NAME[canonical(name) or name]
+    if lut.source.startswith("cmap:"):
+        from cmap import Colormap
+
+        rgba = Colormap(lut.source.removeprefix("cmap:")).lut(256)
+        values = np.asarray(rgba)[:, :3] * 255
+    else:
+        values = _formula(lut.name)
+    found: np.ndarray[Any, Any] = np.clip(np.round(values), 0, 255).astype(np.uint8)
     found.setflags(write=False)
     return found

@@ -94,6 +94,41 @@ def _channels(text: str, settings: Settings, maps: list[Any]) -> Settings:
     return replace(settings, channels=tuple(updated))
 
 
+def to_save(query: dict[str, str], settings: Settings, size_z: int, size_t: int) -> Settings:
+    """``settings`` changed as OMERO.web's ``saveImgRDef`` changes them before saving:
+    ``c=`` must give every channel, in order, a window and a colour or LUT (its
+    ``-`` marks an inactive one); ``m=`` is required; ``z=`` and ``t=`` count from 1
+    here; ``maps=`` sets inversion. A projection in ``p=`` is not saved, as in OMERO."""
+    if not query.get("c"):
+        raise ParameterError("rendering settings must name the channels in c=")
+    entries = [e.strip() for e in query["c"].split(",")]
+    count = len(settings.channels)
+    if len(entries) != count:
+        raise ParameterError(f"c= gives {len(entries)} channels; give all {count}, in order")
+    for position, entry in enumerate(entries):
+        match = _ENTRY.match(entry)
+        if match is None or not match[3] or not match[4]:
+            raise ParameterError(f"c= entry {entry!r}: each channel needs "
+                                 "[-]INDEX|START:END$COLOUR when saving")
+        if int(match[2]) != position + 1:
+            raise ParameterError(f"c= entry {entry!r} is in place {position + 1}: list the "
+                                 "channels in order")
+    model = query.get("m", "").lower()
+    if model not in ("g", "c"):
+        raise ParameterError('m= must be present, g (greyscale) or c (colour)')
+    rendering = parse({key: query[key] for key in ("c", "maps", "m") if key in query},
+                      settings, size_z, size_t).settings
+    changes: dict[str, Any] = {}
+    for key, field in (("z", "default_z"), ("t", "default_t")):
+        if query.get(key):
+            if not query[key].isdigit() or not 1 <= int(query[key]) <= (
+                    size_z if key == "z" else size_t):
+                limit = size_z if key == "z" else size_t
+                raise ParameterError(f"{key}={query[key]!r}: a plane from 1 to {limit}")
+            changes[field] = int(query[key]) - 1
+    return replace(rendering, **changes)
+
+
 def _inverted(entry: Any, current: bool) -> bool:
     if entry is None:
         return current
@@ -182,4 +217,16 @@ def integers(text: str, count: tuple[int, ...], what: str, syntax: str) -> list[
     return [int(p) for p in parts]
 
 
-__all__ = ["ChannelSettings", "ParameterError", "Rendering", "Settings", "integers", "parse"]
+def channels_text(settings: Settings) -> str:
+    """``settings``' channels written as ``c=`` (every channel, inactive ones with ``-``),
+    the form OMERO.web hands back a copied rendering in."""
+    parts = []
+    for index, channel in enumerate(settings.channels):
+        colour = f"{channel.lut}.lut" if channel.lut else channel.color
+        parts.append(f"{'' if channel.active else '-'}{index + 1}|{channel.start:.12g}:"
+                     f"{channel.end:.12g}${colour}")
+    return ",".join(parts)
+
+
+__all__ = ["ChannelSettings", "ParameterError", "Rendering", "Settings", "channels_text",
+           "integers", "parse", "to_save"]

@@ -31,7 +31,16 @@ from pixelvault.server.routes import (
     zarr,
 )
 from pixelvault.server.routes.omero import api as omero_api
-from pixelvault.server.routes.omero import pixel_buffer, webclient, webgateway
+from pixelvault.server.routes.omero import (
+    figure,
+    iviewer,
+    pixel_buffer,
+    rdefs,
+    webclient,
+    webclient_pages,
+    webclient_writes,
+    webgateway,
+)
 from pixelvault.server.routes.omero import principals as omero_principals
 from pixelvault.services.access.auth import LoginLimiter
 from pixelvault.services.vault import Vault
@@ -76,6 +85,8 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.include_router(health.router)
     app.include_router(sessions.router)
     app.include_router(webclient.router)
+    app.include_router(webclient_pages.router)
+    app.include_router(webclient_writes.router)
     app.include_router(principals.router)
     app.include_router(containers.router)
     app.include_router(annotation.router)
@@ -86,6 +97,9 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.include_router(pixels.router)
     app.include_router(pixel_buffer.router)
     app.include_router(webgateway.router)
+    app.include_router(rdefs.router)
+    app.include_router(iviewer.router)
+    app.include_router(figure.router)
     app.include_router(rendering.router)
     app.include_router(zarr.router)
     app.include_router(search.router)

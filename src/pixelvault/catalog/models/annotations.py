@@ -29,6 +29,7 @@ class Annotation(Owned, Base):
     kind: Mapped[str] = mapped_column(String(16))
     text_value: Mapped[str] = mapped_column(Text, default="")  # comment text, tag name
     namespace: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
     file_id: Mapped[int | None] = mapped_column(ForeignKey("original_file.id"), nullable=True)
 
 

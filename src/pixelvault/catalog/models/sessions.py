@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pixelvault.catalog.models.base import Base, utcnow
@@ -23,3 +23,5 @@ class LoginSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     client: Mapped[str] = mapped_column(String(255), default="")
+    # Rendering settings copied in a viewer (OMERO.web keeps them in its session), JSON
+    clipboard: Mapped[str | None] = mapped_column(Text, nullable=True)

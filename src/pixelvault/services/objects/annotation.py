@@ -69,6 +69,16 @@ def _link(session: Session, actor: Actor, kind: str, parent: Any,
                                group_id=parent.group_id))
 
 
+def _check_values(values: list[tuple[str, str]]) -> None:
+    for key, value in values:
+        check_name("a key", key)
+        check_text("a value", value)
+    if len(values) > MAX_ENTRIES or any(
+            len(k) > MAX_KEY or len(v) > MAX_TEXT or not k for k, v in values):
+        raise InvalidInputError(f"annotations hold at most {MAX_ENTRIES} entries, keys of 1 to "
+                                f"{MAX_KEY} characters and texts of {MAX_TEXT}")
+
+
 def annotate(catalog: Catalog, actor: Actor, kind: str, object_id: int, *, type: str,
              text: str = "", values: list[tuple[str, str]] | None = None,
              namespace: str = "") -> AnnotationInfo:
@@ -85,17 +95,13 @@ def annotate(catalog: Catalog, actor: Actor, kind: str, object_id: int, *, type:
     else:
         check_text(f"a {type}", text)
     check_name("a namespace", namespace)
-    for key, value in values:
-        check_name("a key", key)
-        check_text("a value", value)
+    _check_values(values)
     if annotation_kind in (AnnotationKind.COMMENT, AnnotationKind.TAG) and not text.strip():
         raise InvalidInputError(f"a {type} needs text")
     if annotation_kind is AnnotationKind.MAP and not values:
         raise InvalidInputError("a map needs at least one key-value pair")
-    if len(text) > MAX_TEXT or len(values) > MAX_ENTRIES or any(
-            len(k) > MAX_KEY or len(v) > MAX_TEXT or not k for k, v in values):
-        raise InvalidInputError(f"annotations hold at most {MAX_ENTRIES} entries, keys of 1 to "
-                                f"{MAX_KEY} characters and texts of {MAX_TEXT}")
+    if len(text) > MAX_TEXT:
+        raise InvalidInputError(f"annotation texts hold at most {MAX_TEXT} characters")
     with catalog.session() as session:
         parent = containers.checked(session, actor, kind, object_id, Right.ANNOTATE)
         annotation = Annotation(kind=annotation_kind.value, text_value=text, namespace=namespace,
@@ -198,6 +204,27 @@ def finish_attachment(pending: PendingFile, actor: Actor, kind: str,
 
     pending.commit(record)
     return made[0]
+
+
+def replace_values(catalog: Catalog, actor: Actor, annotation_id: int,
+                   values: list[tuple[str, str]]) -> AnnotationInfo:
+    """A key-value map's pairs replaced (EDIT right on the annotation, as OMERO.web's
+    annotate_map asks of its owner)."""
+    _check_values(values)
+    if not values:
+        raise InvalidInputError("a map needs at least one key-value pair (delete it instead)")
+    with catalog.session() as session:
+        row = session.scalar(select(Annotation).where(
+            Annotation.id == annotation_id, allowed(actor, Right.READ, Annotation)))
+        if row is None or row.kind != AnnotationKind.MAP.value:
+            raise NotFoundError(f"no key-value annotation with id {annotation_id}")
+        if not actor.may(Right.EDIT, row.owner_id, row.group_id):
+            raise ForbiddenError("you may see this annotation but not change it")
+        session.execute(delete(MapEntry).where(MapEntry.annotation_id == row.id))
+        session.add_all(MapEntry(annotation_id=row.id, position=position, key=key, value=value)
+                        for position, (key, value) in enumerate(values))
+        session.flush()
+        return _info(session, row)
 
 
 def remove_annotation(vault: Vault, actor: Actor, annotation_id: int) -> None:

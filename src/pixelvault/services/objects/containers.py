@@ -208,6 +208,29 @@ def channels_of(catalog: Catalog, actor: Actor, image_id: int) -> list[Any]:
             .order_by(Channel.index)).all())
 
 
+def rename_channels(catalog: Catalog, actor: Actor, image_id: int,
+                    names: dict[int, str]) -> dict[int, str]:
+    """New names for some of an image's channels (by index from 0); needs the right to
+    edit the image. The names given, as stored."""
+    for index, name in names.items():
+        text.check_name(f"channel {index + 1}'s name", name)
+        if len(name) > 255:
+            raise InvalidInputError(f"channel {index + 1}'s name is longer than 255 characters")
+    with catalog.session() as session:
+        checked(session, actor, "image", image_id, Right.EDIT)
+        rows = {c.index: c for c in session.scalars(
+            select(Channel).join(Pixels, Pixels.id == Channel.pixels_id)
+            .where(Pixels.image_id == image_id))}
+        unknown = sorted(set(names) - set(rows))
+        if unknown:
+            raise InvalidInputError(f"image {image_id} has {len(rows)} channels; there is no "
+                                    f"channel {unknown[0] + 1}")
+        for index, name in names.items():
+            rows[index].name = name
+        session.flush()
+    return names
+
+
 def get(catalog: Catalog, actor: Actor, kind: str, object_id: int) -> Any:
     model = _model(kind)
     with catalog.session() as session:

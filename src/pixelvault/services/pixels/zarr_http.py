@@ -86,7 +86,7 @@ def group(vault: Vault, actor: Actor, image_id: int) -> dict[str, Any]:
     meta = group_metadata(image, list(buffer.backend.levels),
                           [(c.start, c.end) for c in effective.settings.channels])
     omero = meta["attributes"]["ome"]["omero"]
-    low, high = rendering._type_range(info.pixel_type)
+    low, high = rendering.type_range(info.pixel_type)
     for channel, settings in zip(omero["channels"], effective.settings.channels, strict=True):
         channel["active"] = settings.active
         channel["inverted"] = settings.inverted

@@ -11,13 +11,14 @@ import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from pixelvault.catalog import Actor, Right
 from pixelvault.errors import InvalidInputError
+from pixelvault.render import split
 from pixelvault.render.encode import FORMATS, encode
 from pixelvault.render.engine import flip, project, render
 from pixelvault.render.params import ParameterError, Rendering, integers, parse
@@ -144,7 +145,8 @@ def region(vault: Vault, actor: Actor, image_id: int, z: int | None, t: int | No
            query: dict[str, str], max_pixels: int, known: str | None = None) -> Rendered:
     """``render_image_region``: ``tile=level,tx,ty[,w,h]`` (level 0 is full resolution,
     tile indices times the tile size, w and h at most 1024) or ``region=x,y,w,h`` (full
-    resolution); tiles at the image's edge come clipped, as OMERO's."""
+    resolution); tiles and regions reaching past the image's edge come cut there, as
+    OMERO's."""
     info, buffer, asked, base = _prepared(vault, actor, image_id, query)
     z, t = _zt(info, asked, z, t)
     if "tile" in query:
@@ -152,9 +154,10 @@ def region(vault: Vault, actor: Actor, image_id: int, z: int | None, t: int | No
         if not 0 <= level < len(buffer.levels):
             raise InvalidInputError(f"tile= level {level} is outside 0..{len(buffer.levels) - 1}"
                                     " (0 is full resolution)")
-        tile_w, tile_h = size if size else buffer.tile_size
-        if not (1 <= tile_w <= MAX_TILE and 1 <= tile_h <= MAX_TILE):
-            raise InvalidInputError(f"tile= size {tile_w}x{tile_h}: each side 1..{MAX_TILE}")
+        # OMERO.web's rule: a side given as 0 or less is the image's tile size, one over
+        # 1024 is 1024.
+        tile_w, tile_h = (min(given, MAX_TILE) if given > 0 else default for given, default
+                          in zip(size or buffer.tile_size, buffer.tile_size, strict=True))
         size_x, size_y = buffer.levels[level]
         x, y = tx * tile_w, ty * tile_h
         columns, rows = math.ceil(size_x / tile_w), math.ceil(size_y / tile_h)
@@ -170,9 +173,12 @@ def region(vault: Vault, actor: Actor, image_id: int, z: int | None, t: int | No
         if w * h > max_pixels:
             raise InvalidInputError(f"region= of {w * h} pixels; at most {max_pixels} "
                                     "(render.max_region); ask for tiles or a smaller region")
-        if x < 0 or y < 0 or x + w > info.size_x or y + h > info.size_y:
-            raise InvalidInputError(f"region= {x},{y},{w},{h} leaves the {info.size_x}x"
-                                    f"{info.size_y} image")
+        if not (0 <= x < info.size_x and 0 <= y < info.size_y):
+            raise InvalidInputError(f"region= {x},{y},{w},{h} starts outside the "
+                                    f"{info.size_x}x{info.size_y} image")
+        # Cut at the image's edge, as OMERO's renderer does (viewers ask for whole tiles
+        # of large images that have no pyramid).
+        w, h = min(w, info.size_x - x), min(h, info.size_y - y)
     else:
         raise InvalidInputError("render_image_region needs tile=LEVEL,TX,TY or "
                                 "region=X,Y,W,H")
@@ -223,66 +229,112 @@ def _sampled(buffer: PixelBuffer, asked: Rendering, z: int, t: int, level: int,
     return planes
 
 
-def image_data(vault: Vault, actor: Actor, image_id: int) -> dict[str, Any]:
-    """OMERO.web's imgData: sizes, pixel range, channels with windows and colours, tiles,
-    levels and their scaling (level 0 is full resolution), rendering defaults."""
-    from pixelvault.services.objects import containers
+SCALED_SIDE = 2000  # OMERO.figure's render_scaled_region: the answer's longest side
+GREY = 221  # what lies outside the image in such a region
 
+
+def scaled_region(vault: Vault, actor: Actor, image_id: int, z: int | None, t: int | None,
+                  query: dict[str, str], max_pixels: int, known: str | None = None
+                  ) -> Rendered:
+    """OMERO.figure's ``render_scaled_region``: ``region=x,y,w,h`` in full-resolution
+    pixels, which may reach past the image (a panel zoomed out shows a margin), from
+    the first level at which its longest side is at most 2000 pixels; what lies
+    outside the image is light grey."""
+    info, buffer, asked, base = _prepared(vault, actor, image_id, query)
+    z, t = _zt(info, asked, z, t)
+    if "region" not in query:
+        raise InvalidInputError("render_scaled_region needs region=X,Y,W,H")
+    x, y, w, h = integers(query["region"], (4,), "region", "X,Y,W,H")
+    if w <= 0 or h <= 0 or w > 1 << 24 or h > 1 << 24:
+        raise InvalidInputError(f"region= {w}x{h}: width and height from 1 to {1 << 24}")
+    ready = buffer.levels[:len(buffer.backend.levels)]
+    level = next((i for i, (size_x, _) in enumerate(ready)
+                  if max(w, h) * size_x / info.size_x <= SCALED_SIDE), len(ready) - 1)
+    scale = ready[level][0] / info.size_x
+    out_w, out_h = max(1, round(w * scale)), max(1, round(h * scale))
+    if out_w * out_h > max_pixels:
+        raise InvalidInputError(f"region= of {out_w}x{out_h} pixels at its smallest level; "
+                                f"at most {max_pixels} (render.max_region)")
+    etag = _etag(base, "sc", z, t, level, x, y, w, h)
+    if known is not None and etag in known:
+        return Rendered(b"", FORMATS[asked.fmt], etag, not_modified=True)
+    canvas = np.full((out_h, out_w, 3), GREY, np.uint8)
+    size_x, size_y = ready[level]
+    left, top = math.floor(x * scale), math.floor(y * scale)
+    inside_x0, inside_y0 = max(left, 0), max(top, 0)
+    inside_x1 = min(left + out_w, size_x)
+    inside_y1 = min(top + out_h, size_y)
+    if inside_x1 > inside_x0 and inside_y1 > inside_y0:
+        planes = _planes(buffer, asked, z, t, level, inside_x0, inside_y0,
+                         inside_x1 - inside_x0, inside_y1 - inside_y0)
+        rgb = render(planes, asked.settings)
+        canvas[inside_y0 - top:inside_y1 - top, inside_x0 - left:inside_x1 - left] = rgb
+    if asked.flip:
+        canvas = flip(canvas, asked.flip)
+    return Rendered(encode(canvas, asked.fmt, asked.quality), FORMATS[asked.fmt], etag)
+
+
+def split_channels(vault: Vault, actor: Actor, image_id: int, z: int | None, t: int | None,
+                   query: dict[str, str], max_pixels: int,
+                   known: str | None = None) -> Rendered:
+    """``render_split_channel``: every channel alone (grey with ``m=g``; an inactive one
+    leaves its place empty), then the active ones merged in colour, from the first
+    level whose panels together fit ``max_pixels``."""
+    info, buffer, asked, base = _prepared(vault, actor, image_id, query)
+    z, t = _zt(info, asked, z, t)
+    settings = asked.settings
+    grey = settings.model == "greyscale"
+    count = len(settings.channels) + (0 if grey else 1)
+    ready = buffer.levels[:len(buffer.backend.levels)]
+    level = next((i for i, (x, y) in enumerate(ready) if x * y * count <= max_pixels), None)
+    if level is None:
+        raise InvalidInputError(f"the image is too large to split into {count} panels of "
+                                "its smallest level; ask for a region instead")
+    size_x, size_y = ready[level]
+    etag = _etag(base, "s", z, t, level)
+    if known is not None and etag in known:
+        return Rendered(b"", FORMATS[asked.fmt], etag, not_modified=True)
+    planes = _planes(buffer, asked, z, t, level, 0, 0, size_x, size_y)
+    panels: list[np.ndarray[Any, Any] | None] = []
+    for index, channel in enumerate(settings.channels):
+        alone = tuple(replace(c, active=i == index) for i, c in enumerate(settings.channels))
+        panels.append(render({index: planes[index]}, replace(settings, channels=alone))
+                      if channel.active and index in planes else None)
+    panels.append(render(planes, replace(settings, model="color")))
+    labels = [*rendering.channel_labels(vault, info.pixels_id, len(settings.channels)),
+              "merged"]
+    canvas = split.compose(panels, labels, split.grid(size_x, size_y, count))
+    return Rendered(encode(canvas, asked.fmt, asked.quality), FORMATS[asked.fmt], etag)
+
+
+REACH = 25  # OMERO.iviewer's intensities: this many pixels on each side of the one asked
+
+
+def intensities(vault: Vault, actor: Actor, image_id: int, z: int, t: int, x: int, y: int,
+                channels: list[int]) -> dict[str, Any]:
+    """The raw values around one pixel (a 51x51 window, cut at the edge), per channel, as
+    OMERO.iviewer's ``get_intensity`` gives them: ``{"count", "pixels": {"X-Y": {"C":
+    value}}}``; the viewer shows the one under the pointer without asking again."""
     info = INFO.get(vault, actor, image_id)
-    effective = rendering.effective(vault, actor, image_id)
+    if not (0 <= x < info.size_x and 0 <= y < info.size_y and 0 <= z < info.size_z
+            and 0 <= t < info.size_t):
+        raise InvalidInputError(f"x={x}, y={y}, z={z}, t={t} is outside the image")
+    if not channels or any(not 0 <= c < info.size_c for c in channels):
+        raise InvalidInputError(f"c= lists channels from 0 to {info.size_c - 1}")
     buffer = buffer_for(vault, info)
-    image = containers.get(vault.catalog, actor, "image", image_id)
-    with vault.catalog.session() as session:
-        from sqlalchemy import select
-
-        from pixelvault.catalog.models import Channel, Experimenter, Pixels
-
-        pixels = session.scalar(select(Pixels).where(Pixels.id == info.pixels_id))
-        channels = session.scalars(select(Channel).where(
-            Channel.pixels_id == info.pixels_id).order_by(Channel.index)).all()
-        owner = session.get(Experimenter, image.owner_id)
-    assert pixels is not None
-    low, high = rendering._type_range(info.pixel_type)
-    settings = effective.settings
-    levels = buffer.levels
-    ready = len(buffer.backend.levels)
-    return {
-        "id": image_id,
-        "meta": {"imageName": image.name, "imageDescription": image.description,
-                 "imageAuthor": owner.username if owner else "", "imageId": image_id,
-                 "pixelsType": info.pixel_type,
-                 "imageTimestamp": image.created_at.timestamp() if image.created_at else None},
-        "perms": {"canAnnotate": actor.may(Right.ANNOTATE, image.owner_id, image.group_id),
-                  "canEdit": actor.may(Right.EDIT, image.owner_id, image.group_id),
-                  "canDelete": actor.may(Right.DELETE, image.owner_id, image.group_id),
-                  "canLink": actor.may(Right.EDIT, image.owner_id, image.group_id)},
-        "tiles": len(levels) > 1 or info.size_x * info.size_y > MAX_TILE * MAX_TILE,
-        "tile_size": {"width": buffer.tile_size[0], "height": buffer.tile_size[1]},
-        "levels": len(levels), "levels_ready": ready,
-        "zoomLevelScaling": {str(i): x / info.size_x for i, (x, _) in enumerate(levels)},
-        "interpolate": True,
-        "size": {"width": info.size_x, "height": info.size_y, "z": info.size_z,
-                 "t": info.size_t, "c": info.size_c},
-        "pixel_size": {"x": pixels.physical_size_x, "y": pixels.physical_size_y,
-                       "z": pixels.physical_size_z},
-        "pixel_range": [low, high],
-        "channels": [{
-            "label": (channels[i].name if i < len(channels) and channels[i].name
-                      else str(i + 1)),
-            "emissionWave": channels[i].emission_wavelength if i < len(channels) else None,
-            "color": c.color, "lut": c.lut or None, "inverted": c.inverted,
-            "reverseIntensity": c.inverted, "family": "linear", "coefficient": 1.0,
-            "active": c.active,
-            "window": {"start": c.start, "end": c.end,
-                       "min": channels[i].min if i < len(channels) and
-                       channels[i].min is not None else low,
-                       "max": channels[i].max if i < len(channels) and
-                       channels[i].max is not None else high}}
-            for i, c in enumerate(settings.channels)],
-        "rdefs": {"model": settings.model, "projection": settings.projection,
-                  "defaultZ": settings.default_z, "defaultT": settings.default_t,
-                  "invertAxis": False},
-    }
+    left, top = max(x - REACH, 0), max(y - REACH, 0)
+    width = min(2 * REACH + 1, info.size_x - left)
+    height = min(2 * REACH + 1, info.size_y - top)
+    pixels: dict[str, dict[str, Any]] = {}
+    for c in dict.fromkeys(channels):
+        values = buffer.get_region(z, c, t, left, top, width, height, 0)
+        for row in range(height):
+            for column in range(width):
+                value = values[row, column].item()
+                if isinstance(value, float) and not math.isfinite(value):
+                    value = None  # JSON has no NaN
+                pixels.setdefault(f"{left + column}-{top + row}", {})[str(c)] = value
+    return {"count": width * height * len(dict.fromkeys(channels)), "pixels": pixels}
 
 
 def histogram(vault: Vault, actor: Actor, image_id: int, c: int, z: int, t: int,

@@ -48,7 +48,7 @@ class Effective:
     image_owner_id: int
 
 
-def _type_range(pixel_type: str) -> tuple[float, float]:
+def type_range(pixel_type: str) -> tuple[float, float]:
     import numpy as np
 
     dtype = PIXEL_TYPES[pixel_type]
@@ -75,7 +75,7 @@ def default_settings(pixel_type: str, size_c: int, size_z: int,
     """OMERO's defaults: every channel on, its window its min..max (the type's range
     without statistics), its colour from the metadata, else from its emission
     wavelength, else red, green, blue...; the middle z, the first t."""
-    low, high = _type_range(pixel_type)
+    low, high = type_range(pixel_type)
     given = [rgba_to_hex(f.color) for f in facts[:size_c]]
     # One colour for every channel (writers often put OME's default white everywhere)
     # tells nothing: then channels get colours from their wavelengths or their place.
@@ -265,6 +265,75 @@ def copy(vault: Vault, actor: Actor, source_id: int, target_ids: list[int]) -> l
             done.append(target)
     CACHE.clear()
     return done
+
+
+def apply_owners(vault: Vault, actor: Actor, image_ids: list[int]) -> list[int]:
+    """Each image's owner's settings (their defaults if they kept none) saved as the
+    actor's own (OMERO's applyOwnersRDef); the ids done."""
+    with vault.catalog.session() as session:
+        done = []
+        for image_id in image_ids:
+            image, pixels = _image(session, actor, image_id)
+            _may_save(actor, image)
+            rdef = session.scalar(select(RenderingDef).where(
+                RenderingDef.pixels_id == pixels.id, RenderingDef.owner_id == image.owner_id))
+            chosen = _stored(session, rdef) if rdef is not None else defaults(session, pixels)
+            if image.owner_id != actor.user_id or rdef is None:
+                save(session, actor.user_id, pixels.id, chosen)
+            done.append(image_id)
+    CACHE.clear()
+    return done
+
+
+def reset_many(vault: Vault, actor: Actor, image_ids: list[int]) -> list[int]:
+    """The actor's settings on each image back to the defaults (OMERO's resetRDef)."""
+    with vault.catalog.session() as session:
+        for image_id in image_ids:
+            image, pixels = _image(session, actor, image_id)
+            _may_save(actor, image)
+            save(session, actor.user_id, pixels.id, defaults(session, pixels))
+    CACHE.clear()
+    return list(image_ids)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One user's saved settings for an image."""
+
+    rdef_id: int
+    owner_id: int
+    settings: Settings
+    updated_at: datetime
+
+
+def everyones(vault: Vault, actor: Actor, image_id: int) -> list[Kept]:
+    """Every user's saved settings for an image the actor may read, newest first (a
+    viewer offers them as "User Settings"; they are in the image's group, like it)."""
+    with vault.catalog.session() as session:
+        _, pixels = _image(session, actor, image_id)
+        rows = session.scalars(select(RenderingDef).where(
+            RenderingDef.pixels_id == pixels.id)
+            .order_by(RenderingDef.updated_at.desc(), RenderingDef.id.desc())).all()
+        return [Kept(row.id, row.owner_id, _stored(session, row), row.updated_at)
+                for row in rows]
+
+
+def channel_label(name: str, emission: float | None, index: int) -> str:
+    """What a viewer calls a channel: its name; unnamed, its emission wavelength; else
+    its number from 1."""
+    if name.strip():
+        return name
+    if emission:
+        return f"{emission:g}"
+    return str(index + 1)
+
+
+def channel_labels(vault: Vault, pixels_id: int, count: int) -> list[str]:
+    with vault.catalog.session() as session:
+        rows = {c.index: c for c in session.scalars(
+            select(Channel).where(Channel.pixels_id == pixels_id))}
+    return [channel_label(rows[i].name, rows[i].emission_wavelength, i) if i in rows
+            else str(i + 1) for i in range(count)]
 
 
 def bump_pixels(session: Session, pixels_id: int) -> None:

@@ -1,0 +1,208 @@
+"""OMERO.figure's data routes (``/figure/...``), answered as its Django views answer
+them: an image's data with the keys figure adds (pixel sizes with unit and symbol,
+time offsets, parents by type), panels rendered from any region of a big image,
+and figures saved, listed, opened and deleted as file annotations, the way OMERO
+stores them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.concurrency import run_in_threadpool
+
+from pixelvault.catalog import Actor
+from pixelvault.errors import InvalidInputError, PixelvaultError
+from pixelvault.server import jsonbody, rendered
+from pixelvault.server.auth import ActorDep, current_caller, vault_of
+from pixelvault.server.jsonbody import JsonBodyRoute
+from pixelvault.server.params import MAX_ID, PathId
+from pixelvault.services.access import principals
+from pixelvault.services.objects import containers, figures, paths
+from pixelvault.services.rendering import image_data, images
+from pixelvault.services.rendering import settings as rendering
+
+router = APIRouter(prefix="/figure", tags=["omero-figure"], route_class=JsonBodyRoute)
+MAX_FIGURE_FORM = figures.MAX_FIGURE + (1 << 20)
+MAX_IMAGES = 500
+
+
+def _parents(request: Request, actor: Actor, image_id: int) -> dict[str, dict[str, Any]]:
+    """The image's parents by type, from every path to it (a later path wins, as in
+    OMERO.figure), each with its name."""
+    catalog = vault_of(request).catalog
+    found: dict[str, dict[str, Any]] = {}
+    for path in paths.paths_to(catalog, actor, "image", image_id):
+        for step in path:
+            if step["type"] == "orphaned":
+                continue
+            entry = {k: v for k, v in step.items() if k != "type"}
+            if step["type"] == "experimenter":
+                users, _ = principals.names(catalog, {step["id"]}, set())
+                entry["name"] = users[step["id"]].username if step["id"] in users else ""
+            else:
+                entry["name"] = containers.get(catalog, actor, step["type"], step["id"]).name
+            found[step["type"]] = entry
+    return found
+
+
+@router.get("/imgData/{image_id}/")
+def figure_img_data(image_id: PathId, actor: ActorDep, request: Request) -> dict[str, Any]:
+    """imgData with ``pixel_size.valueX/symbolX/unitX`` (and Y, Z), ``deltaT`` in
+    seconds and ``parents``."""
+    return image_data.for_figure(vault_of(request), actor, image_id,
+                                 _parents(request, actor, image_id))
+
+
+@router.get("/render_scaled_region/{image_id}/{z}/{t}/")
+def render_scaled_region(image_id: PathId, z: PathId, t: PathId, actor: ActorDep,
+                         request: Request) -> Response:
+    """``region=x,y,w,h`` of a big image (it may reach past the edges), from the level
+    that makes its longest side at most 2000 pixels, with the usual ``c=``, ``m=``,
+    ``p=``, ``maps=``."""
+    vault = vault_of(request)
+    return rendered.answer(images.scaled_region(
+        vault, actor, image_id, z, t, rendered.query_of(request), vault.settings.max_region,
+        request.headers.get("if-none-match")))
+
+
+@router.get("/render_thumbnail/{image_id}/")
+def figure_thumbnail(image_id: PathId, actor: ActorDep, request: Request) -> Response:
+    """The image's thumbnail, for the figure list."""
+    return rendered.thumbnail(request, actor, image_id, None, None)
+
+
+def _image_ids(request: Request) -> list[int]:
+    found = []
+    for value in request.query_params.getlist("image"):
+        for part in value.split(","):
+            if not part.strip().isdigit() or int(part) > MAX_ID:
+                raise InvalidInputError(f"image={part!r} is not an image id")
+            found.append(int(part))
+    if len(found) > MAX_IMAGES:
+        raise InvalidInputError(f"{len(found)} images; at most {MAX_IMAGES} at a time")
+    return found
+
+
+def _each(request: Request, actor: Actor, make: Any) -> dict[str, Any]:
+    """``{id: make(...)}`` for the images named that the actor may read."""
+    found = {}
+    for image_id in _image_ids(request):
+        try:
+            found[str(image_id)] = make(image_id)
+        except PixelvaultError:  # unreadable or gone: left out, as OMERO.figure does
+            continue
+    return found
+
+
+@router.get("/timestamps/")
+def timestamps(actor: ActorDep, request: Request) -> dict[str, Any]:
+    """Each image's time offsets in seconds, ``?image=1&image=2``."""
+    vault = vault_of(request)
+    return _each(request, actor, lambda i: image_data.delta_t_of(vault, actor, i)["delta_t"])
+
+
+@router.get("/z_scale/")
+def z_scale(actor: ActorDep, request: Request) -> dict[str, Any]:
+    """Each image's z step with unit and symbol (images without one are left out)."""
+    vault = vault_of(request)
+    found = {}
+    for key, data in _each(request, actor, lambda i: image_data.image_data(
+            vault, actor, i)["pixel_size"]).items():
+        if data["z"] is not None:
+            found[key] = {"valueZ": data["z"], "symbolZ": image_data.MICROMETRE[1],
+                          "unitZ": image_data.MICROMETRE[0]}
+    return found
+
+
+@router.get("/pixels_type/")
+def pixels_type(actor: ActorDep, request: Request) -> dict[str, Any]:
+    vault = vault_of(request)
+
+    def one(image_id: int) -> dict[str, Any]:
+        info = images.INFO.get(vault, actor, image_id)
+        return {"pixelsType": info.pixel_type,
+                "pixel_range": list(rendering.type_range(info.pixel_type))}
+
+    return _each(request, actor, one)
+
+
+@router.get("/roiCount/{image_id}/")
+def roi_count(image_id: PathId, actor: ActorDep, request: Request,
+              shapes: Annotated[str, Query(max_length=8)] = "") -> dict[str, Any]:
+    """The image's ROIs (none are kept yet)."""
+    images.INFO.get(vault_of(request), actor, image_id)
+    return {"roi": 0, "shape": 0} if shapes else {"roi": 0}
+
+
+@router.get("/roiRectangles/{image_id}/")
+def roi_rectangles(image_id: PathId, actor: ActorDep, request: Request) -> dict[str, Any]:
+    """The image's rectangular ROIs (none are kept yet)."""
+    images.INFO.get(vault_of(request), actor, image_id)
+    return {"data": [], "meta": {"totalCount": 0}}
+
+
+async def _form(request: Request) -> Any:
+    await run_in_threadpool(current_caller, request)  # before the body is read
+    return await request.form(max_files=0, max_fields=20, max_part_size=MAX_FIGURE_FORM)
+
+
+@router.post("/save_web_figure/", response_class=PlainTextResponse,
+             max_body_size=4 * MAX_FIGURE_FORM)
+async def save_web_figure(request: Request) -> PlainTextResponse:
+    """Form field ``figureJSON`` (and ``fileId`` to save a new version of that figure);
+    answers the figure's id as text."""
+    form = await _form(request)
+    text = form.get("figureJSON")
+    if not isinstance(text, str) or not text:
+        raise InvalidInputError("send the figure in the form field figureJSON")
+    jsonbody.check_depth(text.encode())
+    file_id = str(form.get("fileId", "")).strip()
+    if file_id and (not file_id.isdigit() or int(file_id) > MAX_ID):
+        raise InvalidInputError(f"fileId={file_id!r} is not a figure id")
+
+    def work() -> int:
+        return figures.save(vault_of(request), current_caller(request).actor, text,
+                            int(file_id) if file_id else None)
+
+    return PlainTextResponse(str(await run_in_threadpool(work)))
+
+
+@router.get("/list_web_figures/")
+def list_web_figures(actor: ActorDep, request: Request) -> list[dict[str, Any]]:
+    """The figures you may open, in all your groups."""
+    found = []
+    for figure in figures.listing(vault_of(request), actor):
+        owner = figure.owner
+        full = " ".join(p for p in (owner.first_name, owner.last_name) if p) or owner.username
+        found.append({"id": figure.id, "name": figure.name, "description": figure.description,
+                      "ownerFullName": full,
+                      "owner": {"id": owner.id, "firstName": owner.first_name,
+                                "lastName": owner.last_name},
+                      "group": {"id": figure.group.id, "name": figure.group.name},
+                      "creationDate": image_data.seconds(figure.created_at),
+                      "canEdit": figure.can_edit})
+    return found
+
+
+@router.get("/load_web_figure/{file_id}/")
+def load_web_figure(file_id: PathId, actor: ActorDep, request: Request) -> JSONResponse:
+    """The figure's JSON, with ``canEdit``, ``group`` and ``figureName``."""
+    return JSONResponse(figures.load(vault_of(request), actor, file_id))
+
+
+@router.post("/delete_web_figure/", response_class=PlainTextResponse)
+async def delete_web_figure(request: Request) -> PlainTextResponse:
+    """Form field ``fileId``: the figure deleted, with its file."""
+    form = await _form(request)
+    file_id = str(form.get("fileId", "")).strip()
+    if not file_id.isdigit() or int(file_id) > MAX_ID:
+        raise InvalidInputError("send the figure's id in the form field fileId")
+
+    def work() -> None:
+        figures.remove(vault_of(request), current_caller(request).actor, int(file_id))
+
+    await run_in_threadpool(work)
+    return PlainTextResponse("Deleted OK")
