@@ -172,6 +172,15 @@ def _parse_password_profile(text: str) -> str:
     return text
 
 
+HTTP_PARSERS = ("h11", "httptools")
+
+
+def _parse_http_parser(text: str) -> str:
+    if text not in HTTP_PARSERS:
+        raise ValueError(f"{text!r} is not an HTTP parser; use one of {', '.join(HTTP_PARSERS)}")
+    return text
+
+
 @dataclass(frozen=True)
 class Key:
     """One configuration key: how to validate it and where its default comes from."""
@@ -195,6 +204,10 @@ KEYS: dict[str, Key] = {
             "catalog database (SQLite file or PostgreSQL URL)"),
         Key("server.host", _parse_host, lambda home: "127.0.0.1", "address the server listens on"),
         Key("server.port", _parse_port, lambda home: "4080", "port the server listens on"),
+        Key("server.http_parser", _parse_http_parser, lambda home: "h11",
+            "h11, or httptools (faster, but it drops the body of a POST carrying Java's "
+            "HTTP/2 upgrade headers, as QuPath sends on http://; use it behind an https "
+            "proxy only)"),
         Key("space.warn", _parse_threshold, lambda home: "10%",
             "free space below which diagnostics warn (bytes, 5GiB or 10%)"),
         Key("space.critical", _parse_threshold, lambda home: "1%",
@@ -424,6 +437,10 @@ class Settings:
     @property
     def max_pixel_request(self) -> int:
         return int(self.get("pixels.max_request"))
+
+    @property
+    def http_parser(self) -> str:
+        return self.get("server.http_parser")
 
     @property
     def cors_origins(self) -> tuple[str, ...]:

@@ -170,15 +170,15 @@ def test_rois_are_empty_never_missing(api: Api, world: World, tmp_path: Path) ->
         "data"] == []
     assert browser.json(f"/webgateway/get_rois_json/{image_id}/") == []
     # persist_rois: the body is JSON sent as text/plain; nothing to save is fine
-    nothing = {"imageId": image_id, "rois": {"count": 0, "empty_rois": {}, "new": [],
-                                             "modified": [], "deleted": {},
-                                             "new_and_deleted": []}}
+    empty: dict[str, Any] = {"count": 0, "empty_rois": {}, "new": [], "modified": [],
+                             "deleted": {}, "new_and_deleted": []}
+    nothing = {"imageId": image_id, "rois": empty}
     answer = browser.post("/iviewer/persist_rois/", content=json.dumps(nothing),
                           headers={"Content-Type": "text/plain;charset=UTF-8"})
     assert answer.status_code == 200 and answer.json() == {"ids": {}}
     shape = {"@type": "http://www.openmicroscopy.org/Schemas/OME/2016-06#Rectangle",
              "X": 1, "Y": 1, "Width": 5, "Height": 5, "oldId": "-1:-1"}
-    some = {"imageId": image_id, "rois": {**nothing["rois"], "count": 1, "new": [shape]}}
+    some = {"imageId": image_id, "rois": {**empty, "count": 1, "new": [shape]}}
     refused = browser.post("/iviewer/persist_rois/", content=json.dumps(some),
                            headers={"Content-Type": "text/plain;charset=UTF-8"}).json()
     assert refused["ids"] == {} and "nothing was saved" in refused["errors"][0]

@@ -88,7 +88,7 @@ def serve(
             app = create_app(vault, lock)
             server = uvicorn.Server(uvicorn.Config(
                 app, log_level="info", access_log=False, lifespan="on",
-                timeout_graceful_shutdown=10,
+                timeout_graceful_shutdown=10, http=settings.http_parser,
             ))
             logging.getLogger("pixelvault").info(
                 "serving repository %s (%s) on %s", vault.uuid, vault.layout.root,
