@@ -570,6 +570,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--viewport", default="1920x1080", help="QuPath's viewer, WxH")
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--http-parser", choices=("h11", "httptools"), default="h11",
+                        help="the server's server.http_parser (h11: the default)")
     args = parser.parse_args()
     width, _, height = args.viewport.partition("x")
     viewport = (int(width), int(height))
@@ -578,6 +580,8 @@ def main() -> None:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         env, image_id, pyramid = setup(work, args.size)
+        env["PIXELVAULT_SERVER_HTTP_PARSER"] = args.http_parser
+        print(f"server: one process, HTTP parsed by {args.http_parser}")
         url = f"http://127.0.0.1:{env['PIXELVAULT_SERVER_PORT']}"
         processes.append(serve([sys.executable, "-m", "pixelvault", "serve"], env,
                                url + "/health"))

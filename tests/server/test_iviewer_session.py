@@ -269,3 +269,26 @@ def test_jsonp_and_parts_of_img_data(api: Api, world: World, tmp_path: Path) -> 
     assert thumbnail.startswith("data:image/jpeg;base64,")
     eye = browser.client.get(f"/webgateway/render_birds_eye_view/{image_id}/40/")
     assert max(Image.open(io.BytesIO(eye.content)).size) == 40
+
+
+def test_parameters_pixelvault_does_not_use_are_ignored(api: Api, world: World,
+                                                        tmp_path: Path) -> None:
+    """OMERO.web ignores query parameters a view does not read (jQuery's ``_``, ``ia``,
+    ``dataType``, a share's ``server``...); so does pixelvault, never a 4xx or a 500."""
+    browser, image_id, dataset_id = _opened(api, world, tmp_path)
+    extra = "_=1&ia=0&dataType=json&server=1&share_id=&callback_=x&format_=&zm=100"
+    for url in (f"/webgateway/imgData/{image_id}/", f"/iviewer/image_data/{image_id}/",
+                f"/figure/imgData/{image_id}/", "/webgateway/luts/",
+                f"/webgateway/render_image/{image_id}/0/0/", f"/webgateway/get_thumbnail/"
+                f"{image_id}/", f"/webgateway/render_image_region/{image_id}/0/0/?tile=0,0,0",
+                f"/webclient/api/paths_to_object/?image={image_id}",
+                f"/api/v0/m/datasets/{dataset_id}/images/", "/webgateway/getImgRDef/",
+                f"/iviewer/plane_shape_counts/{image_id}/", "/figure/list_web_figures/"):
+        joiner = "&" if "?" in url else "?"
+        answer = browser.client.get(f"{url}{joiner}{extra}")
+        assert answer.status_code == 200, (url, answer.text[:200])
+    saved = browser.post(f"/webgateway/saveImgRDef/{image_id}/?{extra}&q=0.9&p=intmax"
+                         "&m=c&c=1|0:10$FF0000,2|0:20$00FF00")
+    assert saved.status_code == 200
+    # a projection is not kept by saving, as in OMERO.web
+    assert browser.json(f"/webgateway/imgData/{image_id}/")["rdefs"]["projection"] == "normal"

@@ -27,7 +27,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("login_session") as table:
-        table.drop_column("clipboard")
-    with op.batch_alter_table("annotation") as table:
-        table.drop_column("description")
+    # Plain DROP COLUMN (SQLite 3.35 and later) for the same reason.
+    op.drop_column("login_session", "clipboard")
+    op.drop_column("annotation", "description")

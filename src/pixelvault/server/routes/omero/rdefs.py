@@ -30,6 +30,7 @@ from pixelvault.services.rendering import settings as rendering
 
 router = APIRouter(tags=["omero-web"], route_class=JsonBodyRoute)
 MAX_TARGETS = 10_000
+MAX_FIELDS = 1000
 
 
 def _save(request: Request, actor: Actor, image_id: int) -> None:
@@ -86,7 +87,8 @@ def _many(action: str) -> None:
     async def reset(request: Request) -> Response:
         """Form fields ``toids`` (repeated or comma-separated) and ``to_type`` (image or
         dataset); answers the ids of the images whose settings were set."""
-        form = await request.form()
+        await run_in_threadpool(current_caller, request)  # the caller first, then the body
+        form = await request.form(max_files=0, max_fields=MAX_FIELDS)
 
         def work() -> list[int]:
             actor = current_caller(request).actor
@@ -175,7 +177,9 @@ def _copy_route(prefix: str) -> None:
         """GET ``?fromid=`` copies an image's settings, GET with ``c=``/``m=``/``maps=``
         copies those settings; POST with form ``toids``/``to_type`` pastes them,
         answering ``{"true": [ids], "false": [ids]}``."""
-        form = await request.form() if request.method == "POST" else None
+        await run_in_threadpool(current_caller, request)  # the caller first, then the body
+        form = await request.form(max_files=0, max_fields=MAX_FIELDS) \
+            if request.method == "POST" else None
         query = rendered.query_of(request)
 
         def work() -> Any:

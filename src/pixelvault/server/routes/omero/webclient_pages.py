@@ -81,7 +81,7 @@ def _rfc2822(moment: datetime | None) -> str:
     return format_datetime(moment)
 
 
-def _row(request: Request, actor: Actor, kind: str, row: Any, group: str) -> str:
+def _row(kind: str, row: Any, group: str) -> str:
     acquired = _rfc2822(row.acquisition_date) if kind == "image" else ""
     link = f"/webclient/?show={kind}-{row.id}"
     return (f'<tr id="{kind}-{row.id}" class="{kind}">'
@@ -120,7 +120,7 @@ def load_searching(request: Request, actor: ActorDep,
             except PixelvaultError:  # gone since it was indexed
                 continue
             group = groups.get(row.group_id)
-            rows.append(_row(request, actor, hit["type"], row, group.name if group else ""))
+            rows.append(_row(hit["type"], row, group.name if group else ""))
     table = ('<table id="dataTable"><thead><tr><th>Type</th><th>Name</th><th>Acquired</th>'
              "<th>Imported</th><th>Group</th><th></th></tr></thead><tbody>"
              + "".join(rows) + "</tbody></table>")
