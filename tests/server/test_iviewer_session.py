@@ -138,7 +138,7 @@ def test_settings_saved_copied_pasted_and_reset(api: Api, world: World,
     assert copied.status_code == 200 and copied.json() is True
     rdef = browser.json("/webgateway/getImgRDef/")["rdef"]
     assert rdef["c"] == "1|5:50$00FFFF,2|6:60$FFFF00" and rdef["pixel_range"] == "0:65535"
-    assert rdef["m"] == "c"
+    assert rdef["m"] == "c" and rdef["maps"] == [{}, {}]
     # Save to all: POST copyImgRDef with the dataset as target
     pasted = browser.post("/webgateway/copyImgRDef/?m=c&c=1|5:50$00FFFF,2|6:60$FFFF00",
                           data={"toids": str(dataset_id), "to_type": "dataset"})
@@ -292,3 +292,24 @@ def test_parameters_pixelvault_does_not_use_are_ignored(api: Api, world: World,
     assert saved.status_code == 200
     # a projection is not kept by saving, as in OMERO.web
     assert browser.json(f"/webgateway/imgData/{image_id}/")["rdefs"]["projection"] == "normal"
+
+
+def test_hostile_copies_and_pastes(api: Api, world: World, tmp_path: Path) -> None:
+    browser, image_id, _ = _opened(api, world, tmp_path)
+    deep = "[" * 100 + "]" * 100
+    answer = browser.get(f"/webgateway/copyImgRDef/?c=1|0:1$FF0000&maps={deep}")
+    assert answer.status_code == 400 and "nests" in answer.json()["message"]
+    assert browser.get("/webgateway/copyImgRDef/?fromid=999999").status_code == 404
+    assert browser.get("/webgateway/copyImgRDef/").status_code == 400
+    assert browser.json("/webgateway/getImgRDef/") == {"rdef": None}
+    # bob may not read alice's private image: copying from it is a 404, pasting onto it
+    # lands in "false"
+    bob = Browser(api, "bob")
+    assert bob.get(f"/webgateway/copyImgRDef/?fromid={image_id}").status_code == 404
+    own = import_as(api, "bob", timelapse(tmp_path, "bobs.ome.tif"))
+    assert bob.get(f"/webgateway/copyImgRDef/?fromid={own}").json() is True
+    pasted = bob.post("/webgateway/copyImgRDef/", data={"toids": f"{image_id},{own}"})
+    assert pasted.json() == {"true": [own], "false": [image_id]}
+    for form in ({"toids": "x"}, {"toids": "1", "to_type": "plate"}, {}):
+        answer = bob.post("/webgateway/resetRDef/", data=form)
+        assert answer.status_code == 400, (form, answer.text)

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from pixelvault.catalog import Actor
 from pixelvault.errors import InvalidInputError, PixelvaultError
 from pixelvault.render import luts, params
-from pixelvault.server import jsonp, rendered
+from pixelvault.server import jsonbody, jsonp, rendered
 from pixelvault.server.auth import ActorDep, Caller, CallerDep, current_caller, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import MAX_ID, PathId
@@ -170,6 +170,19 @@ def _maps(entries: list[Any]) -> str:
     return json.dumps(entries)
 
 
+def _parsed_maps(text: str) -> list[Any]:
+    """``maps=`` as OMERO.web keeps it with copied settings: the parsed list (a viewer
+    reads ``rdef.maps`` back as one); what does not parse is left out, as there."""
+    if len(text) > params.MAX_TEXT:
+        raise InvalidInputError(f"maps= is longer than {params.MAX_TEXT} characters")
+    jsonbody.check_depth(text.encode())
+    try:
+        found = json.loads(text) if text else []
+    except (ValueError, RecursionError):
+        return []
+    return found if isinstance(found, list) else []
+
+
 def _copy_route(prefix: str) -> None:
     @router.api_route(f"/{prefix}/copyImgRDef/", methods=["GET", "POST"],
                       name=f"{prefix}_copy_rdef")
@@ -188,7 +201,7 @@ def _copy_route(prefix: str) -> None:
                 if "c" in query:
                     _keep(request, caller, {"rdef": {
                         "c": query["c"], "m": query.get("m", ""),
-                        "maps": query.get("maps", ""), "pixel_range":
+                        "maps": _parsed_maps(query.get("maps", "")), "pixel_range":
                         query.get("pixel_range", ""),
                         "imageId": int(query["imageId"]) if query.get("imageId", "")
                         .isdigit() else None}})
