@@ -114,6 +114,16 @@ def test_adding_an_image_panel(api: Api, world: World, tmp_path: Path) -> None:
         "valueZ": 1.5, "symbolZ": "µm", "unitZ": "MICROMETER"}}
     assert browser.json(f"/figure/pixels_type/?image={image_id}")[str(image_id)] == {
         "pixelsType": "uint16", "pixel_range": [0, 65535]}
+    # align magnification (figure_model.js), the move-to-group dialog (chgrp_modal_view.js)
+    assert browser.json("/figure/unit_conversion/0.1625/MICROMETER/NANOMETER/") == {
+        "value": pytest.approx(162.5), "unit": "NANOMETER", "symbol": "nm"}
+    assert browser.get("/figure/unit_conversion/1/PARSEC/METER/").status_code == 400
+    assert browser.get("/figure/unit_conversion/nan/METER/METER/").status_code == 400
+    (details,) = browser.json(f"/figure/images_details/?image={image_id},999999")["data"]
+    assert details["name"] == "timelapse.ome.tif" and details["owner"] == {
+        "id": world.users["alice"], "firstName": "Alice", "lastName": "Lab"}
+    assert Browser(api, "xavier").json(f"/figure/images_details/?image={image_id}") == {
+        "data": []}
 
 
 def test_saving_listing_loading_and_deleting_figures(api: Api, world: World,

@@ -7,9 +7,10 @@ stores them.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -142,6 +143,37 @@ def roi_rectangles(image_id: PathId, actor: ActorDep, request: Request) -> dict[
     """The image's rectangular ROIs (none are kept yet)."""
     images.INFO.get(vault_of(request), actor, image_id)
     return {"data": [], "meta": {"totalCount": 0}}
+
+
+@router.get("/unit_conversion/{value}/{from_unit}/{to_unit}/")
+def unit_conversion(value: float, from_unit: Annotated[str, Path(max_length=20)],
+                    to_unit: Annotated[str, Path(max_length=20)],
+                    actor: ActorDep) -> dict[str, Any]:
+    """A length from one of OMERO's units to another (``MICROMETER``, ``NANOMETER``...),
+    for figure's scale bars and magnification alignment."""
+    sizes = {name: (symbol, size) for name, symbol, size in image_data.LENGTH_UNITS}
+    if from_unit not in sizes or to_unit not in sizes or not math.isfinite(value):
+        raise InvalidInputError(f"convert a finite length between {', '.join(sizes)}")
+    return {"value": value * sizes[from_unit][1] / sizes[to_unit][1], "unit": to_unit,
+            "symbol": sizes[to_unit][0]}
+
+
+@router.get("/images_details/")
+def images_details(actor: ActorDep, request: Request) -> dict[str, Any]:
+    """Name, group and owner of each image named (``?image=1,2``) that you may read."""
+    catalog = vault_of(request).catalog
+    rows = _each(request, actor, lambda i: containers.get(catalog, actor, "image", i))
+    users, groups = principals.names(catalog, {r.owner_id for r in rows.values()},
+                                     {r.group_id for r in rows.values()})
+    found = []
+    for row in rows.values():
+        owner, group = users.get(row.owner_id), groups.get(row.group_id)
+        found.append({"id": row.id, "name": row.name,
+                      "group": {"id": row.group_id, "name": group.name if group else ""},
+                      "owner": {"id": row.owner_id,
+                                "firstName": owner.first_name if owner else "",
+                                "lastName": owner.last_name if owner else ""}})
+    return {"data": found}
 
 
 async def _form(request: Request) -> Any:
