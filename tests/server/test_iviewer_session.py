@@ -313,3 +313,30 @@ def test_hostile_copies_and_pastes(api: Api, world: World, tmp_path: Path) -> No
     for form in ({"toids": "x"}, {"toids": "1", "to_type": "plate"}, {}):
         answer = bob.post("/webgateway/resetRDef/", data=form)
         assert answer.status_code == 400, (form, answer.text)
+
+
+def test_saving_a_projection(api: Api, world: World, tmp_path: Path) -> None:
+    """header.js: save_projection makes a new image of the planes projected, every
+    channel and time point, in the dataset given; answers its id."""
+    browser, image_id, dataset_id = _opened(api, world, tmp_path)
+    made = browser.json(f"/iviewer/save_projection/?image={image_id}&projection=intsum"
+                        f"&start=0&end=1&dataset={dataset_id}")["id"]
+    data = browser.json(f"/iviewer/image_data/{made}/")
+    assert data["size"] == {"width": 64, "height": 48, "z": 1, "t": 3, "c": 2}
+    assert data["meta"]["imageName"] == "timelapse_proj.ome.tif"
+    assert data["meta"]["datasetId"] == dataset_id
+    assert [c["label"] for c in data["channels"]] == ["DAPI", "GFP"]
+    assert data["pixel_size"]["x"] == pytest.approx(0.1625)
+    values = browser.json(f"/iviewer/get_intensity/?image={made}&z=0&t=2&x=0&y=0&c=0,1")
+    assert values["pixels"]["0-0"] == {"0": 24, "1": 24}  # 12 on each of two planes
+    assert values["pixels"]["40-10"] == {"0": 0, "1": 6000}
+    description = api.client.get(f"/api/v1/images/{made}", headers=world.headers["alice"])
+    assert "intsum" in description.json()["description"]
+    for query, status in ((f"image={image_id}&projection=median", 400),
+                          (f"image={image_id}&projection=intmax&start=1&end=0", 400),
+                          (f"image={image_id}&projection=intmax&end=9", 400),
+                          ("image=999999&projection=intmax", 404)):
+        assert browser.get(f"/iviewer/save_projection/?{query}").status_code == status, query
+    bob = Browser(api, "bob")  # alice's image is in her private group
+    assert bob.get(f"/iviewer/save_projection/?image={image_id}&projection=intmax"
+                   ).status_code == 404

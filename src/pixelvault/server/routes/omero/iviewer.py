@@ -24,6 +24,7 @@ from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import PathId, QueryId
 from pixelvault.services.pixels.access import PixelsInfo
 from pixelvault.services.rendering import image_data, images
+from pixelvault.services.rendering import projection as projection_service
 
 router = APIRouter(tags=["omero-iviewer"], route_class=JsonBodyRoute)
 Coordinate = Annotated[int, Query(ge=0, le=1 << 30)]
@@ -41,6 +42,20 @@ def iviewer_image_data(image_id: PathId, actor: ActorDep, request: Request) -> d
 def iviewer_delta_t(image_id: PathId, actor: ActorDep, request: Request) -> dict[str, Any]:
     """Seconds from the first time point to each."""
     return image_data.delta_t_of(vault_of(request), actor, image_id)
+
+
+@router.get("/iviewer/save_projection/")
+def save_projection(actor: ActorDep, request: Request, image: Annotated[int, Query(ge=0)],
+                    projection: Annotated[str, Query(max_length=16)],
+                    start: Annotated[int, Query(ge=0, le=1 << 20)] = 0,
+                    end: Annotated[int | None, Query(ge=0, le=1 << 20)] = None,
+                    dataset: QueryId = None) -> dict[str, Any]:
+    """The z-planes ``start`` to ``end`` (from 0) projected (``intmax``, ``intmean``,
+    ``intsum``) into a new image, in ``dataset`` if given; answers its id."""
+    vault = vault_of(request)
+    last = images.INFO.get(vault, actor, image).size_z - 1 if end is None else end
+    return {"id": projection_service.save_projection(vault, actor, image, projection, start,
+                                                     last, dataset)}
 
 
 @router.get("/iviewer/get_intensity/")
