@@ -6,7 +6,8 @@ settings carried over, and a description saying where it came from.
 
 The new image is the caller's, in the source's group when they belong to it. The
 work is read in bands of rows, so a large plane never sits in memory whole, and
-is bounded: at most MAX_SOURCE_BYTES of source pixels per projection.
+is bounded: at most MAX_STACK_BYTES per channel and time point (OMERO's
+``omero.pixeldata.max_projection_bytes``), MAX_SOURCE_BYTES in all.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from pixelvault.services.rendering import settings as rendering
 from pixelvault.services.vault import Vault
 
 METHODS = ("intmax", "intmean", "intsum")
-MAX_SOURCE_BYTES = 8 << 30
+MAX_STACK_BYTES = 256 << 20  # one channel's planes at one time point: OMERO's default
+MAX_SOURCE_BYTES = 4 << 30  # every channel and time point together
 BAND_BYTES = 64 << 20
 
 
@@ -57,7 +59,12 @@ def save_projection(vault: Vault, actor: Actor, image_id: int, method: str, star
                                 f"{info.size_z - 1}, start not after end")
     dtype = np.dtype(PIXEL_TYPES[info.pixel_type])
     planes = end - start + 1
-    cost = info.size_x * info.size_y * dtype.itemsize * planes * info.size_c * info.size_t
+    stack = info.size_x * info.size_y * dtype.itemsize * planes
+    if stack > MAX_STACK_BYTES:
+        raise InvalidInputError(f"{planes} planes of this image are {stack >> 20} MiB; at "
+                                f"most {MAX_STACK_BYTES >> 20} MiB are projected at once, "
+                                "as in OMERO: project fewer planes")
+    cost = stack * info.size_c * info.size_t
     if cost > MAX_SOURCE_BYTES:
         raise InvalidInputError(f"the projection would read {cost >> 20} MiB; at most "
                                 f"{MAX_SOURCE_BYTES >> 20} MiB: project fewer planes")
