@@ -59,12 +59,12 @@ def save_projection(vault: Vault, actor: Actor, image_id: int, method: str, star
                                 f"{info.size_z - 1}, start not after end")
     dtype = np.dtype(PIXEL_TYPES[info.pixel_type])
     planes = end - start + 1
-    stack = info.size_x * info.size_y * dtype.itemsize * planes
-    if stack > MAX_STACK_BYTES:
-        raise InvalidInputError(f"{planes} planes of this image are {stack >> 20} MiB; at "
+    stack_bytes = info.size_x * info.size_y * dtype.itemsize * planes
+    if stack_bytes > MAX_STACK_BYTES:
+        raise InvalidInputError(f"{planes} planes of this image are {stack_bytes >> 20} MiB; at "
                                 f"most {MAX_STACK_BYTES >> 20} MiB are projected at once, "
                                 "as in OMERO: project fewer planes")
-    cost = stack * info.size_c * info.size_t
+    cost = stack_bytes * info.size_c * info.size_t
     if cost > MAX_SOURCE_BYTES:
         raise InvalidInputError(f"the projection would read {cost >> 20} MiB; at most "
                                 f"{MAX_SOURCE_BYTES >> 20} MiB: project fewer planes")
