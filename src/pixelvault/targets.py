@@ -9,6 +9,20 @@ from pixelvault.errors import InvalidInputError
 MAX_ID = 2**31 - 1  # catalog ids are 32-bit integers on SQLite and PostgreSQL
 
 
+def parse_id(text: object) -> int | None:
+    """An id from a form field, query value or JSON value: ASCII digits or an int, at most
+    MAX_ID (larger ones are database errors on PostgreSQL); None for anything else."""
+    if isinstance(text, bool):
+        return None
+    if isinstance(text, int):
+        return text if 0 <= text <= MAX_ID else None
+    if isinstance(text, str):
+        text = text.strip()
+        if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID:
+            return int(text)
+    return None
+
+
 def parse_target(text: str, kinds: Sequence[str]) -> tuple[str, int]:
     """``(kind, id)`` from ``Kind:ID``, the kind lower-cased; ``kinds`` are the accepted
     ones, spelt as OMERO spells them (``Project``, ``FileAnnotation``)."""

@@ -190,5 +190,15 @@ def test_a_figure_without_images_and_bad_figures(api: Api, world: World) -> None
         answer = browser.post("/figure/save_web_figure/", data=form)
         assert answer.status_code in (400, 404) and says in answer.json()["message"], \
             (form, answer.text)
+    # a deeply nested figure, stored compact when indenting would bloat it, opens again
+    deep: dict[str, object] = {"version": 9, "panels": []}
+    node = deep
+    for _ in range(55):
+        node["n"] = {}
+        node = node["n"]  # type: ignore[assignment]
+    node["values"] = [0] * 700_000  # 1.4 MB sent; over 64 MiB once indented 56 deep
+    saved = browser.post("/figure/save_web_figure/", data={"figureJSON": json.dumps(deep)})
+    assert saved.status_code == 200, saved.text
+    assert browser.json(f"/figure/load_web_figure/{saved.text}/")["version"] == 9
     # an ordinary attachment is not a figure
     assert browser.get(f"/figure/load_web_figure/{listed['id'] + 1000}/").status_code == 404

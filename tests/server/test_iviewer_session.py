@@ -248,11 +248,16 @@ def test_bad_settings_are_refused_and_nothing_kept(api: Api, world: World, tmp_p
 
 def test_jsonp_and_parts_of_img_data(api: Api, world: World, tmp_path: Path) -> None:
     browser, image_id, _ = _opened(api, world, tmp_path)
-    wrapped = browser.get(f"/webgateway/imgData/{image_id}/?callback=show_1$")
+    # never to a browser session: a <script> tag on any page of the site would send it
+    refused = browser.get(f"/webgateway/imgData/{image_id}/?callback=show")
+    assert refused.status_code == 400 and "JSONP" in refused.json()["message"]
+    alice = world.headers["alice"]  # a Bearer session, which no script tag carries
+    wrapped = api.client.get(f"/webgateway/imgData/{image_id}/?callback=show_1$", headers=alice)
     assert wrapped.headers["content-type"].startswith("application/javascript")
     assert wrapped.text.startswith("show_1$(") and wrapped.text.endswith(")")
     assert json.loads(wrapped.text[len("show_1$("):-1])["id"] == image_id
-    hostile = browser.get(f"/webgateway/imgData/{image_id}/?callback=alert(1)//")
+    hostile = api.client.get(f"/webgateway/imgData/{image_id}/?callback=alert(1)//",
+                             headers=alice)
     assert hostile.status_code == 400 and "alert" not in hostile.text.split('"message"')[0]
     assert browser.json(f"/webgateway/imgData/{image_id}/meta.imageName/") == \
         "timelapse.ome.tif"
@@ -300,6 +305,25 @@ def test_hostile_copies_and_pastes(api: Api, world: World, tmp_path: Path) -> No
     answer = browser.get(f"/webgateway/copyImgRDef/?c=1|0:1$FF0000&maps={deep}")
     assert answer.status_code == 400 and "nests" in answer.json()["message"]
     assert browser.get("/webgateway/copyImgRDef/?fromid=999999").status_code == 404
+    for hostile in ("²", str(2**40), "1" * 5000):
+        answer = browser.post("/webgateway/copyImgRDef/", data={"toids": str(image_id)},
+                              params={"fromid": hostile})
+        assert answer.status_code == 400, (hostile[:10], answer.text)
+    too_long = browser.post(f"/webgateway/saveImgRDef/{image_id}/?m=c&c=" + "1" * 4400)
+    assert too_long.status_code == 400
+    assert browser.post(f"/webgateway/saveImgRDef/{image_id}/?m=c&z=²&c=1|0:1$FF0000,"
+                        "2|0:1$FF0000").status_code == 400
+    for place in ("nan", "inf", "1e400", "-1"):
+        answer = browser.get(f"/iviewer/get_intensity/?image={image_id}&z=0&t=0&x={place}"
+                             "&y=0&c=0")
+        assert answer.status_code == 400, (place, answer.text)
+    assert browser.get(f"/iviewer/get_intensity/?image={2**40}&z=0&t=0&x=0&y=0&c=0"
+                       ).status_code == 400
+    # a colour that is no colour, behind a LUT, is refused rather than kept
+    bad = api.client.put(f"/api/v1/images/{image_id}/rendering", headers=world.headers["alice"],
+                         json={"channels": [{"lut": "fire", "color": "ZZZZZZ"}, {}]})
+    assert bad.status_code == 400 and "RRGGBB" in bad.json()["message"]
+    assert browser.json(f"/webgateway/get_image_rdefs_json/{image_id}/") == {"rdefs": []}
     assert browser.get("/webgateway/copyImgRDef/").status_code == 400
     assert browser.json("/webgateway/getImgRDef/") == {"rdef": None}
     # bob may not read alice's private image: copying from it is a 404, pasting onto it
@@ -310,7 +334,8 @@ def test_hostile_copies_and_pastes(api: Api, world: World, tmp_path: Path) -> No
     assert bob.get(f"/webgateway/copyImgRDef/?fromid={own}").json() is True
     pasted = bob.post("/webgateway/copyImgRDef/", data={"toids": f"{image_id},{own}"})
     assert pasted.json() == {"true": [own], "false": [image_id]}
-    for form in ({"toids": "x"}, {"toids": "1", "to_type": "plate"}, {}):
+    for form in ({"toids": "x"}, {"toids": "1", "to_type": "plate"}, {}, {"toids": "²"},
+                 {"toids": str(2**40)}, {"toids": ",".join(["1"] * 10_001)}):
         answer = bob.post("/webgateway/resetRDef/", data=form)
         assert answer.status_code == 400, (form, answer.text)
 

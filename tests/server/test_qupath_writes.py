@@ -130,7 +130,8 @@ def test_writes_answer_the_keys_qupath_checks(api: Api, world: World,
     assert attached["file"]["name"] == "qupath_measurements.csv"
     assert attached["file"]["mimetype"] == "text/csv"
     assert attached["file"]["size"] == len(table) and attached["id"] == file_annotation
-    # deleteAttachments: an empty JSON body, the answer must hold "bad"
+    # deleteAttachments: an empty JSON body, the answer must hold "bad"; only files
+    assert browser.post(f"/webclient/action/delete/file/{annotation_id}/").status_code == 404
     deleted = browser.post(f"/webclient/action/delete/file/{file_annotation}/",
                            content=b"", headers={"Content-Type": "application/json"})
     assert deleted.json() == {"bad": "false"}
@@ -165,6 +166,14 @@ def test_writes_others_may_not_make(api: Api, world: World, tmp_path: Path) -> N
     found = api.client.get(f"/webclient/api/annotations/?image={image_id}",
                            headers=alice).json()["annotations"]
     assert [a["ns"] for a in found] == ["openmicroscopy.org/omero/import/original_metadata"]
+    # a map for alice's own image and bob's private one: refused whole, nothing kept
+    bobs = import_as(api, "bob", timelapse(tmp_path, "bobs.ome.tif"))
+    alices = import_as(api, "alice", timelapse(tmp_path, "own.ome.tif"), group_id=group)
+    both = Browser(api, "alice").post("/webclient/annotate_map/", data={
+        "image": f"{alices},{bobs}", "mapAnnotation": '[["a","b"]]', "ns": "x"})
+    assert both.status_code == 404
+    assert [a for a in api.client.get(f"/webclient/api/annotations/?image={alices}",
+                                      headers=alice).json()["annotations"] if a["ns"] == "x"] == []
     # without the CSRF header a cookie session writes nothing
     bob.client.headers.pop("X-CSRFToken")
     alice_browser = Browser(api, "alice")
@@ -185,13 +194,21 @@ def test_writes_others_may_not_make(api: Api, world: World, tmp_path: Path) -> N
     ("/webclient/action/savename/image/{image}/", {"name": ""}, "new name"),
     ("/webclient/action/savename/image/{image}/", {"name": "a\x00b"}, "control character"),
     ("/webclient/annotate_file/", {"image": "{image}"}, "annotation_file"),
+    ("/webclient/annotate_map/", {"image": "²", "mapAnnotation": '[["a","b"]]'}, "not an id"),
+    ("/webclient/annotate_map/", {"image": "{image}", "ns": "n" * 300,
+                                  "mapAnnotation": '[["a","b"]]'}, "at most 255"),
+    ("/webclient/annotate_map/", {"image": ",".join(["1"] * 101),
+                                  "mapAnnotation": '[["a","b"]]'}, "more than 100"),
+    ("/webclient/annotate_map/", {"image": "{image}", "annId": "999999",
+                                  "mapAnnotation": "[]"}, "no map annotation"),
+    ("/webclient/edit_channel_names/{image}/", {"channel²": "x"}, "channel0"),
 ])
 def test_malformed_writes_are_400s(api: Api, world: World, tmp_path: Path, url: str,
                                    form: dict[str, str], says: str) -> None:
     image = str(import_as(api, "alice", timelapse(tmp_path)))
     answer = Browser(api, "alice").post(url.replace("{image}", image), data={
         key: value.replace("{image}", image) for key, value in form.items()})
-    assert answer.status_code == 400 and says in answer.json()["message"], answer.text
+    assert answer.status_code in (400, 404) and says in answer.json()["message"], answer.text
 
 
 def test_attachment_names_cannot_leave_the_store(api: Api, world: World,
@@ -206,3 +223,15 @@ def test_attachment_names_cannot_leave_the_store(api: Api, world: World,
     (attached,) = [a for a in found["annotations"] if a["id"] == made]
     assert attached["file"]["name"] == "qupath_x.csv"
     assert not (tmp_path / "etc").exists()
+    # one file for several objects of a group, linked to each
+    other = import_as(api, "alice", timelapse(tmp_path, "other.ome.tif"))
+    sent = browser.post("/webclient/annotate_file/", data={"image": f"{image_id},{other}"},
+                        files={"annotation_file": ("qupath_both.csv", b"x\n", "text/csv")})
+    (shared,) = sent.json()["fileIds"]
+    for target in (image_id, other):
+        found = browser.json(f"/webclient/api/annotations/?image={target}")
+        assert shared in [a["id"] for a in found["annotations"]]
+    # a content type no catalog column holds
+    odd = browser.post("/webclient/annotate_file/", data={"image": str(image_id)},
+                       files={"annotation_file": ("qupath_y.csv", b"x", "text/" + "c" * 300)})
+    assert odd.status_code == 400 and "content type" in odd.json()["message"]

@@ -8,13 +8,21 @@ from typing import Any
 
 import numpy as np
 
+from pixelvault.errors import InvalidInputError
+
 FORMATS = {"jpeg": "image/jpeg", "jpg": "image/jpeg", "png": "image/png",
            "tif": "image/tiff", "tiff": "image/tiff"}
+
+
+MAX_JPEG_SIDE = 65_500  # the format's own limit
 
 
 def encode(rgb: np.ndarray[Any, Any], fmt: str = "jpeg", quality: float = 0.9) -> bytes:
     """``quality`` 0..1, as OMERO's ``q=``; JPEG only."""
     fmt = fmt.lower()
+    if fmt in ("jpeg", "jpg") and max(rgb.shape[:2]) > MAX_JPEG_SIDE:
+        raise InvalidInputError(f"a JPEG of {rgb.shape[1]}x{rgb.shape[0]} pixels; JPEG "
+                                f"sides end at {MAX_JPEG_SIDE}: ask for less or format=png")
     data = np.ascontiguousarray(rgb, dtype=np.uint8)
     if fmt in ("jpeg", "jpg"):
         import simplejpeg

@@ -99,6 +99,9 @@ def to_save(query: dict[str, str], settings: Settings, size_z: int, size_t: int)
     ``c=`` must give every channel, in order, a window and a colour or LUT (its
     ``-`` marks an inactive one); ``m=`` is required; ``z=`` and ``t=`` count from 1
     here; ``maps=`` sets inversion. A projection in ``p=`` is not saved, as in OMERO."""
+    for key, value in query.items():
+        if len(value) > MAX_TEXT:
+            raise ParameterError(f"{key}= is longer than {MAX_TEXT} characters")
     if not query.get("c"):
         raise ParameterError("rendering settings must name the channels in c=")
     entries = [e.strip() for e in query["c"].split(",")]
@@ -110,7 +113,7 @@ def to_save(query: dict[str, str], settings: Settings, size_z: int, size_t: int)
         if match is None or not match[3] or not match[4]:
             raise ParameterError(f"c= entry {entry!r}: each channel needs "
                                  "[-]INDEX|START:END$COLOUR when saving")
-        if int(match[2]) != position + 1:
+        if len(match[2]) > 6 or int(match[2]) != position + 1:
             raise ParameterError(f"c= entry {entry!r} is in place {position + 1}: list the "
                                  "channels in order")
     model = query.get("m", "").lower()
@@ -121,9 +124,8 @@ def to_save(query: dict[str, str], settings: Settings, size_z: int, size_t: int)
     changes: dict[str, Any] = {}
     for key, field in (("z", "default_z"), ("t", "default_t")):
         if query.get(key):
-            if not query[key].isdigit() or not 1 <= int(query[key]) <= (
-                    size_z if key == "z" else size_t):
-                limit = size_z if key == "z" else size_t
+            limit = size_z if key == "z" else size_t
+            if not re.fullmatch(r"[0-9]{1,9}", query[key]) or not 1 <= int(query[key]) <= limit:
                 raise ParameterError(f"{key}={query[key]!r}: a plane from 1 to {limit}")
             changes[field] = int(query[key]) - 1
     return replace(rendering, **changes)

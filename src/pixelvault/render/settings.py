@@ -33,7 +33,7 @@ class ChannelSettings:
         if self.start > self.end:
             raise SettingsError(f"channel {index + 1}: window start {self.start:g} is above "
                                 f"its end {self.end:g}")
-        if not self.lut and not HEX.match(self.color):
+        if not HEX.match(self.color):  # kept with a LUT too: shown when the LUT is unset
             raise SettingsError(f"channel {index + 1}: colour {self.color!r} is not RRGGBB")
         if self.lut:
             from pixelvault.render import luts

@@ -13,6 +13,7 @@ from pixelvault.errors import InvalidInputError
 from pixelvault.server.auth import vault_of
 from pixelvault.services.rendering import images, thumbnails
 from pixelvault.services.rendering import settings as rendering
+from pixelvault.targets import parse_id
 
 CACHE_CONTROL = "private, no-cache"  # revalidate: the ETag answers 304 when unchanged
 
@@ -60,9 +61,10 @@ def thumbnail(request: Request, actor: Any, image_id: int, width: int | None,
 def image_ids(request: Request) -> list[int]:
     ids = []
     for value in request.query_params.getlist("id"):
-        if not value.isdigit() or int(value) > 2**31 - 1:
-            raise InvalidInputError(f"id={value!r} is not an image id")
-        ids.append(int(value))
+        number = parse_id(value)
+        if number is None:
+            raise InvalidInputError(f"id={value[:20]!r} is not an image id")
+        ids.append(number)
     if not ids:
         raise InvalidInputError("name the images: ?id=1&id=2")
     if len(ids) > 500:

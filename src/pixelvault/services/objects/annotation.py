@@ -35,6 +35,7 @@ from pixelvault.text import check_name, check_text
 MAX_TEXT = 100_000
 MAX_ENTRIES = 1000
 MAX_KEY = 1024
+MAX_NAMESPACE = 255
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,15 @@ def _check_values(values: list[tuple[str, str]]) -> None:
 def annotate(catalog: Catalog, actor: Actor, kind: str, object_id: int, *, type: str,
              text: str = "", values: list[tuple[str, str]] | None = None,
              namespace: str = "") -> AnnotationInfo:
+    return annotate_all(catalog, actor, [(kind, object_id)], type=type, text=text,
+                        values=values, namespace=namespace)[0]
+
+
+def annotate_all(catalog: Catalog, actor: Actor, targets: list[tuple[str, int]], *,
+                 type: str, text: str = "", values: list[tuple[str, str]] | None = None,
+                 namespace: str = "") -> list[AnnotationInfo]:
+    """The same annotation on each target, all or none: every target is checked
+    before anything is written, in one transaction."""
     try:
         annotation_kind = AnnotationKind(type)
     except ValueError:
@@ -95,6 +105,8 @@ def annotate(catalog: Catalog, actor: Actor, kind: str, object_id: int, *, type:
     else:
         check_text(f"a {type}", text)
     check_name("a namespace", namespace)
+    if len(namespace) > MAX_NAMESPACE:
+        raise InvalidInputError(f"a namespace holds at most {MAX_NAMESPACE} characters")
     _check_values(values)
     if annotation_kind in (AnnotationKind.COMMENT, AnnotationKind.TAG) and not text.strip():
         raise InvalidInputError(f"a {type} needs text")
@@ -103,15 +115,20 @@ def annotate(catalog: Catalog, actor: Actor, kind: str, object_id: int, *, type:
     if len(text) > MAX_TEXT:
         raise InvalidInputError(f"annotation texts hold at most {MAX_TEXT} characters")
     with catalog.session() as session:
-        parent = containers.checked(session, actor, kind, object_id, Right.ANNOTATE)
-        annotation = Annotation(kind=annotation_kind.value, text_value=text, namespace=namespace,
-                                owner_id=actor.user_id, group_id=parent.group_id)
-        _link(session, actor, kind, parent, annotation)
-        for position, (key, value) in enumerate(values):
-            session.add(MapEntry(annotation_id=annotation.id, position=position, key=key,
-                                 value=value))
-        session.flush()
-        return _info(session, annotation)
+        parents = [(kind, containers.checked(session, actor, kind, object_id, Right.ANNOTATE))
+                   for kind, object_id in targets]
+        made = []
+        for kind, parent in parents:
+            annotation = Annotation(kind=annotation_kind.value, text_value=text,
+                                    namespace=namespace, owner_id=actor.user_id,
+                                    group_id=parent.group_id)
+            _link(session, actor, kind, parent, annotation)
+            for position, (key, value) in enumerate(values):
+                session.add(MapEntry(annotation_id=annotation.id, position=position, key=key,
+                                     value=value))
+            session.flush()
+            made.append(_info(session, annotation))
+        return made
 
 
 def _info(session: Session, annotation: Annotation) -> AnnotationInfo:
@@ -182,6 +199,8 @@ def begin_attachment(vault: Vault, actor: Actor, kind: str, object_id: int, *, n
                      algorithm: str = DEFAULT_ALGORITHM) -> PendingFile:
     """Check the right to annotate, then open the file in the object's group."""
     check_name("an attachment's file name", name)
+    if mimetype is not None and (len(mimetype) > 255 or not mimetype.isprintable()):
+        raise InvalidInputError("a file's content type is at most 255 printable characters")
     with vault.catalog.session() as session:
         parent = containers.checked(session, actor, kind, object_id, Right.ANNOTATE)
         group_id = parent.group_id
@@ -189,16 +208,26 @@ def begin_attachment(vault: Vault, actor: Actor, kind: str, object_id: int, *, n
                        group_id=group_id, expected_size=expected_size)
 
 
-def finish_attachment(pending: PendingFile, actor: Actor, kind: str,
-                      object_id: int) -> AnnotationInfo:
+def finish_attachment(pending: PendingFile, actor: Actor, kind: str, object_id: int,
+                      also: list[tuple[str, int]] | None = None) -> AnnotationInfo:
+    """Record the file and its annotation on the object, and on ``also`` (objects of the
+    same group: one file, linked to each, as OMERO.web attaches a file to several)."""
     made: list[AnnotationInfo] = []
 
     def record(session: Session, row: OriginalFile) -> None:
         # Checked again in the transaction: the object may have gone meanwhile.
         parent = containers.checked(session, actor, kind, object_id, Right.ANNOTATE)
+        others = [(k, containers.checked(session, actor, k, i, Right.ANNOTATE))
+                  for k, i in also or [] if (k, i) != (kind, object_id)]
+        if any(other.group_id != parent.group_id for _, other in others):
+            raise InvalidInputError("one attachment links objects of one group only")
         annotation = Annotation(kind=AnnotationKind.FILE.value, text_value="", file_id=row.id,
                                 owner_id=actor.user_id, group_id=parent.group_id)
         _link(session, actor, kind, parent, annotation)
+        for other_kind, other in others:
+            session.add(AnnotationLink(parent_kind=other_kind, parent_id=other.id,
+                                       annotation_id=annotation.id, owner_id=actor.user_id,
+                                       group_id=other.group_id))
         session.flush()
         made.append(_info(session, annotation))
 
@@ -227,13 +256,16 @@ def replace_values(catalog: Catalog, actor: Actor, annotation_id: int,
         return _info(session, row)
 
 
-def remove_annotation(vault: Vault, actor: Actor, annotation_id: int) -> None:
-    """Delete an annotation (DELETE right on it); an attachment's bytes go after the commit."""
+def remove_annotation(vault: Vault, actor: Actor, annotation_id: int,
+                      kind: str | None = None) -> None:
+    """Delete an annotation (DELETE right on it), of ``kind`` if one is named; an
+    attachment's bytes go after the commit."""
     with vault.catalog.session() as session:
         row = session.scalar(select(Annotation).where(
             Annotation.id == annotation_id, allowed(actor, Right.READ, Annotation)))
-        if row is None:
-            raise NotFoundError(f"no annotation with id {annotation_id}")
+        if row is None or (kind is not None and row.kind != kind):
+            what = f"{kind} annotation" if kind else "annotation"
+            raise NotFoundError(f"no {what} with id {annotation_id}")
         if not actor.may(Right.DELETE, row.owner_id, row.group_id):
             raise ForbiddenError("you may see this annotation but not delete it")
         file_id = row.file_id

@@ -31,16 +31,18 @@ from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
 from pixelvault.repository.checksums import DEFAULT_ALGORITHM
 from pixelvault.services.objects import annotation, files
 from pixelvault.services.vault import Vault
+from pixelvault.targets import parse_id
 
 NAMESPACE = "omero.web.figure.json"
-MAX_FIGURE = 16 << 20  # a figure's JSON: panels and settings, never pixels
+MAX_FIGURE = 16 << 20  # a figure's JSON as sent: panels and settings, never pixels
+MAX_STORED = 64 << 20  # ... and as stored, indented for people to read
 MAX_LISTED = 10_000
 
 
-def _parse(text: str) -> dict[str, Any]:
+def _parse(text: str, limit: int = MAX_FIGURE) -> dict[str, Any]:
     """The figure; the server has measured its nesting before it gets here."""
-    if len(text.encode()) > MAX_FIGURE:
-        raise InvalidInputError(f"a figure of more than {MAX_FIGURE >> 20} MiB")
+    if len(text.encode()) > limit:
+        raise InvalidInputError(f"a figure of more than {limit >> 20} MiB")
     try:
         figure = json.loads(text)
     except (ValueError, RecursionError):
@@ -54,9 +56,9 @@ def _image_ids(figure: dict[str, Any]) -> list[int]:
     found = []
     panels = figure.get("panels")
     for panel in panels if isinstance(panels, list) else []:
-        value = panel.get("imageId") if isinstance(panel, dict) else None
-        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-            found.append(int(value))
+        number = parse_id(panel.get("imageId")) if isinstance(panel, dict) else None
+        if number is not None:  # an OME-Zarr panel names a URL instead
+            found.append(number)
     return found
 
 
@@ -76,6 +78,8 @@ def save(vault: Vault, actor: Actor, text: str, file_id: int | None = None) -> i
     images = _image_ids(figure)
     description: dict[str, Any] = {"name": name, "imageId": images[0]} if images else {}
     data = json.dumps(figure, sort_keys=True, indent=2, separators=(",", ": ")).encode()
+    if len(data) > MAX_STORED:  # indenting a deeply nested figure multiplies it
+        data = json.dumps(figure, sort_keys=True, separators=(",", ":")).encode()
     with vault.catalog.session() as session:
         group_id = actor.group_id
         if file_id is not None:
@@ -122,7 +126,7 @@ def save(vault: Vault, actor: Actor, text: str, file_id: int | None = None) -> i
 def _figure(session: Session, actor: Actor, file_id: int) -> Annotation:
     row = session.scalar(select(Annotation).where(
         Annotation.id == file_id, Annotation.namespace == NAMESPACE,
-        allowed(actor, Right.READ, Annotation)))
+        Annotation.kind == AnnotationKind.FILE.value, allowed(actor, Right.READ, Annotation)))
     if row is None:
         raise NotFoundError(f"no figure with id {file_id}")
     return row
@@ -147,7 +151,8 @@ class Listed:
 
 
 def listing(vault: Vault, actor: Actor) -> list[Listed]:
-    """The figures the actor may read, in every group of theirs."""
+    """The figures the actor may read, in every group of theirs, newest first (the
+    newest MAX_LISTED)."""
     with vault.catalog.session() as session:
         rows = session.execute(
             select(Annotation, OriginalFile, Experimenter, ExperimenterGroup)
@@ -155,7 +160,7 @@ def listing(vault: Vault, actor: Actor) -> list[Listed]:
             .join(Experimenter, Experimenter.id == Annotation.owner_id)
             .join(ExperimenterGroup, ExperimenterGroup.id == Annotation.group_id)
             .where(Annotation.namespace == NAMESPACE, allowed(actor, Right.READ, Annotation))
-            .order_by(Annotation.id).limit(MAX_LISTED)).all()
+            .order_by(Annotation.id.desc()).limit(MAX_LISTED)).all()
         session.expunge_all()
     return [Listed(a.id, f.name, a.description, owner, group, a.created_at,
                    actor.may(Right.EDIT, a.owner_id, a.group_id))
@@ -170,11 +175,14 @@ def load(vault: Vault, actor: Actor, file_id: int) -> dict[str, Any]:
         group = session.get(ExperimenterGroup, row.group_id)
         if stored is None or group is None:
             raise NotFoundError(f"figure {file_id} has lost its file")
+        if stored.size > MAX_STORED:
+            raise InvalidInputError(f"figure {file_id} is {stored.size >> 20} MiB, more "
+                                    "than a figure holds")
         can_edit = row.owner_id == actor.user_id
         description = row.description
         session.expunge_all()
     text = b"".join(files.original_bytes(vault, stored)).decode("utf-8", "replace")
-    figure = _parse(text)
+    figure = _parse(text, MAX_STORED)
     figure["canEdit"] = can_edit
     figure["group"] = {"id": group.id, "name": group.name}
     if not figure.get("figureName"):

@@ -19,11 +19,12 @@ from pixelvault.errors import InvalidInputError, PixelvaultError
 from pixelvault.server import jsonbody, rendered
 from pixelvault.server.auth import ActorDep, current_caller, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
-from pixelvault.server.params import MAX_ID, PathId
+from pixelvault.server.params import PathId
 from pixelvault.services.access import principals
 from pixelvault.services.objects import containers, figures, paths
 from pixelvault.services.rendering import image_data, images
 from pixelvault.services.rendering import settings as rendering
+from pixelvault.targets import parse_id
 
 router = APIRouter(prefix="/figure", tags=["omero-figure"], route_class=JsonBodyRoute)
 MAX_FIGURE_FORM = figures.MAX_FIGURE + (1 << 20)
@@ -35,7 +36,8 @@ def _parents(request: Request, actor: Actor, image_id: int) -> dict[str, dict[st
     OMERO.figure), each with its name."""
     catalog = vault_of(request).catalog
     found: dict[str, dict[str, Any]] = {}
-    for path in paths.paths_to(catalog, actor, "image", image_id):
+    every = paths.paths_to(catalog, actor, "image", image_id)
+    for path in every[-1:]:  # a later path wins in OMERO.figure: only the last one counts
         for step in path:
             if step["type"] == "orphaned":
                 continue
@@ -76,15 +78,16 @@ def figure_thumbnail(image_id: PathId, actor: ActorDep, request: Request) -> Res
 
 
 def _image_ids(request: Request) -> list[int]:
-    found = []
+    found: list[int] = []
     for value in request.query_params.getlist("image"):
         for part in value.split(","):
-            if not part.strip().isdigit() or int(part) > MAX_ID:
-                raise InvalidInputError(f"image={part!r} is not an image id")
-            found.append(int(part))
-    if len(found) > MAX_IMAGES:
-        raise InvalidInputError(f"{len(found)} images; at most {MAX_IMAGES} at a time")
-    return found
+            number = parse_id(part)
+            if number is None:
+                raise InvalidInputError(f"image={part[:20]!r} is not an image id")
+            found.append(number)
+            if len(found) > MAX_IMAGES:
+                raise InvalidInputError(f"more than {MAX_IMAGES} images; name fewer")
+    return list(dict.fromkeys(found))
 
 
 def _each(request: Request, actor: Actor, make: Any) -> dict[str, Any]:
@@ -190,14 +193,16 @@ async def save_web_figure(request: Request) -> PlainTextResponse:
     text = form.get("figureJSON")
     if not isinstance(text, str) or not text:
         raise InvalidInputError("send the figure in the form field figureJSON")
+    if len(text) > figures.MAX_FIGURE:
+        raise InvalidInputError(f"a figure of more than {figures.MAX_FIGURE >> 20} MiB")
     jsonbody.check_depth(text.encode())
-    file_id = str(form.get("fileId", "")).strip()
-    if file_id and (not file_id.isdigit() or int(file_id) > MAX_ID):
-        raise InvalidInputError(f"fileId={file_id!r} is not a figure id")
+    given = str(form.get("fileId", "")).strip()
+    file_id = parse_id(given) if given else None
+    if given and file_id is None:
+        raise InvalidInputError(f"fileId={given[:20]!r} is not a figure id")
 
     def work() -> int:
-        return figures.save(vault_of(request), current_caller(request).actor, text,
-                            int(file_id) if file_id else None)
+        return figures.save(vault_of(request), current_caller(request).actor, text, file_id)
 
     return PlainTextResponse(str(await run_in_threadpool(work)))
 
@@ -229,12 +234,12 @@ def load_web_figure(file_id: PathId, actor: ActorDep, request: Request) -> JSONR
 async def delete_web_figure(request: Request) -> PlainTextResponse:
     """Form field ``fileId``: the figure deleted, with its file."""
     form = await _form(request)
-    file_id = str(form.get("fileId", "")).strip()
-    if not file_id.isdigit() or int(file_id) > MAX_ID:
+    file_id = parse_id(str(form.get("fileId", "")))
+    if file_id is None:
         raise InvalidInputError("send the figure's id in the form field fileId")
 
     def work() -> None:
-        figures.remove(vault_of(request), current_caller(request).actor, int(file_id))
+        figures.remove(vault_of(request), current_caller(request).actor, file_id)
 
     await run_in_threadpool(work)
     return PlainTextResponse("Deleted OK")

@@ -21,13 +21,14 @@ from pixelvault.errors import InvalidInputError
 from pixelvault.server import jsonbody
 from pixelvault.server.auth import ActorDep, current_caller, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
-from pixelvault.server.params import PathId, QueryId
+from pixelvault.server.params import MAX_ID, PathId, QueryId
 from pixelvault.services.pixels.access import PixelsInfo
 from pixelvault.services.rendering import image_data, images
 from pixelvault.services.rendering import projection as projection_service
 
 router = APIRouter(tags=["omero-iviewer"], route_class=JsonBodyRoute)
-Coordinate = Annotated[int, Query(ge=0, le=1 << 30)]
+ImageId = Annotated[int, Query(ge=0, le=MAX_ID)]
+Place = Annotated[float, Query(ge=0, le=1 << 30)]  # iviewer may send 12.0 for 12
 NO_ROIS = "this server keeps no ROIs yet: nothing was saved"
 
 
@@ -45,7 +46,7 @@ def iviewer_delta_t(image_id: PathId, actor: ActorDep, request: Request) -> dict
 
 
 @router.get("/iviewer/save_projection/")
-def save_projection(actor: ActorDep, request: Request, image: Annotated[int, Query(ge=0)],
+def save_projection(actor: ActorDep, request: Request, image: ImageId,
                     projection: Annotated[str, Query(max_length=16)],
                     start: Annotated[int, Query(ge=0, le=1 << 20)] = 0,
                     end: Annotated[int | None, Query(ge=0, le=1 << 20)] = None,
@@ -59,8 +60,8 @@ def save_projection(actor: ActorDep, request: Request, image: Annotated[int, Que
 
 
 @router.get("/iviewer/get_intensity/")
-def get_intensity(actor: ActorDep, request: Request, image: Annotated[int, Query(ge=0)],
-                  x: float, y: float, z: float, t: float,
+def get_intensity(actor: ActorDep, request: Request, image: ImageId,
+                  x: Place, y: Place, z: Place, t: Place,
                   c: Annotated[str, Query(max_length=4000)]) -> dict[str, Any]:
     """Raw values in a 51x51 window around (x, y), channels ``c=0,2`` (from 0)."""
     try:

@@ -19,14 +19,16 @@ from starlette.concurrency import run_in_threadpool
 from pixelvault.catalog import Actor
 from pixelvault.errors import InvalidInputError, PixelvaultError
 from pixelvault.render import luts, params
+from pixelvault.render.settings import HEX
 from pixelvault.server import jsonbody, jsonp, rendered
 from pixelvault.server.auth import ActorDep, Caller, CallerDep, current_caller, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
-from pixelvault.server.params import MAX_ID, PathId
+from pixelvault.server.params import PathId
 from pixelvault.services.access import principals
 from pixelvault.services.objects import containers
 from pixelvault.services.rendering import clipboard, images
 from pixelvault.services.rendering import settings as rendering
+from pixelvault.targets import parse_id
 
 router = APIRouter(tags=["omero-web"], route_class=JsonBodyRoute)
 MAX_TARGETS = 10_000
@@ -53,17 +55,19 @@ def _save_route(prefix: str) -> None:
 
 
 def _toids(form: Any) -> list[int]:
-    found = []
+    found: list[int] = []
     for value in form.getlist("toids"):
         for part in str(value).split(","):
-            if not part.strip().isdigit() or int(part) > MAX_ID:
-                raise InvalidInputError(f"toids={part!r} is not an id")
-            found.append(int(part))
+            number = parse_id(part)
+            if number is None:
+                raise InvalidInputError(f"toids={part[:20]!r} is not an id")
+            found.append(number)
+            if len(found) > MAX_TARGETS:
+                raise InvalidInputError(f"more than {MAX_TARGETS} objects; at most "
+                                        f"{MAX_TARGETS} at a time")
     if not found:
         raise InvalidInputError("name the objects in toids= (and their type in to_type=)")
-    if len(found) > MAX_TARGETS:
-        raise InvalidInputError(f"{len(found)} objects; at most {MAX_TARGETS} at a time")
-    return found
+    return list(dict.fromkeys(found))
 
 
 def _images(request: Request, actor: Actor, to_type: str, ids: list[int]) -> list[int]:
@@ -79,6 +83,9 @@ def _images(request: Request, actor: Actor, to_type: str, ids: list[int]) -> lis
     for dataset_id in ids:
         found += [row.id for row in containers.listing(
             catalog, actor, "image", limit=MAX_TARGETS, parent=("dataset", dataset_id)).rows]
+        if len(found) > MAX_TARGETS:
+            raise InvalidInputError(f"those datasets hold more than {MAX_TARGETS} images; "
+                                    "name fewer at a time")
     return found
 
 
@@ -141,7 +148,9 @@ def _paste(request: Request, caller: Caller, query: dict[str, str], form: Any) -
     vault, actor = vault_of(request), caller.actor
     targets = _images(request, actor, str(form.get("to_type", "image")), _toids(form))
     held = clipboard.get(vault.catalog, caller.session_id) if caller.session_id else None
-    source = query.get("fromid") or (held or {}).get("fromid")
+    source = parse_id(query["fromid"]) if "fromid" in query else (held or {}).get("fromid")
+    if "fromid" in query and source is None:
+        raise InvalidInputError(f"fromid={query['fromid'][:20]!r} is not an image id")
     rdef = {k: query[k] for k in ("c", "m", "maps") if k in query} or \
         (held or {}).get("rdef") or {}
     done: list[int] = []
@@ -149,7 +158,7 @@ def _paste(request: Request, caller: Caller, query: dict[str, str], form: Any) -
     for target in targets:
         try:
             if source is not None:
-                rendering.copy(vault, actor, int(source), [target])
+                rendering.copy(vault, actor, source, [target])
             elif rdef:
                 info = images.INFO.get(vault, actor, target)
                 current = rendering.effective(vault, actor, target).settings
@@ -203,11 +212,10 @@ def _copy_route(prefix: str) -> None:
                         "c": query["c"], "m": query.get("m", ""),
                         "maps": _parsed_maps(query.get("maps", "")), "pixel_range":
                         query.get("pixel_range", ""),
-                        "imageId": int(query["imageId"]) if query.get("imageId", "")
-                        .isdigit() else None}})
+                        "imageId": parse_id(query.get("imageId", ""))}})
                     return True
-                if query.get("fromid", "").isdigit():
-                    image_id = int(query["fromid"])
+                image_id = parse_id(query.get("fromid", ""))
+                if image_id is not None:
                     images.INFO.get(vault_of(request), caller.actor, image_id)  # readable?
                     _keep(request, caller, {"fromid": image_id})
                     return True
@@ -232,11 +240,12 @@ def get_image_rdefs(image_id: PathId, actor: ActorDep, request: Request) -> Resp
     names = {i: (u.first_name, u.last_name) for i, u in users.items()}
 
     def channel(c: Any) -> dict[str, Any]:
-        entry = {"active": c.active, "start": c.start, "end": c.end, "color": c.color,
+        colour = c.color if HEX.match(c.color) else "FFFFFF"  # stored before it was checked
+        entry = {"active": c.active, "start": c.start, "end": c.end, "color": colour,
                  "inverted": c.inverted, "reverseIntensity": c.inverted, "family": "linear",
-                 "coefficient": 1.0, "rgb": {"red": int(c.color[0:2], 16),
-                                             "green": int(c.color[2:4], 16),
-                                             "blue": int(c.color[4:6], 16)}}
+                 "coefficient": 1.0, "rgb": {"red": int(colour[0:2], 16),
+                                             "green": int(colour[2:4], 16),
+                                             "blue": int(colour[4:6], 16)}}
         if c.lut and luts.canonical(c.lut):
             entry["lut"] = luts.BY_NAME[luts.canonical(c.lut) or ""].file_name
         return entry

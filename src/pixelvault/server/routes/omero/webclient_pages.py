@@ -42,6 +42,12 @@ PAGE = """<!DOCTYPE html>
 """
 
 
+def _script_string(value: str) -> str:
+    """A JavaScript string literal that cannot close the script element it sits in."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e") \
+        .replace("&", "\\u0026")
+
+
 def _full_name(actor: Actor, request: Request) -> str:
     users, _ = principals.names(vault_of(request).catalog, {actor.user_id}, set())
     user = users.get(actor.user_id)
@@ -69,7 +75,7 @@ def webclient(actor: ActorDep, request: Request,
                 if kind == "image" else "")
         body = f"<p>{html.escape(row.description or '')}</p>{link}"
     text = PAGE.format(title=html.escape(title), user_id=actor.user_id,
-                       name=html.escape(json.dumps(_full_name(actor, request))), body=body)
+                       name=_script_string(_full_name(actor, request)), body=body)
     return HTMLResponse(text)
 
 

@@ -20,14 +20,18 @@ from starlette.datastructures import FormData, UploadFile
 from pixelvault.errors import InvalidInputError
 from pixelvault.server.auth import current_caller, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
-from pixelvault.server.params import MAX_ID, PathId
+from pixelvault.server.params import PathId
 from pixelvault.services.objects import annotation, containers
+from pixelvault.targets import parse_id
 
 router = APIRouter(prefix="/webclient", tags=["omero-web"], route_class=JsonBodyRoute)
 KINDS = ("image", "dataset", "project")
 Kind = Annotated[str, Path(pattern="^(image|dataset|project)$")]
 MAX_FORM_FIELDS = 1000
-MAX_ATTACHMENT = 1 << 34  # 16 GiB: the file is spooled to disk, never held in memory
+# The form is spooled to a temporary file before the objects it names are known:
+# larger files go through the native attachments route, which streams into the store.
+MAX_ATTACHMENT = 1 << 30
+MAX_TARGETS = 100
 DEFAULT_MAP_NS = "openmicroscopy.org/omero/client/mapAnnotation"
 
 
@@ -39,19 +43,24 @@ async def _form(request: Request) -> FormData:
 
 
 def _ids(form: FormData, key: str) -> list[int]:
-    found = []
+    found: list[int] = []
     for value in form.getlist(key):
         for part in str(value).split(","):
-            if not part.strip().isdigit() or int(part) > MAX_ID:
-                raise InvalidInputError(f"{key}={part!r} is not an id")
-            found.append(int(part))
-    return found
+            number = parse_id(part)
+            if number is None:
+                raise InvalidInputError(f"{key}={part[:20]!r} is not an id")
+            found.append(number)
+            if len(found) > MAX_TARGETS:
+                raise InvalidInputError(f"more than {MAX_TARGETS} ids in {key}=; name fewer")
+    return list(dict.fromkeys(found))
 
 
 def _targets(form: FormData) -> list[tuple[str, int]]:
     found = [(kind, object_id) for kind in KINDS for object_id in _ids(form, kind)]
     if not found:
         raise InvalidInputError("name the objects: image=ID, dataset=ID or project=ID")
+    if len(found) > MAX_TARGETS:
+        raise InvalidInputError(f"{len(found)} objects; at most {MAX_TARGETS} at a time")
     return found
 
 
@@ -100,14 +109,13 @@ async def annotate_map(request: Request) -> dict[str, Any]:
                 if pairs:
                     annotation.replace_values(vault.catalog, actor, annotation_id, pairs)
                 else:
-                    annotation.remove_annotation(vault, actor, annotation_id)
+                    annotation.remove_annotation(vault, actor, annotation_id, kind="map")
             return {"annId": replacing if pairs else None}
         if not pairs:
             raise InvalidInputError("mapAnnotation holds no pairs: nothing to add")
-        made = [annotation.annotate(vault.catalog, actor, kind, object_id, type="map",
-                                    values=pairs, namespace=namespace).id
-                for kind, object_id in _targets(form)]
-        return {"annId": made}
+        made = annotation.annotate_all(vault.catalog, actor, _targets(form), type="map",
+                                       values=pairs, namespace=namespace)
+        return {"annId": [info.id for info in made]}
 
     return await run_in_threadpool(work)
 
@@ -118,8 +126,9 @@ async def edit_channel_names(image_id: PathId, request: Request) -> dict[str, An
     form = await _form(request)
     names: dict[int, str] = {}
     for key, value in form.multi_items():
-        if key.startswith("channel") and key[7:].isdigit() and isinstance(value, str):
-            names[int(key[7:])] = value
+        index = parse_id(key[7:]) if key.startswith("channel") else None
+        if index is not None and isinstance(value, str):
+            names[index] = value
     if not names:
         raise InvalidInputError("send the names as form fields channel0, channel1, ...")
 
@@ -143,16 +152,16 @@ async def annotate_file(request: Request) -> dict[str, Any]:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise InvalidInputError("send the file as the multipart field annotation_file")
         targets = _targets(form)
-        made = []
-        for kind, object_id in targets:
-            made.append(await run_in_threadpool(_attach, request, upload, kind, object_id))
-    return {"fileIds": made}
+        made = await run_in_threadpool(_attach, request, upload, targets)
+    return {"fileIds": [made]}
 
 
-def _attach(request: Request, upload: UploadFile, kind: str, object_id: int) -> int:
+def _attach(request: Request, upload: UploadFile, targets: list[tuple[str, int]]) -> int:
+    """One file, linked to every target (of one group)."""
     vault, actor = vault_of(request), current_caller(request).actor
     name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     upload.file.seek(0)
+    kind, object_id = targets[0]
     pending = annotation.begin_attachment(vault, actor, kind, object_id, name=name,
                                           mimetype=upload.content_type or None,
                                           expected_size=upload.size or 0)
@@ -162,12 +171,12 @@ def _attach(request: Request, upload: UploadFile, kind: str, object_id: int) -> 
     except BaseException:
         pending.abort()
         raise
-    return annotation.finish_attachment(pending, actor, kind, object_id).id
+    return annotation.finish_attachment(pending, actor, kind, object_id, also=targets).id
 
 
 @router.post("/action/delete/file/{annotation_id}/")
 def delete_file(annotation_id: PathId, request: Request) -> dict[str, Any]:
     """Deletes a file annotation and its file (the right to delete it is needed)."""
     annotation.remove_annotation(vault_of(request), current_caller(request).actor,
-                                 annotation_id)
+                                 annotation_id, kind="file")
     return {"bad": "false"}
