@@ -168,6 +168,16 @@ def test_saving_listing_loading_and_deleting_figures(api: Api, world: World,
                     ).status_code == 403
     assert Browser(api, "xavier").json("/figure/list_web_figures/") == []
     assert Browser(api, "xavier").get(f"/figure/load_web_figure/{file_id}/").status_code == 404
+    # chgrp_modal_view.js: move it into another group of alice's
+    other = world.groups[Permissions.READ_ANNOTATE]
+    assert bob.post("/figure/chgrp/", data={"ann_id": str(file_id), "group_id": str(other)}
+                    ).status_code == 403
+    assert browser.post("/figure/chgrp/", data={"ann_id": str(file_id), "group_id": "999999"}
+                        ).status_code == 404
+    moved = browser.post("/figure/chgrp/", data={"ann_id": str(file_id),
+                                                 "group_id": str(other)})
+    assert moved.json() == {"success": True}
+    assert browser.json("/figure/list_web_figures/")[0]["group"]["id"] == other
     # D8 delete
     deleted = browser.post("/figure/delete_web_figure/", data={"fileId": str(file_id)})
     assert deleted.text == "Deleted OK"

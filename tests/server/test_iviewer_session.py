@@ -93,6 +93,12 @@ def test_opening_an_image(api: Api, world: World, tmp_path: Path) -> None:
     strip = browser.json(f"/api/v0/m/datasets/{dataset_id}/images/?offset=0&limit=10")
     assert strip["meta"]["totalCount"] == 1 and strip["data"][0]["@id"] == image_id
     assert strip["data"][0]["Name"] == "timelapse.ome.tif"
+    # thumbnail-slider.html: each thumbnail through the webclient's own prefix
+    for url in (f"/webclient/render_thumbnail/{image_id}/?version=0",
+                f"/webclient/render_thumbnail/size/64/{image_id}/"):
+        answer = browser.client.get(url)
+        assert answer.headers["content-type"] == "image/jpeg", url
+    assert browser.json(f"/webclient/imgData/{image_id}/")["id"] == image_id
     # 8. settings.js: every user's settings (none saved yet)
     assert browser.json(f"/webgateway/get_image_rdefs_json/{image_id}/") == {"rdefs": []}
     # Image.js: tiles of the active channels with raw-JSON maps, and the bird's eye view
@@ -169,6 +175,7 @@ def test_rois_are_empty_never_missing(api: Api, world: World, tmp_path: Path) ->
     assert browser.json(f"/iviewer/rois_by_plane/{image_id}/0-1/0/?limit=500&offset=0")[
         "data"] == []
     assert browser.json(f"/webgateway/get_rois_json/{image_id}/") == []
+    assert browser.json("/iviewer/shape_stats/?ids=1:1&z=0&t=0&cs=0,1") == {}
     # persist_rois: the body is JSON sent as text/plain; nothing to save is fine
     empty: dict[str, Any] = {"count": 0, "empty_rois": {}, "new": [], "modified": [],
                              "deleted": {}, "new_and_deleted": []}

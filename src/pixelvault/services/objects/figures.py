@@ -23,6 +23,7 @@ from pixelvault.catalog.models import (
     AnnotationKind,
     Experimenter,
     ExperimenterGroup,
+    GroupMembership,
     Image,
     OriginalFile,
 )
@@ -192,6 +193,28 @@ def load(vault: Vault, actor: Actor, file_id: int) -> dict[str, Any]:
             named = None
         figure["figureName"] = named or stored.name
     return figure
+
+
+def move(vault: Vault, actor: Actor, file_id: int, group_id: int) -> ExperimenterGroup:
+    """A figure, and its file, into another group of its owner's (OMERO.figure's "move
+    to group"): its owner or an administrator moves it, into a group the owner is in."""
+    with vault.catalog.session() as session:
+        row = _figure(session, actor, file_id)
+        if row.owner_id != actor.user_id and not actor.is_admin:
+            raise ForbiddenError(f"figure {file_id} is not yours to move")
+        group = session.get(ExperimenterGroup, group_id)
+        owner_groups = set(session.scalars(select(GroupMembership.group_id).where(
+            GroupMembership.experimenter_id == row.owner_id)))
+        if group is None or group_id not in owner_groups:  # the owner must still see it
+            raise NotFoundError(f"no group {group_id} of the figure's owner")
+        row.group_id = group_id
+        if row.file_id is not None:
+            stored = session.get(OriginalFile, row.file_id)
+            if stored is not None:
+                stored.group_id = group_id
+        session.flush()
+        session.expunge(group)
+        return group
 
 
 def remove(vault: Vault, actor: Actor, file_id: int) -> None:

@@ -230,6 +230,22 @@ def load_web_figure(file_id: PathId, actor: ActorDep, request: Request) -> JSONR
     return JSONResponse(figures.load(vault_of(request), actor, file_id))
 
 
+@router.post("/chgrp/")
+async def move_figure(request: Request) -> dict[str, Any]:
+    """Form fields ``ann_id`` (the figure) and ``group_id``: the figure moved there."""
+    form = await _form(request)
+    file_id = parse_id(str(form.get("ann_id", "")))
+    group_id = parse_id(str(form.get("group_id", "")))
+    if file_id is None or group_id is None:
+        raise InvalidInputError("send the figure's id in ann_id and the group's in group_id")
+
+    def work() -> None:
+        figures.move(vault_of(request), current_caller(request).actor, file_id, group_id)
+
+    await run_in_threadpool(work)
+    return {"success": True}
+
+
 @router.post("/delete_web_figure/", response_class=PlainTextResponse)
 async def delete_web_figure(request: Request) -> PlainTextResponse:
     """Form field ``fileId``: the figure deleted, with its file."""

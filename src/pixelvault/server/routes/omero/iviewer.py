@@ -91,6 +91,13 @@ def rois_by_plane(image_id: PathId, z: Annotated[str, Path(max_length=40)], t: P
     return {"data": [], "meta": {"totalCount": 0}}
 
 
+@router.get("/iviewer/shape_stats/")
+def shape_stats(actor: ActorDep, ids: Annotated[str, Query(max_length=4000)] = "",
+                ) -> dict[str, Any]:
+    """Statistics per shape id (``ids=roi:shape,...``): there are no shapes yet."""
+    return {}
+
+
 @router.get("/iviewer/well_images/")
 def well_images(actor: ActorDep, id: QueryId = None) -> dict[str, Any]:
     """The images of a well: there are no plates or wells in the catalog yet."""

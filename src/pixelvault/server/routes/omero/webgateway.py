@@ -1,5 +1,8 @@
 """OMERO.web's rendered-image URLs (``/webgateway/...``), same paths, parameters and
-semantics, so OMERO viewers and scripts work by changing only the host."""
+semantics, so OMERO viewers and scripts work by changing only the host. The
+webclient serves most of them under its own prefix too (``/webclient/imgData/...``,
+``/webclient/render_thumbnail/...``, which iviewer's thumbnail strip asks for), and
+so does pixelvault."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ Coordinate = Annotated[int, Query(ge=0, le=1 << 30)]
 
 
 @router.get("/webgateway/render_image_region/{image_id}/{z}/{t}/")
+@router.get("/webclient/render_image_region/{image_id}/{z}/{t}/")
 async def render_image_region(image_id: PathId, z: PathId, t: PathId,
                               request: Request) -> Response:
     """A tile (``tile=level,tx,ty[,w,h]``) or region (``region=x,y,w,h``) as JPEG, PNG
@@ -35,16 +39,19 @@ async def render_image_region(image_id: PathId, z: PathId, t: PathId,
 
 
 @router.get("/webgateway/render_image/{image_id}/")
+@router.get("/webclient/render_image/{image_id}/")
 def render_image(image_id: PathId, actor: ActorDep, request: Request) -> Response:
     return rendered.plane(request, actor, image_id, None, None)
 
 
 @router.get("/webgateway/render_image/{image_id}/{z}/")
+@router.get("/webclient/render_image/{image_id}/{z}/")
 def render_image_z(image_id: PathId, z: PathId, actor: ActorDep, request: Request) -> Response:
     return rendered.plane(request, actor, image_id, z, None)
 
 
 @router.get("/webgateway/render_image/{image_id}/{z}/{t}/")
+@router.get("/webclient/render_image/{image_id}/{z}/{t}/")
 def render_image_zt(image_id: PathId, z: PathId, t: PathId, actor: ActorDep,
                     request: Request) -> Response:
     """The whole plane (a large one from the first resolution level that fits)."""
@@ -52,6 +59,7 @@ def render_image_zt(image_id: PathId, z: PathId, t: PathId, actor: ActorDep,
 
 
 @router.get("/webgateway/render_thumbnail/{image_id}/")
+@router.get("/webclient/render_thumbnail/{image_id}/")
 async def render_thumbnail(image_id: PathId, request: Request) -> Response:
     """A JPEG thumbnail, 96 pixels on its longest side (OMERO's default)."""
     def work() -> Response:
@@ -66,6 +74,13 @@ def render_thumbnail_w(image_id: PathId, width: PathId, actor: ActorDep,
     return rendered.thumbnail(request, actor, image_id, width, None)
 
 
+@router.get("/webclient/render_thumbnail/size/{width}/{image_id}/")
+def render_thumbnail_sized(image_id: PathId, width: PathId, actor: ActorDep,
+                           request: Request) -> Response:
+    """The webclient's spelling: the size first."""
+    return rendered.thumbnail(request, actor, image_id, width, None)
+
+
 @router.get("/webgateway/render_thumbnail/{image_id}/{width}/{height}/")
 def render_thumbnail_wh(image_id: PathId, width: PathId, height: PathId, actor: ActorDep,
                         request: Request) -> Response:
@@ -73,6 +88,7 @@ def render_thumbnail_wh(image_id: PathId, width: PathId, height: PathId, actor: 
 
 
 @router.get("/webgateway/get_thumbnails/")
+@router.get("/webclient/get_thumbnails/")
 def get_thumbnails(actor: ActorDep, request: Request) -> dict[int, str | None]:
     """Thumbnails of many images as base64 JPEG data URLs; one that fails is null."""
     return thumbnails.batch(vault_of(request), actor, rendered.image_ids(request))
@@ -95,6 +111,7 @@ def _img_data(request: Request, actor: Any, image_id: int, key: str | None) -> R
 
 
 @router.get("/webgateway/imgData/{image_id}/")
+@router.get("/webclient/imgData/{image_id}/")
 def img_data(image_id: PathId, actor: ActorDep, request: Request) -> Response:
     """Dimensions, pixel range, channels with windows and colours, tiles and levels, the
     parents and permissions (``getDefaults=true``: the settings a reset would give;
@@ -111,6 +128,7 @@ def img_data_key(image_id: PathId, key: Annotated[str, Path(max_length=256)], ac
 
 
 @router.get("/webgateway/get_thumbnail/{image_id}/")
+@router.get("/webclient/get_thumbnail/{image_id}/")
 def get_thumbnail(image_id: PathId, actor: ActorDep, request: Request) -> Response:
     """The thumbnail as a JSON string holding a JPEG data URL."""
     return _data_url(request, actor, image_id, None, None)
@@ -135,12 +153,14 @@ def _data_url(request: Request, actor: Any, image_id: int, width: int | None,
 
 
 @router.get("/webgateway/render_birds_eye_view/{image_id}/")
+@router.get("/webclient/render_birds_eye_view/{image_id}/")
 def render_birds_eye_view(image_id: PathId, actor: ActorDep, request: Request) -> Response:
     """An overview of the whole image: its thumbnail (OMERO.web's own choice)."""
     return rendered.thumbnail(request, actor, image_id, None, None)
 
 
 @router.get("/webgateway/render_birds_eye_view/{image_id}/{size}/")
+@router.get("/webclient/render_birds_eye_view/{image_id}/{size}/")
 def render_birds_eye_view_sized(image_id: PathId, size: PathId, actor: ActorDep,
                                 request: Request) -> Response:
     if not 1 <= size <= thumbnails.MAX_SIZE:
@@ -149,6 +169,7 @@ def render_birds_eye_view_sized(image_id: PathId, size: PathId, actor: ActorDep,
 
 
 @router.get("/webgateway/render_split_channel/{image_id}/{z}/{t}/")
+@router.get("/webclient/render_split_channel/{image_id}/{z}/{t}/")
 def render_split_channel(image_id: PathId, z: PathId, t: PathId, actor: ActorDep,
                          request: Request) -> Response:
     """Each channel in its own panel, then all of them merged, on a white grid with 2
@@ -159,6 +180,7 @@ def render_split_channel(image_id: PathId, z: PathId, t: PathId, actor: ActorDep
 
 
 @router.get("/webgateway/luts/")
+@router.get("/webclient/luts/")
 def luts_json(actor: ActorDep, request: Request) -> Response:
     """The lookup tables, named and ordered as OMERO lists them; ``png_index_new`` is
     each one's row in ``luts_png``; ``rgb=true`` adds their 256 colours."""
