@@ -56,6 +56,7 @@ def test_the_image_is_reachable_and_the_user_known(api: Api, world: World,
                                           ).status_code == 404
     assert browser.client.get("/webclient/?show=image-999999").status_code == 404
     assert browser.client.get("/webclient/?show=image-1<script>").status_code == 400
+    assert browser.client.get(f"/webclient/?show=image-{2**40}").status_code == 400
 
 
 def test_search_rows_as_qupath_scrapes_them(api: Api, world: World, tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from pixelvault.services.rendering import settings as rendering
 from pixelvault.services.vault import Vault
 
 ALL = 10_000
-MAX_DATASETS = 100  # an image in more is in "Multiple" projects too, as far as imgData says
+MAX_DATASETS = 100
 MICROMETRE = ("MICROMETER", "µm")
 # OMERO's length units from the smallest a pixel size is shown in to the largest, with
 # their size in micrometres (iviewer shows a pixel size in the first that keeps it >= 1,
@@ -57,7 +57,9 @@ def _facts(vault: Vault, actor: Actor, image_id: int) -> Facts:
     datasets = containers.listing(catalog, actor, "dataset", limit=ALL,
                                   child=("image", image_id)).rows
     projects: dict[int, Any] = {}
-    for dataset in datasets[:MAX_DATASETS]:
+    # In more datasets than that, the image is taken to be in "Multiple" projects (the
+    # answer for none or several) rather than listing each dataset's projects.
+    for dataset in (datasets if len(datasets) <= MAX_DATASETS else []):
         for project in containers.listing(catalog, actor, "project", limit=ALL,
                                           child=("dataset", dataset.id)).rows:
             projects[project.id] = project
@@ -73,8 +75,6 @@ def _facts(vault: Vault, actor: Actor, image_id: int) -> Facts:
             author = " ".join(p for p in (owner.first_name, owner.last_name) if p) or \
                 owner.username
         session.expunge_all()
-    if len(datasets) > MAX_DATASETS:
-        projects = {-1: None, -2: None}  # more than one, whichever they are
     return Facts(image, pixels, channels, author, datasets, list(projects.values()))
 
 

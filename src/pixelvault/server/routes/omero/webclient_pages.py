@@ -27,9 +27,10 @@ from pixelvault.server.params import MAX_ID
 from pixelvault.services.access import principals
 from pixelvault.services.objects import containers
 from pixelvault.services.search.index import index_of
+from pixelvault.targets import parse_id
 
 router = APIRouter(prefix="/webclient", tags=["omero-web"], route_class=JsonBodyRoute)
-SHOW = re.compile(r"(project|dataset|image)-(\d{1,12})")
+SHOW = re.compile(r"(project|dataset|image)-([0-9]{1,10})")
 AnyId = Annotated[int | None, Query(ge=-1, le=MAX_ID)]  # OMERO's -1: any
 KINDS = {"images": "image", "datasets": "dataset", "projects": "project"}
 PAGE = """<!DOCTYPE html>
@@ -65,10 +66,11 @@ def webclient(actor: ActorDep, request: Request,
     title = "pixelvault"
     if show:
         found = SHOW.fullmatch(show.split("|")[0])
-        if found is None:
+        object_id = parse_id(found[2]) if found is not None else None
+        if found is None or object_id is None:
             raise InvalidInputError("show= names an object: image-ID, dataset-ID or "
                                     "project-ID")
-        kind, object_id = found[1], int(found[2])
+        kind = found[1]
         row = containers.get(vault_of(request).catalog, actor, kind, object_id)
         title = f"{kind.capitalize()} {row.id}: {row.name}"
         link = (f'<p><img src="/webgateway/render_thumbnail/{row.id}/" alt="thumbnail"></p>'
