@@ -65,3 +65,26 @@ def test_an_administrator_is_never_the_public_user(public_api: Api) -> None:
     assert made.status_code == 201 and made.json()["is_admin"], made.text
     api.client.post("/api/v1/projects", headers=root, json={"name": "root's"})
     assert api.client.get("/api/v1/projects").status_code == 401
+
+
+def test_qupath_finds_the_public_user_and_scripts_read_public_data(public_api: Api) -> None:
+    """QuPath's WebclientApi.getPublicUserId reads ``WEBCLIENT.USER = {'id': N,`` from
+    /webclient/ when nobody logs in; a public page may load imgData-style JSON by JSONP
+    (no session cookie is involved)."""
+    import re
+
+    api = public_api
+    root = api.login("root", ROOT_PASSWORD)
+    shown = api.client.post("/api/v1/groups", headers=root,
+                            json={"name": "showcase", "type": Permissions.READ_ONLY.value})
+    guest = api.client.post("/api/v1/users", headers=root, json={
+        "username": "guest", "first_name": "</script><b>", "groups": [shown.json()["id"]],
+        "password": PASSWORD}).json()["id"]
+    page = api.client.get("/webclient/")
+    assert page.status_code == 200
+    found = re.search(r"WEBCLIENT.USER = \{'id': (.+?), 'fullName':", page.text)
+    assert found is not None and int(found[1]) == guest
+    assert "</script><b>" not in page.text  # the name cannot end the script element
+    luts = api.client.get("/webgateway/luts/?callback=got")
+    assert luts.text.startswith("got(") and luts.headers["content-type"].startswith(
+        "application/javascript")
