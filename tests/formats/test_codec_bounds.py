@@ -21,6 +21,16 @@ from pixelvault.formats import open_reader
 from pixelvault.formats.decoding import headers
 from tests.formats import codec_bombs
 
+
+@pytest.fixture(autouse=True)
+def _bounds_installed() -> None:
+    """Some tests here open arrays with zarr itself, not through a reader: the bounds a
+    reader's detection installs must be in place for them whatever ran before in this
+    process."""
+    from pixelvault.formats.decoding import bounds
+
+    bounds.install()
+
 Measure = Callable[[headers.Stream], headers.Size | None]
 ENCODERS: dict[str, tuple[Callable[..., bytes | bytearray], Measure]] = {
     "png": (imagecodecs.png_encode, headers.png_size),
