@@ -76,7 +76,7 @@ def _images(request: Request, actor: Actor, to_type: str, ids: list[int]) -> lis
     if kind == "image":
         return ids
     if kind != "dataset":
-        raise InvalidInputError(f"to_type={to_type!r}: use image or dataset (screens, plates "
+        raise InvalidInputError(f"to_type={to_type[:20]!r}: use image or dataset (screens, plates "
                                 "and acquisitions hold no images here yet)")
     catalog = vault_of(request).catalog
     found: list[int] = []
