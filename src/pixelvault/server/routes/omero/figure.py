@@ -19,7 +19,7 @@ from pixelvault.errors import InvalidInputError, PixelvaultError
 from pixelvault.server import jsonbody, rendered
 from pixelvault.server.auth import ActorDep, current_caller, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
-from pixelvault.server.params import PathId
+from pixelvault.server.params import PathId, id_list
 from pixelvault.services.access import principals
 from pixelvault.services.objects import containers, figures, paths
 from pixelvault.services.rendering import image_data, images
@@ -78,16 +78,7 @@ def figure_thumbnail(image_id: PathId, actor: ActorDep, request: Request) -> Res
 
 
 def _image_ids(request: Request) -> list[int]:
-    found: list[int] = []
-    for value in request.query_params.getlist("image"):
-        for part in value.split(","):
-            number = parse_id(part)
-            if number is None:
-                raise InvalidInputError(f"image={part[:20]!r} is not an image id")
-            found.append(number)
-            if len(found) > MAX_IMAGES:
-                raise InvalidInputError(f"more than {MAX_IMAGES} images; name fewer")
-    return list(dict.fromkeys(found))
+    return id_list(request.query_params.getlist("image"), "image", MAX_IMAGES)
 
 
 def _each(request: Request, actor: Actor, make: Any) -> dict[str, Any]:

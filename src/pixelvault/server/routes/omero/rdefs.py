@@ -23,7 +23,7 @@ from pixelvault.render.settings import HEX
 from pixelvault.server import jsonbody, jsonp, rendered
 from pixelvault.server.auth import ActorDep, Caller, CallerDep, current_caller, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
-from pixelvault.server.params import PathId
+from pixelvault.server.params import PathId, id_list
 from pixelvault.services.access import principals
 from pixelvault.services.objects import containers
 from pixelvault.services.rendering import clipboard, images
@@ -55,19 +55,10 @@ def _save_route(prefix: str) -> None:
 
 
 def _toids(form: Any) -> list[int]:
-    found: list[int] = []
-    for value in form.getlist("toids"):
-        for part in str(value).split(","):
-            number = parse_id(part)
-            if number is None:
-                raise InvalidInputError(f"toids={part[:20]!r} is not an id")
-            found.append(number)
-            if len(found) > MAX_TARGETS:
-                raise InvalidInputError(f"more than {MAX_TARGETS} objects; at most "
-                                        f"{MAX_TARGETS} at a time")
+    found = id_list(form.getlist("toids"), "toids", MAX_TARGETS)
     if not found:
         raise InvalidInputError("name the objects in toids= (and their type in to_type=)")
-    return list(dict.fromkeys(found))
+    return found
 
 
 def _images(request: Request, actor: Actor, to_type: str, ids: list[int]) -> list[int]:

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 from pixelvault.errors import InvalidInputError
 from pixelvault.server.auth import current_caller, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
-from pixelvault.server.params import PathId
+from pixelvault.server.params import PathId, id_list
 from pixelvault.services.objects import annotation, containers
 from pixelvault.targets import parse_id
 
@@ -43,16 +43,7 @@ async def _form(request: Request) -> FormData:
 
 
 def _ids(form: FormData, key: str) -> list[int]:
-    found: list[int] = []
-    for value in form.getlist(key):
-        for part in str(value).split(","):
-            number = parse_id(part)
-            if number is None:
-                raise InvalidInputError(f"{key}={part[:20]!r} is not an id")
-            found.append(number)
-            if len(found) > MAX_TARGETS:
-                raise InvalidInputError(f"more than {MAX_TARGETS} ids in {key}=; name fewer")
-    return list(dict.fromkeys(found))
+    return id_list(form.getlist(key), key, MAX_TARGETS)
 
 
 def _targets(form: FormData) -> list[tuple[str, int]]:
