@@ -104,10 +104,10 @@ def test_adding_an_image_panel(api: Api, world: World, tmp_path: Path) -> None:
     assert (picture[0, 0] == 221).all() and (picture[95, 127] == 221).all()
     assert picture[24 + 10, 32 + 10, 0] == 255  # the image's red left half
     assert (picture[24 + 10, 32 + 40] == 0).all()
-    # C: ROIs (none yet), older files' metadata
+    # C: ROIs (see test_omero_rois for ones drawn), older files' metadata
     assert browser.client.get(f"/figure/roiCount/{image_id}/").json() == {"roi": 0}
-    assert browser.client.get(f"/api/v0/m/rois/?image={image_id}&limit=500&offset=0"
-                              ).json()["data"] == []
+    assert browser.client.get(f"/figure/roiRectangles/{image_id}/?limit=50&offset=0"
+                              ).json() == {"data": [], "meta": {"totalCount": 0}}
     assert browser.json(f"/figure/timestamps/?image={image_id}&image=999999") == {
         str(image_id): pytest.approx([0.0, 2.5, 5.0])}
     assert browser.json(f"/figure/z_scale/?image={image_id}") == {str(image_id): {

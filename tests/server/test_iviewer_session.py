@@ -165,32 +165,6 @@ def test_settings_saved_copied_pasted_and_reset(api: Api, world: World,
         "toids": str(image_id), "to_type": "image"}).json() == [image_id]
 
 
-def test_rois_are_empty_never_missing(api: Api, world: World, tmp_path: Path) -> None:
-    browser, image_id, _ = _opened(api, world, tmp_path)
-    # regions_info.js: the ROI table's first page
-    rois = browser.json(f"/api/v0/m/rois/?image={image_id}&limit=500&offset=0")
-    assert rois["data"] == [] and rois["meta"]["totalCount"] == 0
-    assert browser.json(f"/iviewer/plane_shape_counts/{image_id}/") == {
-        "data": [[0, 0, 0], [0, 0, 0]]}
-    assert browser.json(f"/iviewer/rois_by_plane/{image_id}/0-1/0/?limit=500&offset=0")[
-        "data"] == []
-    assert browser.json(f"/webgateway/get_rois_json/{image_id}/") == []
-    assert browser.json("/iviewer/shape_stats/?ids=1:1&z=0&t=0&cs=0,1") == {}
-    # persist_rois: the body is JSON sent as text/plain; nothing to save is fine
-    empty: dict[str, Any] = {"count": 0, "empty_rois": {}, "new": [], "modified": [],
-                             "deleted": {}, "new_and_deleted": []}
-    nothing = {"imageId": image_id, "rois": empty}
-    answer = browser.post("/iviewer/persist_rois/", content=json.dumps(nothing),
-                          headers={"Content-Type": "text/plain;charset=UTF-8"})
-    assert answer.status_code == 200 and answer.json() == {"ids": {}}
-    shape = {"@type": "http://www.openmicroscopy.org/Schemas/OME/2016-06#Rectangle",
-             "X": 1, "Y": 1, "Width": 5, "Height": 5, "oldId": "-1:-1"}
-    some = {"imageId": image_id, "rois": {**empty, "count": 1, "new": [shape]}}
-    refused = browser.post("/iviewer/persist_rois/", content=json.dumps(some),
-                           headers={"Content-Type": "text/plain;charset=UTF-8"}).json()
-    assert refused["ids"] == {} and "nothing was saved" in refused["errors"][0]
-
-
 def test_intensities_and_region_tiles(api: Api, world: World, tmp_path: Path) -> None:
     browser, image_id, _ = _opened(api, world, tmp_path)
     # IntensityDisplay.js: values around the pointer, keyed "x-y" then channel

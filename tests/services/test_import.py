@@ -373,9 +373,19 @@ def test_an_ome_zarr_plate_is_one_fileset_of_every_field(vault: Vault, tmp_path:
     with vault.catalog.session() as session:
         names = session.scalars(select(Image.name).where(Image.id.in_(result.image_ids))
                                 .order_by(Image.series)).all()
-    assert names == [f"{sample.path.name} [Well B3, field 1]",
-                     f"{sample.path.name} [Well B3, field 2]",
-                     f"{sample.path.name} [Well B4, field 1]"]
+    # named by each field's full-resolution array, as Bio-Formats' Zarr reader names them
+    assert names == [f"{sample.path.name} [B/3/0/0]", f"{sample.path.name} [B/3/1/0]",
+                     f"{sample.path.name} [B/4/0/0]"]
+    from pixelvault.catalog.models import Plate, Well, WellSample
+
+    with vault.catalog.session() as session:
+        [plate] = session.scalars(select(Plate)).all()
+        assert plate.fileset_id == result.fileset_id
+        wells = session.execute(select(Well.row, Well.column, WellSample.field)
+                                .join(WellSample, WellSample.well_id == Well.id)
+                                .order_by(WellSample.image_id)).all()
+    assert [tuple(w) for w in wells] == [(1, 2, 0), (1, 2, 1), (1, 3, 0)]
+
 
 def test_ome_xml_annotations_become_the_images_annotations(vault: Vault,
                                                            tmp_path: Path) -> None:

@@ -14,11 +14,15 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
 from pixelvault.errors import UnsupportedFormatError
+
+if TYPE_CHECKING:
+    from pixelvault.formats.plates import PlateLayout
+    from pixelvault.formats.rois import Roi
 
 # OMERO's pixel types and the numpy types that hold them.
 PIXEL_TYPES: dict[str, np.dtype[Any]] = {
@@ -102,6 +106,8 @@ class Metadata:
     original: dict[str, str] = field(default_factory=dict)  # the format's own key-values
     annotations: list[Annotation] = field(default_factory=list)
     ome_xml: str | None = None
+    rois: list[Roi] = field(default_factory=list)
+    plates: list[PlateLayout] = field(default_factory=list)  # fields name series
 
 
 class Reader(Protocol):

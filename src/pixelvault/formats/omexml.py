@@ -11,7 +11,10 @@ from datetime import UTC
 from typing import Any
 
 from pixelvault.errors import CorruptFileError
+from pixelvault.formats import omexml_rois, plates
 from pixelvault.formats.base import Annotation, Channel, Series
+from pixelvault.formats.plates import PlateLayout
+from pixelvault.formats.rois import Roi
 from pixelvault.formats.xmlguard import refuse_entities
 
 # Lengths in micrometres, times in seconds, wavelengths in nanometres.
@@ -99,3 +102,11 @@ def annotations_of(ome: Any) -> list[Annotation]:
             found.append(Annotation(kind, text=item.value or "", namespace=item.namespace or "",
                                     series=tuple(users.get(item.id, ()))))
     return found
+
+
+def rois_and_plates(ome: Any, what: str) -> tuple[list[Roi], list[PlateLayout]]:
+    """The document's ROIs and plates, each plate checked against its images."""
+    found = plates.from_ome(ome, lambda value, unit: _unit(value, unit, _LENGTH))
+    for plate in found:
+        plates.check(plate, len(ome.images), what)
+    return omexml_rois.rois_of(ome, what), found

@@ -95,8 +95,9 @@ class OmeXmlReader:
                 bits = 1 if kind == "bit" else PIXEL_TYPES[kind].itemsize * 8
                 size = (int(pixels.size_x), int(pixels.size_y))
                 series.append(omexml.describe(self._ome, index, (size,), kind, bits))
+            rois, plates = omexml.rois_and_plates(self._ome, self.path.name)
             self._metadata = Metadata(series=series, annotations=omexml.annotations_of(
-                self._ome), ome_xml=None)
+                self._ome), ome_xml=None, rois=rois, plates=plates)
         return self._metadata
 
     def pieces(self, series: int) -> list[Piece]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,6 +29,8 @@ from pixelvault.formats.base import (
 )
 from pixelvault.formats.decoding.limits import Piece
 from pixelvault.formats.members import ForeignFileError, Members
+from pixelvault.formats.plates import Acquisition, Field, PlateLayout, WellLayout
+from pixelvault.formats.plates import check as check_plate
 
 _UNITS = {"micrometer": 1.0, "nanometer": 1e-3, "millimeter": 1e3, "meter": 1e6,
           "centimeter": 1e4, "angstrom": 1e-4}
@@ -149,6 +152,17 @@ class _Image:
             levels=levels, channels=tuple(channels), **calibration)
 
 
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and value >= 0 else None
+
+
+def _moment(value: Any) -> datetime | None:
+    """An NGFF acquisition time: milliseconds since the epoch (the spec's unit)."""
+    if not isinstance(value, int | float) or not 0 <= value < 1e14:
+        return None
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
 class OmeZarrReader:
     format_name: ClassVar[str] = "OME-Zarr"
     version: ClassVar[str] = "2"
@@ -174,14 +188,14 @@ class OmeZarrReader:
         attrs, self.ngff = found
         self.layout = "image"
         self._images: list[_Image] = []
+        self._plates: list[PlateLayout] = []
         try:
             if "plate" in attrs:
                 self.layout = "plate"
                 self._open_plate(attrs["plate"])
             elif "well" in attrs:
                 self.layout = "well"
-                where = Path(os.path.abspath(path))
-                self._open_well(where, attrs["well"], f"{where.parent.name}{where.name}")
+                self._open_lone_well(Path(os.path.abspath(path)), attrs["well"])
             elif "multiscales" in attrs:
                 self._images.append(_Image.open(path, path.name, attrs, path.name,
                                                 self._members))
@@ -204,23 +218,58 @@ class OmeZarrReader:
     def _open_plate(self, plate: dict[str, Any]) -> None:
         rows = [str(r["name"]) for r in plate.get("rows", [])]
         columns = [str(c["name"]) for c in plate.get("columns", [])]
+        runs = [a for a in plate.get("acquisitions") or [] if isinstance(a, dict)]
+        run_index = {a.get("id"): number for number, a in enumerate(runs)}
+        wells = []
         for well in plate["wells"]:
             path = str(well["path"])
-            row = well.get("rowIndex")
-            column = well.get("columnIndex")
-            label = (f"{rows[row]}{columns[column]}" if isinstance(row, int) and
-                     isinstance(column, int) and row < len(rows) and column < len(columns)
-                     else path.replace("/", ""))
+            row, column = well.get("rowIndex"), well.get("columnIndex")
+            if not isinstance(row, int) or not isinstance(column, int):
+                # NGFF before 0.4 names wells by path only: "row/column"
+                row_name, _, column_name = path.partition("/")
+                row = rows.index(row_name) if row_name in rows else -1
+                column = columns.index(column_name) if column_name in columns else -1
+            if not (0 <= row < len(rows) and 0 <= column < len(columns)):
+                raise CorruptFileError(f"{self.path.name}: well {path} lies outside the "
+                                       f"plate's {len(rows)} rows and {len(columns)} columns")
             where = self._inside(self.path, path)
-            self._open_well(where, _attributes(where, self.path.name)["well"], label)
+            fields = self._open_well(where, _attributes(where, self.path.name)["well"],
+                                     path, run_index)
+            wells.append(WellLayout(row=row, column=column, fields=fields))
+        self._plates.append(PlateLayout(
+            name=str(plate.get("name") or self.path.name), rows=len(rows),
+            columns=len(columns), wells=tuple(wells), row_names=tuple(rows),
+            column_names=tuple(columns),
+            acquisitions=tuple(Acquisition(
+                name=str(a.get("name") or a.get("id") or ""),
+                description=str(a.get("description") or ""),
+                maximum_field_count=_count(a.get("maximumfieldcount")),
+                start_time=_moment(a.get("starttime")), end_time=_moment(a.get("endtime")))
+                for a in runs)))
 
-    def _open_well(self, where: Path, well: dict[str, Any], label: str) -> None:
-        for number, field in enumerate(well["images"]):
+    def _open_lone_well(self, where: Path, well: dict[str, Any]) -> None:
+        """A well opened alone: a one-well plate, named by the directories above it."""
+        row, column = where.parent.name, where.name
+        fields = self._open_well(where, well, f"{row}/{column}", {})
+        self._plates.append(PlateLayout(
+            name=where.parent.parent.name or f"{row}{column}", rows=1, columns=1,
+            wells=(WellLayout(row=0, column=0, fields=fields),), row_names=(row,),
+            column_names=(column,)))
+
+    def _open_well(self, where: Path, well: dict[str, Any], path: str,
+                   run_index: dict[Any, int]) -> tuple[Field, ...]:
+        """The well's fields as series, each named by its full-resolution array's path
+        ("A/1/0/0"), as Bio-Formats' Zarr reader names them for OMERO."""
+        fields = []
+        for field in well["images"]:
             image = self._inside(where, str(field["path"]))
             opened = _Image.open(image, "", _attributes(image, self.path.name),
                                  self.path.name, self._members)
-            opened.name = f"Well {label}, field {number + 1}"
+            opened.name = f"{path}/{field['path']}/{opened.scale['datasets'][0]['path']}"
+            fields.append(Field(series=len(self._images),
+                                acquisition=run_index.get(field.get("acquisition"))))
             self._images.append(opened)
+        return tuple(fields)
 
     def _open_series(self) -> None:
         numbered = sorted((int(p.name), p) for p in self.path.iterdir()
@@ -251,9 +300,12 @@ class OmeZarrReader:
             series = [image.describe(index, self.path.name)
                       for index, image in enumerate(self._images)]
             first = self._images[0]
+            for plate in self._plates:
+                check_plate(plate, len(series), self.path.name)
             self._metadata = Metadata(series=series, original={
                 "NGFF version": self.ngff, "OME-Zarr layout": self.layout, "axes": first.axes,
-                "datasets": ", ".join(d["path"] for d in first.scale["datasets"])})
+                "datasets": ", ".join(d["path"] for d in first.scale["datasets"])},
+                plates=list(self._plates))
         return self._metadata
 
     def pieces(self, series: int) -> list[Piece]:

@@ -212,7 +212,8 @@ class TiffReader:
                 spread = self._spread.metadata()
                 self._metadata = Metadata(series=spread.series, original=self._original(),
                                           annotations=spread.annotations,
-                                          ome_xml=self._tif.ome_metadata)
+                                          ome_xml=self._tif.ome_metadata, rois=spread.rois,
+                                          plates=spread.plates)
             else:
                 self._metadata = self._build_metadata()
         return self._metadata
@@ -257,9 +258,12 @@ class TiffReader:
                     levels=levels, channels=tuple(Channel() for _ in range(axes_map.size_c)),
                     **self._calibration(tiff_series))
             found.append(series)
+        rois, plates = omexml.rois_and_plates(ome, self.path.name) if ome is not None \
+            else ([], [])
         return Metadata(series=found, original=self._original(),
                         annotations=omexml.annotations_of(ome) if ome is not None else [],
-                        ome_xml=self._tif.ome_metadata if ome is not None else None)
+                        ome_xml=self._tif.ome_metadata if ome is not None else None,
+                        rois=rois, plates=plates)
 
     def _calibration(self, tiff_series: Any) -> dict[str, Any]:
         """Pixel sizes and time step where the file's maker put them (ImageJ, Aperio,

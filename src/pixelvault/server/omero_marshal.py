@@ -3,12 +3,13 @@ pieces every OMERO.web route shares (details, permission flags, rights, paging).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 
 from pixelvault.catalog import Actor, Right
-from pixelvault.server.params import MAX_ID
+from pixelvault.server.params import MAX_ID, Offset, QueryId
 
 OME = "http://www.openmicroscopy.org/Schemas/OME/2016-06#"
 MAX_LIMIT = 500
@@ -53,3 +54,44 @@ def page(data: list[dict[str, Any]], offset: int, limit: int, total: int) -> dic
     """One page of a listing, with OMERO.web's ``meta`` block."""
     return {"data": data, "meta": {"offset": offset, "limit": limit, "maxLimit": MAX_LIMIT,
                                    "totalCount": total}}
+
+
+def normalized(answer: dict[str, Any]) -> dict[str, Any]:
+    """OMERO.web's ``normalize=true``: each object's owner and group become their
+    ``@id``, and the full experimenters and groups are listed once at the top."""
+    experimenters: dict[int, Any] = {}
+    groups: dict[int, Any] = {}
+    for obj in answer["data"]:
+        for key, seen in (("owner", experimenters), ("group", groups)):
+            full = obj["omero:details"][key]
+            seen.setdefault(full["@id"], full)
+            obj["omero:details"] = {**obj["omero:details"], key: {"@id": full["@id"]}}
+            if "Pixels" in obj:
+                obj["Pixels"]["omero:details"] = obj["omero:details"]
+    answer["experimenters"] = list(experimenters.values())
+    answer["experimenterGroups"] = list(groups.values())
+    return answer
+
+
+@dataclass(frozen=True)
+class Listing:
+    """OMERO.web's listing options (its other parameters are ignored, as OMERO.web
+    ignores those it does not know)."""
+
+    offset: int = 0
+    limit: int = 200
+    owner: int | None = None
+    group: int | None = None
+    child_count: bool = False
+    orphaned: bool = False
+    normalize: bool = False
+
+
+def listing_options(offset: Offset = 0, limit: Limit = 200, owner: QueryId = None,
+             group: QueryId = None, childCount: bool = False,  # noqa: N803 (OMERO's)
+             orphaned: bool = False, normalize: bool = False) -> Listing:
+    return Listing(offset, min(limit, MAX_LIMIT), owner, group, childCount, orphaned,
+                   normalize)
+
+
+ListingDep = Annotated[Listing, Depends(listing_options)]

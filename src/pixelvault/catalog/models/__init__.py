@@ -31,6 +31,15 @@ from pixelvault.catalog.models.principals import (
 )
 from pixelvault.catalog.models.rendering import ChannelBinding, RenderingDef, Thumbnail
 from pixelvault.catalog.models.repository import RepositoryRow
+from pixelvault.catalog.models.rois import Roi, Shape
+from pixelvault.catalog.models.screens import (
+    Plate,
+    PlateAcquisition,
+    Screen,
+    ScreenPlateLink,
+    Well,
+    WellSample,
+)
 from pixelvault.catalog.models.search import SearchEvent
 from pixelvault.catalog.models.sessions import LoginSession
 
@@ -58,12 +67,20 @@ __all__ = [
     "Permissions",
     "Pixels",
     "PixelsStorage",
+    "Plate",
+    "PlateAcquisition",
     "Project",
     "ProjectDatasetLink",
     "PyramidJob",
     "RenderingDef",
     "RepositoryRow",
+    "Roi",
+    "Screen",
+    "ScreenPlateLink",
     "SearchEvent",
+    "Shape",
     "Thumbnail",
+    "Well",
+    "WellSample",
     "utcnow",
 ]

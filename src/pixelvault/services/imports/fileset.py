@@ -53,6 +53,7 @@ from pixelvault.repository import Store
 from pixelvault.repository.atomic import DirSync
 from pixelvault.repository.checksums import DEFAULT_ALGORITHM, canonical, digest_file
 from pixelvault.repository.managed import TemplateValues, client_paths
+from pixelvault.services.imports import structure
 from pixelvault.services.imports.minmax import channel_ranges
 from pixelvault.services.imports.plan import PlannedFileset
 from pixelvault.services.imports.unreadable import unreadable
@@ -234,9 +235,10 @@ def _record(session: Session, actor: Actor, fileset_id: int, copied: list[Copied
     if channels:
         insert_rows(session, Channel, channels)
     if options.dataset_id is not None:
+        in_plates = structure.plate_images(metadata)
         insert_rows(session, DatasetImageLink, [
             {"parent_id": options.dataset_id, "child_id": image_id, **owned}
-            for image_id in image_ids])
+            for series, image_id in enumerate(image_ids) if series not in in_plates])
     found: list[tuple[str, str, str, list[tuple[str, str]], list[int]]] = [
         (a.type, a.text, a.namespace, list(a.values),
          [image_ids[i] for i in a.series if i < len(image_ids)] or image_ids)
@@ -261,6 +263,7 @@ def _record(session: Session, actor: Actor, fileset_id: int, copied: list[Copied
              for image_id in targets]
     if links:
         insert_rows(session, AnnotationLink, links)
+    structure.record(session, owned, fileset_id, entry_name, image_ids, metadata)
     # Large planes without levels of their own get a pyramid, built in the background.
     insert_rows(session, PyramidJob, [
         {"pixels_id": pixels_id, "state": JobState.PENDING, "progress": 0.0, "reason": "",
@@ -388,6 +391,7 @@ def complete(vault: Vault, actor: Actor, fileset_id: int, directory: PurePosixPa
             raise CorruptFileError(f"{copied[0].source.name} changed while it was "
                                    "imported; import it again")
         _check_limits(vault, reader, metadata, entry.name, sum(c.size for c in copied))
+        structure.check(metadata, entry.name)
         timings["metadata"] = time.monotonic() - mark
         mark = time.monotonic()
         deadline = mark + vault.settings.import_max_seconds

@@ -32,8 +32,14 @@ from pixelvault.catalog.models import (
     GroupMembership,
     Image,
     OriginalFile,
+    Plate,
+    PlateAcquisition,
     Project,
     ProjectDatasetLink,
+    Roi,
+    ScreenPlateLink,
+    Well,
+    WellSample,
 )
 from pixelvault.catalog.principals import USER_GROUP, groups_visible_to, users_visible_to
 from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
@@ -198,6 +204,18 @@ def _set_column(session: Session, graph: Graph, column: str, value: int,
         apply(OriginalFile, OriginalFile.id.in_(
             select(FilesetEntry.original_file_id)
             .where(FilesetEntry.fileset_id.in_(ids["fileset"]))))
+        # a plate comes with its fileset: its wells, fields and runs move with it
+        plates = select(Plate.id).where(Plate.fileset_id.in_(ids["fileset"]))
+        wells = select(Well.id).where(Well.plate_id.in_(plates))
+        apply(WellSample, WellSample.well_id.in_(wells))
+        apply(Well, Well.plate_id.in_(plates))
+        apply(PlateAcquisition, PlateAcquisition.plate_id.in_(plates))
+        if column == "group_id":  # a screen left behind keeps no link into another group
+            session.execute(delete(ScreenPlateLink).where(ScreenPlateLink.child_id.in_(plates))
+                            .execution_options(synchronize_session=False))
+        apply(Plate, Plate.id.in_(plates))
+    if ids["image"]:  # ROIs go where their image goes (chown: those its owner drew)
+        apply(Roi, Roi.image_id.in_(ids["image"]))
     if ids["project"]:
         apply(ProjectDatasetLink, ProjectDatasetLink.parent_id.in_(ids["project"]))
     if ids["dataset"]:

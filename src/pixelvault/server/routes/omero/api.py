@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -32,14 +31,15 @@ from pixelvault.server.auth import (
 )
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.omero_marshal import (
-    MAX_LIMIT,
     OME,
-    Limit,
+    Listing,
+    ListingDep,
     api_root,
     details,
+    normalized,
     page,
 )
-from pixelvault.server.params import MAX_ID, Offset, PathId, QueryId
+from pixelvault.server.params import MAX_ID, PathId, QueryId
 from pixelvault.services.access import auth, principals
 from pixelvault.services.objects import containers
 
@@ -130,47 +130,6 @@ def _objects(request: Request, actor: Actor, kind: str, rows: list[Any]) -> list
     return out
 
 
-def _normalized(answer: dict[str, Any]) -> dict[str, Any]:
-    """OMERO.web's ``normalize=true``: each object's owner and group become their
-    ``@id``, and the full experimenters and groups are listed once at the top."""
-    experimenters: dict[int, Any] = {}
-    groups: dict[int, Any] = {}
-    for obj in answer["data"]:
-        for key, seen in (("owner", experimenters), ("group", groups)):
-            full = obj["omero:details"][key]
-            seen.setdefault(full["@id"], full)
-            obj["omero:details"] = {**obj["omero:details"], key: {"@id": full["@id"]}}
-            if "Pixels" in obj:
-                obj["Pixels"]["omero:details"] = obj["omero:details"]
-    answer["experimenters"] = list(experimenters.values())
-    answer["experimenterGroups"] = list(groups.values())
-    return answer
-
-
-@dataclass(frozen=True)
-class Listing:
-    """OMERO.web's listing options (its other parameters are ignored, as OMERO.web
-    ignores those it does not know)."""
-
-    offset: int = 0
-    limit: int = 200
-    owner: int | None = None
-    group: int | None = None
-    child_count: bool = False
-    orphaned: bool = False
-    normalize: bool = False
-
-
-def _listing(offset: Offset = 0, limit: Limit = 200, owner: QueryId = None,
-             group: QueryId = None, childCount: bool = False,  # noqa: N803 (OMERO's)
-             orphaned: bool = False, normalize: bool = False) -> Listing:
-    return Listing(offset, min(limit, MAX_LIMIT), owner, group, childCount, orphaned,
-                   normalize)
-
-
-ListingDep = Annotated[Listing, Depends(_listing)]
-
-
 def _page(request: Request, actor: Actor, kind: str, options: Listing,
           parent: tuple[str, int] | None = None,
           child: tuple[str, int] | None = None) -> dict[str, Any]:
@@ -181,7 +140,7 @@ def _page(request: Request, actor: Actor, kind: str, options: Listing,
         child_count=options.child_count and kind in containers.LINKS)
     answer = page(_objects(request, actor, kind, found.rows), options.offset,
                   options.limit, found.total)
-    return _normalized(answer) if options.normalize else answer
+    return normalized(answer) if options.normalize else answer
 
 
 @router.get("/")
@@ -200,13 +159,12 @@ def discovery(request: Request) -> dict[str, str]:
     )} | {"url:schema": OME.rstrip("#")}
 
 
-# Screens, plates and ROIs are not in pixelvault's catalog yet (they come with its
-# ROI and screening model): there are none, so their listings are empty, as OMERO's
-# are on a server holding none, and clients that list them (QuPath requires
-# url:screens and url:plates) go on to what there is.
+# Screens and plates are not in pixelvault's catalog yet (they come with its
+# screening model): there are none, so their listings are empty, as OMERO's are on
+# a server holding none, and clients that list them (QuPath requires url:screens and
+# url:plates) go on to what there is.
 @router.get("/v0/m/screens/")
 @router.get("/v0/m/plates/")
-@router.get("/v0/m/rois/")
 def none_yet(actor: ActorDep, options: ListingDep) -> dict[str, Any]:
     return page([], options.offset, options.limit, 0)
 

@@ -19,9 +19,11 @@ from pixelvault.errors import InvalidInputError, PixelvaultError
 from pixelvault.server import jsonbody, rendered
 from pixelvault.server.auth import ActorDep, current_caller, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
-from pixelvault.server.params import PathId, id_list
+from pixelvault.server.omero_marshal import Limit
+from pixelvault.server.omero_rois import encode_rois
+from pixelvault.server.params import Offset, PathId, id_list
 from pixelvault.services.access import principals
-from pixelvault.services.objects import containers, figures, paths
+from pixelvault.services.objects import containers, figures, paths, rois
 from pixelvault.services.rendering import image_data, images
 from pixelvault.services.rendering import settings as rendering
 from pixelvault.targets import parse_id
@@ -127,16 +129,27 @@ def pixels_type(actor: ActorDep, request: Request) -> dict[str, Any]:
 @router.get("/roiCount/{image_id}/")
 def roi_count(image_id: PathId, actor: ActorDep, request: Request,
               shapes: Annotated[str, Query(max_length=8)] = "") -> dict[str, Any]:
-    """The image's ROIs (none are kept yet)."""
-    images.INFO.get(vault_of(request), actor, image_id)
-    return {"roi": 0, "shape": 0} if shapes else {"roi": 0}
+    """How many ROIs (and, with ``shapes``, shapes) of the image the caller may see."""
+    vault = vault_of(request)
+    images.INFO.get(vault, actor, image_id)
+    with vault.catalog.session() as session:
+        count = rois.count(session, actor, image_id)
+        if not shapes:
+            return {"roi": count}
+        return {"roi": count, "shape": rois.shape_count(session, actor, image_id)}
 
 
 @router.get("/roiRectangles/{image_id}/")
-def roi_rectangles(image_id: PathId, actor: ActorDep, request: Request) -> dict[str, Any]:
-    """The image's rectangular ROIs (none are kept yet)."""
-    images.INFO.get(vault_of(request), actor, image_id)
-    return {"data": [], "meta": {"totalCount": 0}}
+def roi_rectangles(image_id: PathId, actor: ActorDep, request: Request,
+                   offset: Offset = 0, limit: Limit = 500) -> dict[str, Any]:
+    """The image's ROIs that hold a Rectangle, in omero-marshal's JSON (figure's crop
+    dialog offers them)."""
+    vault = vault_of(request)
+    images.INFO.get(vault, actor, image_id)
+    with vault.catalog.session() as session:
+        found, total = rois.page(session, actor, image_id=image_id, kind="rectangle",
+                                 offset=offset, limit=min(limit, rois.MAX_PAGE))
+    return {"data": encode_rois(request, actor, found, False), "meta": {"totalCount": total}}
 
 
 @router.get("/unit_conversion/{value}/{from_unit}/{to_unit}/")

@@ -1,0 +1,164 @@
+"""ROIs and plates come in with the file that holds them: the OME schema's own samples."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from pixelvault.catalog.models import (
+    Image,
+    Plate,
+    PlateAcquisition,
+    Roi,
+    Screen,
+    ScreenPlateLink,
+    Shape,
+    Well,
+    WellSample,
+)
+from pixelvault.services import imports
+from pixelvault.services.objects import rois
+from pixelvault.services.vault import Vault, open_vault
+from tests.conftest import Env
+
+SAMPLES = Path(__file__).parents[1] / "data" / "ome-model"
+
+
+@pytest.fixture
+def vault(initialised: Env) -> Iterator[Vault]:
+    vault = open_vault(initialised.settings())
+    yield vault
+    vault.close()
+
+
+def _refused(vault: Vault, path: Path) -> str:
+    """Why the file was not imported (found when planned, or when imported)."""
+    plan = imports.plan([path])
+    outcome = imports.run(vault, vault.local_admin(), plan,
+                          imports.ImportOptions(thumbnails=False))
+    assert outcome.imported == []
+    return " ".join([s.reason for s in plan.skipped] + [f.reason for f in outcome.failed])
+
+
+def _import(vault: Vault, path: Path) -> imports.ImportedFileset:
+    outcome = imports.run(vault, vault.local_admin(), imports.plan([path]),
+                          imports.ImportOptions(thumbnails=False))
+    assert outcome.failed == [], outcome.failed
+    return outcome.imported[0]
+
+
+def test_the_schemas_roi_sample_imports_with_every_shape(vault: Vault, tmp_path: Path) -> None:
+    result = _import(vault, SAMPLES / "ROI.ome.xml")
+    [image_id] = result.image_ids
+    with vault.catalog.session() as session:
+        found, total = rois.page(session, vault.local_admin(), image_id=image_id)
+    assert total == 5
+    kinds = sorted(s.shape.kind for r in found for s in r.shapes)
+    assert kinds == ["label", "line", "mask", "point", "point", "rectangle", "rectangle"]
+    shapes = {s.shape.kind + s.shape.text: s.shape for r in found for s in r.shapes}
+    hello = shapes["pointHello"]
+    assert (hello.c, hello.stroke_color, hello.font_size) == (2, 1, 1.0)
+    assert hello.style["font_family"] == "sans-serif"
+    assert shapes["rectangleTransformed"].transform == (1.0, 0.0, 0.0, 1.0, 3.82, 2.21)
+    assert shapes["line"].style == {"marker_start": "Arrow", "marker_end": "Arrow"}
+    # one byte per pixel in the sample (00 e9 e9 00): kept as one bit per pixel
+    assert shapes["mask"].mask == bytes([0b01100000])
+
+
+def test_a_plate_imports_with_its_screen_wells_fields_and_runs(vault: Vault) -> None:
+    result = _import(vault, SAMPLES / "one-screen-one-plate-four-wells.ome.xml")
+    with vault.catalog.session() as session:
+        [plate] = session.scalars(select(Plate)).all()
+        assert (plate.rows, plate.columns, plate.fileset_id) == (3, 3, result.fileset_id)
+        assert plate.name == "one-screen-one-plate-four-wells.ome.xml"
+        wells = session.execute(select(Well.row, Well.column).order_by(Well.row, Well.column))
+        assert wells.all() == [(1, 1), (1, 2), (2, 1), (2, 2)]
+        fields = session.execute(select(Well.row, Well.column, WellSample.field, Image.name)
+                                 .join(WellSample, WellSample.well_id == Well.id)
+                                 .join(Image, Image.id == WellSample.image_id)
+                                 .where(Well.row == 2, Well.column == 1)
+                                 .order_by(WellSample.field)).all()
+        assert [f[2] for f in fields] == [0, 1, 2, 3, 4]
+        assert fields[0][3].startswith("one-screen-one-plate-four-wells.ome.xml [")
+        runs = session.scalars(select(PlateAcquisition)).all()
+        assert len(runs) == 2 and all(r.start_time is not None for r in runs)
+        in_runs = session.scalar(select(func.count()).select_from(WellSample).where(
+            WellSample.plate_acquisition_id.is_not(None)))
+        assert in_runs == 8
+        assert session.scalar(select(func.count()).select_from(Screen)) == 1
+        assert session.scalar(select(func.count()).select_from(WellSample)) == 11
+
+
+def test_a_plate_in_two_screens_is_linked_to_both(vault: Vault) -> None:
+    _import(vault, SAMPLES / "two-screens-two-plates-four-wells.ome.xml")
+    with vault.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(Plate)) == 2
+        assert session.scalar(select(func.count()).select_from(Screen)) == 2
+        assert session.scalar(select(func.count()).select_from(ScreenPlateLink)) == 3
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ('Column="2" Row="2"', "two wells at"),
+    ('ImageRef ID="Image:3"', "series 3 is a field of two wells"),
+    ('<ImageRef ID="Image:10"/>', "names image Image:99"),
+])
+def test_a_plate_that_contradicts_itself_is_refused_whole(vault: Vault, tmp_path: Path,
+                                                          change: str, message: str) -> None:
+    text = (SAMPLES / "one-screen-one-plate-four-wells.ome.xml").read_text()
+    if change.startswith("Column"):
+        text = text.replace('Column="2" Row="1"', change, 1)
+    elif change.startswith("ImageRef"):
+        text = text.replace('ImageRef ID="Image:7"', change, 1)
+    else:
+        text = text.replace(change, '<ImageRef ID="Image:99"/>', 1)
+    path = tmp_path / "plate.ome.xml"
+    path.write_text(text)
+    assert message in _refused(vault, path)
+    with vault.catalog.session() as session:
+        for table in (Image, Plate, Well, WellSample, Roi, Shape):
+            assert session.scalar(select(func.count()).select_from(table)) == 0
+
+
+def test_a_shape_on_a_plane_the_image_lacks_fails_the_import(vault: Vault,
+                                                             tmp_path: Path) -> None:
+    path = tmp_path / "bad-roi.ome.xml"
+    path.write_text((SAMPLES / "ROI.ome.xml").read_text().replace('TheC="2"', 'TheC="7"'))
+    assert "theC 7 is not a plane of the image" in _refused(vault, path)
+    with vault.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(Image)) == 0
+
+
+def test_a_plate_sample_without_pixel_data_is_refused(vault: Vault) -> None:
+    assert "BinData planes for 48 described" in _refused(vault, SAMPLES / "hcs.ome.xml")
+
+
+def test_rois_and_plates_follow_their_images(vault: Vault) -> None:
+    """chgrp moves a plate's whole graph and an image's ROIs; deleting the image takes its
+    ROIs, deleting the fileset takes its plate, wells and fields."""
+    from pixelvault.catalog.models import Permissions
+    from pixelvault.services.access import principals
+    from pixelvault.services.objects import deletion, graph
+
+    admin = vault.local_admin()
+    target = principals.create_group(vault.catalog, admin, "elsewhere",
+                                     Permissions.READ_ANNOTATE)
+    principals.add_member(vault.catalog, admin, target, admin.user_id)
+    roi_image = _import(vault, SAMPLES / "ROI.ome.xml").image_ids[0]
+    plate = _import(vault, SAMPLES / "two-screens-two-plates-four-wells.ome.xml")
+    graph.chgrp(vault.catalog, admin,
+                [("image", roi_image)] + [("image", i) for i in plate.image_ids], target)
+    with vault.catalog.session() as session:
+        assert set(session.scalars(select(Roi.group_id))) == {target}
+        for moved in (Plate, Well, WellSample, PlateAcquisition):
+            assert set(session.scalars(select(moved.group_id))) == {target}, moved
+        # the screens stayed behind: no link crosses into the other group
+        assert session.scalar(select(func.count()).select_from(ScreenPlateLink)) == 0
+    deletion.delete_object(vault, admin, "image", roi_image)
+    deletion.delete_fileset(vault, admin, plate.fileset_id)
+    with vault.catalog.session() as session:
+        for gone in (Roi, Shape, Plate, Well, WellSample, PlateAcquisition):
+            assert session.scalar(select(func.count()).select_from(gone)) == 0, gone
+        assert session.scalar(select(func.count()).select_from(Screen)) == 2
