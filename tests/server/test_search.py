@@ -195,3 +195,27 @@ def test_a_deleted_index_is_rebuilt_and_reindex_is_online(api: Api, world: World
     assert index.status().index != old and sorted(p.name for p in fulltext.iterdir()) == [
         "CURRENT", index.status().index]
     assert ("project", "GFP-H2B_1.dv timelapse") in find(api, alice, "mitosis")
+
+
+def test_roi_names_and_texts_find_their_image(api: Api, world: World, tmp_path: Path) -> None:
+    from pixelvault.catalog.permissions import load_actor
+    from pixelvault.formats.rois import Roi, Shape
+    from pixelvault.services.objects import rois
+    from tests.server.omero_clients import timelapse
+    from tests.server.test_webgateway import import_as
+
+    alice = world.headers["alice"]
+    image_id = import_as(api, "alice", timelapse(tmp_path))
+    with api.vault.catalog.session() as session:
+        actor = load_actor(session, world.users["alice"])
+        assert actor is not None
+        [(roi_id, _)] = rois.add(session, actor, image_id, [Roi(
+            shapes=(Shape("point", (1.0, 1.0), text="centrosome"),), name="spindle pole")])
+    index = index_of(api.vault)
+    index.catch_up()
+    assert ("image", "timelapse.ome.tif") in find(api, alice, "roi:centrosome")
+    assert ("image", "timelapse.ome.tif") in find(api, alice, "spindle")
+    with api.vault.catalog.session() as session:
+        rois.remove(session, actor, [roi_id])
+    index.catch_up()
+    assert find(api, alice, "roi:centrosome") == []

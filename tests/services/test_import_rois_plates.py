@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -162,3 +163,28 @@ def test_rois_and_plates_follow_their_images(vault: Vault) -> None:
         for gone in (Roi, Shape, Plate, Well, WellSample, PlateAcquisition):
             assert session.scalar(select(func.count()).select_from(gone)) == 0, gone
         assert session.scalar(select(func.count()).select_from(Screen)) == 2
+
+
+def test_rois_round_trip_through_an_ome_tiff_export(vault: Vault, tmp_path: Path) -> None:
+    """The schema's sample -> catalog -> OME-TIFF export -> its OME-XML's shapes equal the
+    original's (and import back equal)."""
+    from pixelvault.formats import omexml
+    from pixelvault.formats.omexml_rois import rois_of
+    from pixelvault.services.pixels import export
+
+    image_id = _import(vault, SAMPLES / "ROI.ome.xml").image_ids[0]
+    target = export.export(vault, vault.local_admin(), image_id, "ome-tiff",
+                           tmp_path / "out.ome.tif")
+    import tifffile
+
+    with tifffile.TiffFile(target) as tif:
+        written = rois_of(omexml.parse(tif.ome_metadata or "", "out"), "out")
+    original = rois_of(omexml.parse((SAMPLES / "ROI.ome.xml").read_bytes(), "in"), "in")
+
+    def shapes(found: list[Any]) -> list[Any]:
+        return sorted(repr(sorted(map(repr, r.shapes))) for r in found)
+
+    assert shapes(written) == shapes(original)
+    again = _import(vault, target).image_ids[0]
+    with vault.catalog.session() as session:
+        assert rois.count(session, vault.local_admin(), again) == 5

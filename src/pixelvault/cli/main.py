@@ -25,6 +25,7 @@ from pixelvault.cli import (
     objects,
     principals,
     render,
+    rois,
     search,
     serve,
     sessions,
@@ -56,6 +57,7 @@ app.add_typer(containers.images, name="image")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(render.app, name="render")
+app.add_typer(rois.app, name="roi")
 app.command("annotate")(annotate.annotate)
 app.command("annotations")(annotate.list_annotations)
 app.command("download")(annotate.download)

@@ -26,6 +26,7 @@ from pixelvault.server.routes import (
     pixels,
     principals,
     rendering,
+    rois,
     search,
     sessions,
     zarr,
@@ -105,6 +106,7 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.include_router(rendering.router)
     app.include_router(zarr.router)
     app.include_router(search.router)
+    app.include_router(rois.router)
     app.include_router(omero_api.router)
     app.include_router(omero_principals.router)
     return app

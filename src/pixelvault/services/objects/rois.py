@@ -146,6 +146,34 @@ def add(session: Session, actor: Actor, image_id: int, found: list[model.Roi],
     return insert(session, owned, image_id, found)
 
 
+def add_stream(session: Session, actor: Actor, image_id: int, found: Iterable[model.Roi],
+               batch: int = 2000) -> tuple[int, int]:
+    """ROIs from a stream (a GeoJSON file), checked and written a batch at a time in the
+    caller's one transaction: a bad one anywhere and none is kept. (ROIs, shapes) added."""
+    image = _annotatable(session, actor, image_id)
+    plane = plane_of(session, image_id)
+    now = datetime.now(UTC)
+    owned = {"owner_id": actor.user_id, "group_id": image.group_id, "created_at": now,
+             "updated_at": now}
+    pending: list[model.Roi] = []
+    counts = [0, 0]
+
+    def flush() -> None:
+        insert(session, owned, image_id, pending)
+        counts[0] += len(pending)
+        counts[1] += sum(len(r.shapes) for r in pending)
+        pending.clear()
+
+    for number, roi in enumerate(found):
+        _check_roi(roi, plane, f"ROI {number + 1}")
+        pending.append(roi)
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
+    return counts[0], counts[1]
+
+
 def _window(statement: Select[Any], window: Window) -> Select[Any]:
     if window.z is not None:
         statement = statement.where(or_(Shape.the_z.is_(None), Shape.the_z == window.z))

@@ -84,6 +84,7 @@ def export(vault: Vault, actor: Actor, image_id: int, fmt: str, target: Path, *,
         try:
             write_ome_tiff(pyramid, image, temp, (lambda f: progress(0.5 + f / 2))
                            if progress else None)
+            _add_rois(vault, actor, image_id, temp)
             os.replace(temp, target)
         finally:
             temp.unlink(missing_ok=True)
@@ -91,6 +92,30 @@ def export(vault: Vault, actor: Actor, image_id: int, fmt: str, target: Path, *,
     finally:
         if pyramid.exists() and pyramid != target:
             shutil.rmtree(pyramid, ignore_errors=True)
+
+
+def _add_rois(vault: Vault, actor: Actor, image_id: int, path: Path) -> None:
+    """The image's ROIs (those the exporter may see) into the file's OME-XML, where
+    Bio-Formats, QuPath and OMERO read them at import."""
+    import ome_types
+    import tifffile
+
+    from pixelvault.formats import omexml
+    from pixelvault.formats.omexml_rois import to_ome
+    from pixelvault.formats.rois import Roi
+    from pixelvault.services.objects import rois
+
+    with vault.catalog.session() as session:
+        found = [Roi(shapes=tuple(s.shape for s in r.shapes), name=r.name,
+                     description=r.description)
+                 for r in rois.iterate(session, actor, image_id)]
+    if not found:
+        return
+    with tifffile.TiffFile(path) as tif:
+        ome = omexml.parse(tif.ome_metadata or "", path.name)
+    ome.rois = to_ome(found)
+    ome.images[0].roi_refs = [ome_types.model.ROIRef(id=r.id) for r in ome.rois]
+    tifffile.tiffcomment(path, ome_types.to_xml(ome).encode("utf-8"))
 
 
 def _remove(path: Path) -> None:

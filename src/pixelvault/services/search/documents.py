@@ -36,6 +36,8 @@ from pixelvault.catalog.models import (
     OriginalFile,
     Pixels,
     Project,
+    Roi,
+    Shape,
 )
 from pixelvault.services.search.schema import kv_key
 from pixelvault.services.vault import Vault
@@ -214,7 +216,25 @@ def _images(session: Session, ids: list[int]) -> list[Doc]:
             .join(FilesetEntry, FilesetEntry.fileset_id == Image.fileset_id)
             .where(Image.id.in_(list(docs)))):
         docs[image_id].add("path", client_path)
+    _rois(session, docs)
     return list(docs.values())
+
+
+def _rois(session: Session, docs: dict[int, Doc]) -> None:
+    """ROI names and shape texts, each once per image, up to MAX_TEXT characters (an image
+    with 10^5 labelled shapes must not make a document of megabytes)."""
+    seen: dict[int, set[str]] = defaultdict(set)
+    sizes: dict[int, int] = defaultdict(int)
+    texts = select(Roi.image_id, Roi.name).where(Roi.image_id.in_(list(docs)), Roi.name != "")
+    shapes = select(Shape.image_id, Shape.text).where(Shape.image_id.in_(list(docs)),
+                                                      Shape.text != "")
+    for statement in (texts, shapes):
+        for image_id, text in session.execute(statement.distinct()):
+            if text in seen[image_id] or sizes[image_id] > MAX_TEXT:
+                continue
+            seen[image_id].add(text)
+            sizes[image_id] += len(text)
+            docs[image_id].add("roi", text)
 
 
 def _filesets(session: Session, ids: list[int]) -> list[Doc]:

@@ -36,7 +36,7 @@ _TOKEN = re.compile(r'\s+|"(?:[^"\\]|\\.)*"?|[()]|\[|\]|\{|\}|[^\s()"\[\]{}]+')
 _WORDS = re.compile(r"[^\W_]+")
 FIELD_ALIASES = {"type": "kind", "owner": "owner", "group": "group", "tags": "tag",
                  "comments": "comment", "files": "file", "channels": "channel",
-                 "names": "name"}
+                 "names": "name", "rois": "roi"}
 
 
 class QueryError(InvalidInputError):

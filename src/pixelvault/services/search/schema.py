@@ -15,12 +15,12 @@ from typing import Any
 
 KINDS = ("project", "dataset", "image", "fileset", "annotation")
 TEXT_FIELDS = ("name", "description", "owner", "group", "tag", "comment", "file", "path",
-               "channel", "format", "content")
+               "channel", "format", "content", "roi")
 RAW_FIELDS = ("mimetype", "hash")
 DATE_FIELDS = ("created", "modified")
 DEFAULT_FIELD = "text"
 KV_FIELD = "kv"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ROI names and texts (an index of another schema is rebuilt)
 
 
 def kv_key(key: str) -> str:

@@ -296,8 +296,10 @@ def _persist(request: Request, actor: Actor, body: bytes) -> dict[str, Any]:
     return {"ids": ids, **({"errors": errors} if errors else {})}
 
 
-@router.api_route("/iviewer/persist_rois/", methods=["GET", "POST"])
-@router.api_route("/iviewer/persist_rois", methods=["GET", "POST"], include_in_schema=False)
+@router.api_route("/iviewer/persist_rois/", methods=["GET", "POST"],
+                  max_body_size=MAX_PERSIST_BODY)
+@router.api_route("/iviewer/persist_rois", methods=["GET", "POST"], include_in_schema=False,
+                  max_body_size=MAX_PERSIST_BODY)
 async def persist_rois(request: Request) -> JSONResponse:
     """Saves what the viewer changed: ``{"imageId", "rois": {"new": [shape...],
     "modified": [shape...], "empty_rois": {roi: ["roi:shape"...]}, "deleted": {...}}}``;

@@ -1,0 +1,47 @@
+"""`pixelvault roi`: a user lists, exports, imports and removes an image's ROIs against a
+real server, and a bad or oversized file is refused with a message and a failing status."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.conftest import Env
+
+SAMPLE = Path(__file__).parents[1] / "data" / "ome-model" / "ROI.ome.xml"
+
+
+def test_roi_commands(running: Env) -> None:
+    env = running
+    url = f"http://127.0.0.1:{env.vars['PIXELVAULT_SERVER_PORT']}"
+    env.cli("login", "-s", url, "-u", "root", "-w", "root-secret-1", check=True)
+    imported = json.loads(env.cli("import", str(SAMPLE), "--output", "json",
+                                  check=True).stdout)
+    image = imported["imported"][0]["images"][0]
+    listed = json.loads(env.cli("roi", "list", str(image), "-o", "json", check=True).stdout)
+    assert len(listed) == 5
+    table = env.cli("roi", "list", f"Image:{image}", check=True).stdout
+    assert "5 ROI(s)" in table and "Mask" in table
+    out = env.home / "shapes.geojson"
+    env.cli("roi", "export", str(image), "-o", str(out), check=True)
+    assert len(json.loads(out.read_text())["features"]) == 5
+    again = env.cli("roi", "export", str(image), "-o", str(out))
+    assert again.returncode != 0 and "exists" in again.stderr
+    ids = [str(r["id"]) for r in listed]
+    assert "removed 5 ROI(s)" in env.cli("roi", "delete", *ids, check=True).stdout
+    added = env.cli("roi", "import", str(image), str(out), check=True).stdout
+    assert re.search(r"added 5 ROI\(s\), 7 shape\(s\)", added)
+    # a bad file: refused whole, with what is wrong and a failing status
+    bad = env.home / "bad.geojson"
+    bad.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
+                   '"geometry": {"type": "Circle"}}]}')
+    refused = env.cli("roi", "import", str(image), str(bad))
+    assert refused.returncode != 0 and "geometry type 'Circle'" in refused.stderr
+    huge = env.home / "huge.geojson"
+    with huge.open("wb") as handle:
+        handle.truncate((1 << 30) + 1)  # sparse: nothing is written or sent
+    refused = env.cli("roi", "import", str(image), str(huge))
+    assert refused.returncode != 0 and "at most 1024 MiB" in refused.stderr
+    assert len(json.loads(env.cli("roi", "list", str(image), "-o", "json",
+                                  check=True).stdout)) == 5
