@@ -39,6 +39,10 @@ class Objects:
     tag: int
     attachment: int
     file: int
+    roi: int
+    shape: int
+    plate: int
+    well: int
 
 
 def _objects(api: Api, world: World, level: Permissions) -> Objects:
@@ -59,8 +63,28 @@ def _objects(api: Api, world: World, level: Permissions) -> Objects:
                           json={"type": "tag", "text": "t"}).json()
     attached = api.client.post(f"/api/v1/datasets/{dataset}/attachments?name=a.txt",
                                headers=alice, content=b"bytes").json()
+    roi, shape, plate, well = _roi_and_plate(api, world.users["alice"], group, image)
     return Objects(project, dataset, spare, image, tag["id"], attached["id"],
-                   attached["file"]["id"])
+                   attached["file"]["id"], roi, shape, plate, well)
+
+
+def _roi_and_plate(api: Api, owner: int, group: int, image: int) -> tuple[int, int, int, int]:
+    """alice's ROI on her image, and her one-well plate, as rows (the image has no pixels
+    to check shapes against; imports are tested on their own)."""
+    from pixelvault.catalog.bulk import insert_returning_ids
+    from pixelvault.catalog.models import Plate, Well
+    from pixelvault.formats.rois import Roi, Shape
+    from pixelvault.services.objects import rois
+
+    owned = {"owner_id": owner, "group_id": group}
+    with api.vault.catalog.session() as session:
+        [(roi, [shape])] = rois.insert(session, owned, image,
+                                       [Roi(shapes=(Shape("point", (1.0, 2.0)),))])
+        [plate] = insert_returning_ids(session, Plate, [{"name": "p", "rows": 8,
+                                                         "columns": 12, **owned}])
+        [well] = insert_returning_ids(session, Well, [{"plate_id": plate, "row": 0,
+                                                       "column": 0, **owned}])
+    return roi, shape, plate, well
 
 
 Call = Callable[[Api, dict[str, str], Objects], Any]
@@ -95,6 +119,18 @@ ROUTES: list[tuple[str, str, int, Call]] = [
      lambda a, h, o: a.client.get(f"/api/v0/m/projects/{o.project}/datasets/", headers=h)),
     ("GET v0 dataset images", "read", 200,
      lambda a, h, o: a.client.get(f"/api/v0/m/datasets/{o.dataset}/images/", headers=h)),
+    ("GET v1 roi", "read", 200,
+     lambda a, h, o: a.client.get(f"/api/v1/rois/{o.roi}", headers=h)),
+    ("GET v0 roi", "read", 200,
+     lambda a, h, o: a.client.get(f"/api/v0/m/rois/{o.roi}/", headers=h)),
+    ("GET v0 shape", "read", 200,
+     lambda a, h, o: a.client.get(f"/api/v0/m/shapes/{o.shape}/", headers=h)),
+    ("GET v0 plate", "read", 200,
+     lambda a, h, o: a.client.get(f"/api/v0/m/plates/{o.plate}/", headers=h)),
+    ("GET v0 well", "read", 200,
+     lambda a, h, o: a.client.get(f"/api/v0/m/wells/{o.well}", headers=h)),
+    ("GET plate grid", "read", 200,
+     lambda a, h, o: a.client.get(f"/webgateway/plate/{o.plate}/", headers=h)),
     ("POST v1 comment", "annotate", 201,
      lambda a, h, o: a.client.post(f"/api/v1/projects/{o.project}/annotations", headers=h,
                                    json={"type": "comment", "text": "c"})),
@@ -119,6 +155,8 @@ ROUTES: list[tuple[str, str, int, Call]] = [
     ("DELETE v1 unlink image", "edit", 204,
      lambda a, h, o: a.client.delete(f"/api/v1/datasets/{o.dataset}/images/{o.image}",
                                      headers=h)),
+    ("DELETE v1 roi", "delete", 204,
+     lambda a, h, o: a.client.delete(f"/api/v1/rois/{o.roi}", headers=h)),
     ("DELETE v1 tag", "delete", 204,
      lambda a, h, o: a.client.delete(f"/api/v1/annotations/{o.tag}", headers=h)),
     ("DELETE v1 attachment", "delete", 204,

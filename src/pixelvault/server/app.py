@@ -42,6 +42,7 @@ from pixelvault.server.routes.omero import (
     webclient_writes,
     webgateway,
 )
+from pixelvault.server.routes.omero import plates as omero_plates
 from pixelvault.server.routes.omero import principals as omero_principals
 from pixelvault.server.routes.omero import rois as omero_rois
 from pixelvault.services.access.auth import LoginLimiter
@@ -102,6 +103,7 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.include_router(rdefs.router)
     app.include_router(iviewer.router)
     app.include_router(omero_rois.router)
+    app.include_router(omero_plates.router)
     app.include_router(figure.router)
     app.include_router(rendering.router)
     app.include_router(zarr.router)

@@ -21,7 +21,7 @@ from pixelvault.catalog.models import Channel, Experimenter, Pixels
 from pixelvault.errors import NotFoundError
 from pixelvault.render import luts, split
 from pixelvault.render.settings import Settings
-from pixelvault.services.objects import containers
+from pixelvault.services.objects import containers, plates
 from pixelvault.services.pixels.access import buffer_for
 from pixelvault.services.rendering import images
 from pixelvault.services.rendering import settings as rendering
@@ -49,6 +49,7 @@ class Facts:
     author: str
     datasets: list[Any]
     projects: list[Any]
+    well_id: int | None = None
 
 
 def _facts(vault: Vault, actor: Actor, image_id: int) -> Facts:
@@ -74,8 +75,9 @@ def _facts(vault: Vault, actor: Actor, image_id: int) -> Facts:
         if owner is not None:  # OMERO.web shows the owner's full name
             author = " ".join(p for p in (owner.first_name, owner.last_name) if p) or \
                 owner.username
+        well_id = plates.well_of_image(session, actor, image_id)
         session.expunge_all()
-    return Facts(image, pixels, channels, author, datasets, list(projects.values()))
+    return Facts(image, pixels, channels, author, datasets, list(projects.values()), well_id)
 
 
 def _one(rows: list[Any], what: str) -> dict[str, Any]:
@@ -145,7 +147,9 @@ def _marshal(vault: Vault, actor: Actor, facts: Facts, defaults: bool) -> dict[s
         "meta": {"imageName": image.name, "imageDescription": image.description or "",
                  "imageAuthor": facts.author, "imageArchived": False,
                  **_one(facts.projects, "project"), **_one(facts.datasets, "dataset"),
-                 "wellSampleId": "", "wellId": "", "imageTimestamp": _timestamp(moment),
+                 "wellSampleId": "",
+                 "wellId": facts.well_id if facts.well_id is not None else "",
+                 "imageTimestamp": _timestamp(moment),
                  "imageId": image.id, "pixelsType": info.pixel_type},
         "perms": {"canAnnotate": actor.may(Right.ANNOTATE, image.owner_id, image.group_id),
                   "canEdit": actor.may(Right.EDIT, image.owner_id, image.group_id),

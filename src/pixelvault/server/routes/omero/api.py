@@ -102,7 +102,8 @@ def _pixels(row: Any, details: dict[str, Any]) -> dict[str, Any]:
     return block
 
 
-def _objects(request: Request, actor: Actor, kind: str, rows: list[Any]) -> list[dict[str, Any]]:
+def objects_json(request: Request, actor: Actor, kind: str,
+                 rows: list[Any]) -> list[dict[str, Any]]:
     catalog = vault_of(request).catalog
     users, groups = principals.names(catalog, {r.owner_id for r in rows},
                                      {r.group_id for r in rows})
@@ -138,7 +139,7 @@ def _page(request: Request, actor: Actor, kind: str, options: Listing,
         owner=options.owner, group=options.group, parent=parent, child=child,
         orphaned=options.orphaned and kind in containers.PARENTS,
         child_count=options.child_count and kind in containers.LINKS)
-    answer = page(_objects(request, actor, kind, found.rows), options.offset,
+    answer = page(objects_json(request, actor, kind, found.rows), options.offset,
                   options.limit, found.total)
     return normalized(answer) if options.normalize else answer
 
@@ -157,16 +158,6 @@ def discovery(request: Request) -> dict[str, str]:
         ("screens", "m/screens/"), ("plates", "m/plates/"), ("rois", "m/rois/"),
         ("token", "token/"), ("servers", "servers/"), ("login", "login/"), ("save", "m/save/"),
     )} | {"url:schema": OME.rstrip("#")}
-
-
-# Screens and plates are not in pixelvault's catalog yet (they come with its
-# screening model): there are none, so their listings are empty, as OMERO's are on
-# a server holding none, and clients that list them (QuPath requires url:screens and
-# url:plates) go on to what there is.
-@router.get("/v0/m/screens/")
-@router.get("/v0/m/plates/")
-def none_yet(actor: ActorDep, options: ListingDep) -> dict[str, Any]:
-    return page([], options.offset, options.limit, 0)
 
 
 @router.get("/v0/token/")
@@ -247,7 +238,7 @@ def _lists(kind: str) -> None:
             childCount: bool = False) -> dict[str, Any]:  # noqa: N803 (OMERO's name)
         catalog = vault_of(request).catalog
         row = containers.get(catalog, actor, kind, object_id)
-        found = _objects(request, actor, kind, [row])[0]
+        found = objects_json(request, actor, kind, [row])[0]
         if childCount and kind in containers.LINKS:
             _, child_kind = containers.LINKS[kind]
             found["omero:childCount"] = containers.listing(
@@ -310,5 +301,5 @@ async def save(request: Request, actor: ActorDep,
         row = await run_in_threadpool(lambda: containers.update(
             catalog, actor, kind, object_id, name=name, description=description))
         status = 200
-    obj = await run_in_threadpool(_objects, request, actor, kind, [row])
+    obj = await run_in_threadpool(objects_json, request, actor, kind, [row])
     return JSONResponse({"data": obj[0]}, status_code=status)

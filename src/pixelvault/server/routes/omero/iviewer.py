@@ -65,8 +65,3 @@ def get_intensity(actor: ActorDep, request: Request, image: ImageId,
     return images.intensities(vault_of(request), actor, image, int(z), int(t), int(x), int(y),
                               channels)
 
-
-@router.get("/iviewer/well_images/")
-def well_images(actor: ActorDep, id: QueryId = None) -> dict[str, Any]:
-    """The images of a well: there are no plates or wells in the catalog yet."""
-    return {"data": [], "meta": {"totalCount": 0}}
