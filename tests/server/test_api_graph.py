@@ -58,10 +58,11 @@ def test_chgrp_moves_the_graph_and_cuts_links_to_what_stays(api: Api, world: Wor
     assert moved.json() == preview.json() | {"dry_run": False}
     assert moved.json()["moved"] == {"project": [project], "dataset": [only_here],
                                      "image": [image], "annotation": sorted(
-                                         [tag, attached["id"]]), "fileset": []}
+                                         [tag, attached["id"]]), "fileset": [],
+                                     "screen": [], "plate": []}
     # The shared dataset stays with the other project; the shared image with "stays".
     assert moved.json()["unlinked"] == {"project_dataset": 1, "dataset_image": 1,
-                                        "annotation": 0}
+                                        "screen_plate": 0, "annotation": 0}
     for kind, object_id in (("project", project), ("dataset", only_here), ("image", image)):
         seen = api.client.get(f"/api/v1/{kind}s/{object_id}", headers=bob)
         assert seen.status_code == 200 and seen.json()["group_id"] == public
@@ -151,7 +152,8 @@ def test_chown_gives_what_the_owner_owned_and_leaves_others_annotations(
                  targets=[f"Project:{project}"])
     assert given.status_code == 200, given.text
     assert given.json()["moved"] == {"project": [project], "dataset": [dataset], "image": [],
-                                     "annotation": [tag], "fileset": []}
+                                     "annotation": [tag], "fileset": [], "screen": [],
+                                     "plate": []}
     assert api.client.get(f"/api/v1/datasets/{dataset}", headers=bob
                           ).json()["owner_id"] == world.users["bob"]
     owners = {a["id"]: a["owner_id"] for a in api.client.get(

@@ -188,3 +188,49 @@ def test_rois_round_trip_through_an_ome_tiff_export(vault: Vault, tmp_path: Path
     again = _import(vault, target).image_ids[0]
     with vault.catalog.session() as session:
         assert rois.count(session, vault.local_admin(), again) == 5
+
+
+def test_plates_are_deleted_and_moved_whole(vault: Vault) -> None:
+    """OMERO's graph rules: a plate's field goes only with its plate, a plate only with the
+    fileset holding it, a screen takes the plates no other screen holds."""
+    from pixelvault.catalog.models import Permissions
+    from pixelvault.errors import InvalidInputError
+    from pixelvault.services.access import principals
+    from pixelvault.services.objects import deletion, graph
+
+    admin = vault.local_admin()
+    shared = _import(vault, SAMPLES / "two-screens-two-plates-four-wells.ome.xml")
+    with vault.catalog.session() as session:
+        plate_ids = list(session.scalars(select(Plate.id).order_by(Plate.id)))
+        first_screen, second_screen = session.scalars(select(Screen.id).order_by(Screen.id))
+    with pytest.raises(InvalidInputError, match="is a field of plate"):
+        deletion.delete_object(vault, admin, "image", shared.image_ids[0])
+    with pytest.raises(InvalidInputError, match="delete the whole fileset"):
+        deletion.delete_plate(vault, admin, plate_ids[0])
+    with pytest.raises(InvalidInputError, match="delete the whole fileset"):
+        deletion.delete_screen(vault, admin, first_screen)  # its plate 2 shares the files
+    target = principals.create_group(vault.catalog, admin, "elsewhere",
+                                     Permissions.READ_ONLY)
+    principals.add_member(vault.catalog, admin, target, admin.user_id)
+    with pytest.raises(InvalidInputError, match="shares fileset"):
+        graph.chgrp(vault.catalog, admin, [("plate", plate_ids[1])], target)
+    # the second screen holds only plate 1, which the first screen holds too: it stays
+    deletion.delete_screen(vault, admin, second_screen)
+    with vault.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(Plate)) == 2
+        assert session.scalar(select(func.count()).select_from(Screen)) == 1
+    # both plates together move, with their fields and images; the screen stays behind
+    moved = graph.chgrp(vault.catalog, admin, [("plate", p) for p in plate_ids], target)
+    assert sorted(moved.ids["image"]) == sorted(shared.image_ids)
+    with vault.catalog.session() as session:
+        assert set(session.scalars(select(WellSample.group_id))) == {target}
+        assert session.scalar(select(func.count()).select_from(ScreenPlateLink)) == 0
+    # a plate alone in its fileset goes whole: wells, fields, images and the files
+    alone = _import(vault, SAMPLES / "one-screen-one-plate-four-wells.ome.xml")
+    with vault.catalog.session() as session:
+        [screen] = session.scalars(select(Screen.id).where(Screen.id != first_screen))
+    deletion.delete_screen(vault, admin, screen)
+    with vault.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(Image).where(
+            Image.id.in_(alone.image_ids))) == 0
+        assert session.scalar(select(func.count()).select_from(Plate)) == 2

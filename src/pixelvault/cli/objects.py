@@ -10,7 +10,7 @@ from pixelvault.cli.login import connection
 from pixelvault.cli.output import Output, console, print_json, print_table
 from pixelvault.cli.principals import find_principal
 
-TARGETS_HELP = "Objects as Project:ID, Dataset:ID or Image:ID."
+TARGETS_HELP = "Objects as Project:ID, Dataset:ID, Image:ID, Screen:ID or Plate:ID."
 DRY_RUN_HELP = "Show what would move and change nothing."
 
 
@@ -76,16 +76,19 @@ def chown(
 
 def delete(
     targets: list[str] = typer.Argument(
-        ..., help="Project:ID, Dataset:ID, Image:ID or Fileset:ID."),
+        ..., help="Project:ID, Dataset:ID, Image:ID, Fileset:ID, Plate:ID or Screen:ID."),
 ) -> None:
     """Delete objects (OMERO's delete). An image of a fileset with several images goes
-    only with the whole fileset; its original files' bytes go last.
+    only with the whole fileset, a field of a plate only with its plate; a screen takes
+    the plates no other screen holds. Original files' bytes go last.
 
     Examples:
 
         pixelvault delete Image:12
 
         pixelvault delete Fileset:4 Project:7
+
+        pixelvault delete Plate:3
     """
     with connection() as conn:
         for target in targets:

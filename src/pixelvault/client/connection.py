@@ -75,9 +75,11 @@ class Connection(Http):
         return transfer.download(self, file_id, target, progress, overwrite=overwrite)
 
     def delete(self, target: str) -> None:
-        """Delete ``Project:ID``, ``Dataset:ID``, ``Image:ID`` or ``Fileset:ID`` (OMERO's
-        form); a fileset goes with all its images and files."""
-        kind, object_id = parse_target(target, ("Project", "Dataset", "Image", "Fileset"))
+        """Delete ``Project:ID``, ``Dataset:ID``, ``Image:ID``, ``Fileset:ID``, ``Plate:ID``
+        or ``Screen:ID`` (OMERO's form); a fileset goes with all its images and files, a
+        plate with its wells and fields, a screen with the plates only it holds."""
+        kind, object_id = parse_target(target, ("Project", "Dataset", "Image", "Fileset",
+                                                "Plate", "Screen"))
         self.request("DELETE", f"/api/v1/{kind}s/{object_id}")
 
     def import_(self, *paths: str | Path, dataset: str | int | None = None,

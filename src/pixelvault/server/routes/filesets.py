@@ -1,5 +1,5 @@
-"""Imported filesets: deleting one with all its images (the only way to delete an image
-that shares its files with others)."""
+"""Imported filesets, plates and screens: deleting one with all its images (the only way to
+delete an image that shares its files with others, or is a field of a plate)."""
 
 from __future__ import annotations
 
@@ -17,3 +17,15 @@ router = APIRouter(prefix="/api/v1", tags=["filesets"], route_class=JsonBodyRout
 def delete_fileset(fileset_id: PathId, actor: ActorDep, request: Request) -> None:
     """Delete the fileset's images, its original files' rows, then their bytes."""
     deletion.delete_fileset(vault_of(request), actor, fileset_id)
+
+
+@router.delete("/plates/{plate_id}", status_code=204, tags=["plates"])
+def delete_plate(plate_id: PathId, actor: ActorDep, request: Request) -> None:
+    """Delete a plate with its wells, fields, runs, their images and its fileset."""
+    deletion.delete_plate(vault_of(request), actor, plate_id)
+
+
+@router.delete("/screens/{screen_id}", status_code=204, tags=["plates"])
+def delete_screen(screen_id: PathId, actor: ActorDep, request: Request) -> None:
+    """Delete a screen and the plates no other screen holds."""
+    deletion.delete_screen(vault_of(request), actor, screen_id)

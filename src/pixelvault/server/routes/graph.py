@@ -24,6 +24,8 @@ class Moved(BaseModel):
     image: list[int]
     annotation: list[int]
     fileset: list[int]
+    screen: list[int]
+    plate: list[int]
 
 
 class GraphChange(BaseModel):

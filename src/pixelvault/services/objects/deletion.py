@@ -30,10 +30,15 @@ from pixelvault.catalog.models import (
     Image,
     OriginalFile,
     Pixels,
+    Plate,
+    Screen,
+    ScreenPlateLink,
     Thumbnail,
+    Well,
+    WellSample,
 )
 from pixelvault.catalog.permissions import allowed
-from pixelvault.errors import InvalidInputError, LockHeldError, NotFoundError
+from pixelvault.errors import ForbiddenError, InvalidInputError, LockHeldError, NotFoundError
 from pixelvault.services.objects import containers
 from pixelvault.services.vault import Vault
 
@@ -126,6 +131,14 @@ def delete_object(vault: Vault, actor: Actor, kind: str, object_id: int) -> Dele
     with vault.catalog.session() as session:
         row = containers.checked(session, actor, kind, object_id, Right.DELETE)
         fileset_id = row.fileset_id if kind == "image" else None
+        if kind == "image":
+            plate_id = session.scalar(select(Well.plate_id).join(
+                WellSample, WellSample.well_id == Well.id).where(
+                WellSample.image_id == object_id))
+            if plate_id is not None:
+                raise InvalidInputError(
+                    f"image {object_id} is a field of plate {plate_id}; delete the plate "
+                    f"with its fields (`pixelvault delete Plate:{plate_id}`)")
         if fileset_id is not None:
             others = session.scalars(select(Image.id).where(
                 Image.fileset_id == fileset_id, Image.id != row.id)).all()
@@ -168,3 +181,82 @@ def delete_fileset(vault: Vault, actor: Actor, fileset_id: int) -> Deleted:
         _require_repository(vault)
     _remove_bytes(vault, attachment_files, [directory], deleted.pixels, deleted.thumbnails)
     return deleted
+
+
+def _plate_images(session: Session, plate_ids: list[int]) -> list[int]:
+    return list(session.scalars(select(WellSample.image_id).join(
+        Well, Well.id == WellSample.well_id).where(Well.plate_id.in_(plate_ids))))
+
+
+def _check_plates(session: Session, actor: Actor, plate_ids: list[int]) -> list[int]:
+    """The filesets that go with these plates; InvalidInputError if one holds images of
+    another plate or images outside any (the files hold them all)."""
+    images = set(_plate_images(session, plate_ids))
+    filesets = set(session.scalars(select(Plate.fileset_id).where(
+        Plate.id.in_(plate_ids), Plate.fileset_id.is_not(None))))
+    for fileset_id in filesets:
+        others = set(session.scalars(select(Image.id).where(Image.fileset_id == fileset_id)))
+        if others - images:
+            raise InvalidInputError(
+                f"fileset {fileset_id} holds images besides these plates' fields (another "
+                f"plate's, or loose ones); delete the whole fileset (`pixelvault delete "
+                f"Fileset:{fileset_id}`)")
+    for image_id in images:
+        containers.checked(session, actor, "image", image_id, Right.DELETE)
+    return [int(f) for f in filesets if f is not None]
+
+
+def _drop_plates(session: Session, actor: Actor, plate_ids: list[int], deleted: Deleted,
+                 attachment_files: list[int], directories: list[str]) -> None:
+    filesets = _check_plates(session, actor, plate_ids)
+    for image_id in _plate_images(session, plate_ids):
+        image = session.get(Image, image_id)
+        if image is not None:
+            _drop(session, "image", image, deleted, attachment_files)
+    session.execute(sql_delete(Plate).where(Plate.id.in_(plate_ids)))
+    for fileset_id in filesets:
+        directories.append(_drop_fileset(session, fileset_id, deleted))
+
+
+def delete_plate(vault: Vault, actor: Actor, plate_id: int) -> Deleted:
+    """A plate with its wells, fields, runs and their images (and its fileset, whose
+    files hold them): OMERO's rule, a plate goes whole."""
+    return _delete_spw(vault, actor, "plate", plate_id)
+
+
+def delete_screen(vault: Vault, actor: Actor, screen_id: int) -> Deleted:
+    """A screen, and the plates only it holds (a plate in another screen stays there)."""
+    return _delete_spw(vault, actor, "screen", screen_id)
+
+
+def _delete_spw(vault: Vault, actor: Actor, kind: str, object_id: int) -> Deleted:
+    model: Any = Plate if kind == "plate" else Screen
+    deleted = Deleted(kind, object_id)
+    attachment_files: list[int] = []
+    directories: list[str] = []
+    with vault.catalog.session() as session:
+        row = session.scalar(select(model).where(model.id == object_id,
+                                                 allowed(actor, Right.READ, model)))
+        if row is None:
+            raise NotFoundError(f"no {kind} with id {object_id}")
+        if not actor.may(Right.DELETE, row.owner_id, row.group_id):
+            raise ForbiddenError(f"you may see this {kind} but not delete it")
+        if kind == "screen":
+            held = set(session.scalars(select(ScreenPlateLink.child_id).where(
+                ScreenPlateLink.parent_id == object_id)))
+            elsewhere = set(session.scalars(select(ScreenPlateLink.child_id).where(
+                ScreenPlateLink.child_id.in_(held), ScreenPlateLink.parent_id != object_id)))
+            plate_ids = sorted(held - elsewhere)
+            session.delete(row)
+            session.flush()
+        else:
+            plate_ids = [object_id]
+        if plate_ids:
+            _drop_plates(session, actor, plate_ids, deleted, attachment_files, directories)
+        if attachment_files:
+            session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
+        if attachment_files or directories or deleted.pixels or deleted.thumbnails:
+            _require_repository(vault)
+    _remove_bytes(vault, attachment_files, directories, deleted.pixels, deleted.thumbnails)
+    return deleted
+

@@ -37,18 +37,22 @@ from pixelvault.catalog.models import (
     Project,
     ProjectDatasetLink,
     Roi,
+    Screen,
     ScreenPlateLink,
     Well,
     WellSample,
 )
+from pixelvault.catalog.permissions import allowed
 from pixelvault.catalog.principals import USER_GROUP, groups_visible_to, users_visible_to
 from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
 from pixelvault.services.objects import containers
 
 KINDS = ("project", "dataset", "image")
+TARGETS = (*KINDS, "screen", "plate")
 MAX_TARGETS = 1000
+_SPW: dict[str, Any] = {"screen": Screen, "plate": Plate}
 _MODELS: dict[str, Any] = {"project": Project, "dataset": Dataset, "image": Image,
-                           "annotation": Annotation, "fileset": Fileset}
+                           "annotation": Annotation, "fileset": Fileset, **_SPW}
 
 
 @dataclass
@@ -57,9 +61,9 @@ class Graph:
 
     ids: dict[str, set[int]] = field(default_factory=lambda: {
         "project": set(), "dataset": set(), "image": set(), "annotation": set(),
-        "fileset": set()})
+        "fileset": set(), "screen": set(), "plate": set()})
     cut: dict[str, int] = field(default_factory=lambda: {
-        "project_dataset": 0, "dataset_image": 0, "annotation": 0})
+        "project_dataset": 0, "dataset_image": 0, "screen_plate": 0, "annotation": 0})
     targets: list[tuple[str, int]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -69,7 +73,7 @@ class Graph:
 
 def parse_target(text: str) -> tuple[str, int]:
     """``Project:51`` (OMERO's CLI form) or ``project:51``."""
-    return targets.parse_target(text, ("Project", "Dataset", "Image"))
+    return targets.parse_target(text, ("Project", "Dataset", "Image", "Screen", "Plate"))
 
 
 def _contained(session: Session, link: Any, parents: set[int]) -> set[int]:
@@ -110,17 +114,46 @@ def _graph(session: Session, actor: Actor, targets: Iterable[tuple[str, int]]) -
     if len(targets) > MAX_TARGETS:
         raise InvalidInputError(f"at most {MAX_TARGETS} targets at once")
     for kind, object_id in targets:
-        if kind not in KINDS:
-            raise InvalidInputError(f"{kind}s cannot be moved; move a project, dataset "
-                                    "or image")
-        containers.checked(session, actor, kind, object_id, Right.READ)
+        if kind not in TARGETS:
+            raise InvalidInputError(f"{kind}s cannot be moved; move a project, dataset, "
+                                    "image, screen or plate")
+        if kind in KINDS:
+            containers.checked(session, actor, kind, object_id, Right.READ)
+        elif session.scalar(select(_SPW[kind].id).where(
+                _SPW[kind].id == object_id, allowed(actor, Right.READ, _SPW[kind]))) is None:
+            raise NotFoundError(f"no {kind} with id {object_id}")
         graph.ids[kind].add(object_id)
         graph.targets.append((kind, object_id))
     graph.ids["dataset"] |= _contained(session, ProjectDatasetLink, graph.ids["project"])
     graph.ids["image"] |= _contained(session, DatasetImageLink, graph.ids["dataset"])
+    graph.ids["plate"] |= _contained(session, ScreenPlateLink, graph.ids["screen"])
+    if graph.ids["plate"]:  # a plate moves with its fields' images
+        graph.ids["image"] |= set(session.scalars(select(WellSample.image_id).join(
+            Well, Well.id == WellSample.well_id).where(Well.plate_id.in_(graph.ids["plate"]))))
     graph.ids["fileset"] = _filesets(session, graph.ids["image"])
+    _plate_images_move_whole(session, graph)
     graph.ids["annotation"] = _annotations(session, graph.ids)
     return graph
+
+
+def _plate_images_move_whole(session: Session, graph: Graph) -> None:
+    """An image that is a field of a plate moves only with its plate (OMERO's rule), and
+    the plate with its fields: the plates of moving images join the graph."""
+    if not graph.ids["image"]:
+        return
+    plates = set(session.scalars(select(Well.plate_id).join(
+        WellSample, WellSample.well_id == Well.id).where(
+        WellSample.image_id.in_(graph.ids["image"]))))
+    if not plates:
+        return
+    left = session.execute(select(WellSample.image_id, Well.plate_id).join(
+        Well, Well.id == WellSample.well_id).where(
+        Well.plate_id.in_(plates), WellSample.image_id.not_in(graph.ids["image"]))).first()
+    if left is not None:
+        raise InvalidInputError(f"image {left.image_id} would stay behind, but is a field of "
+                                f"plate {left.plate_id} that moves; move the plate "
+                                f"(Plate:{left.plate_id})")
+    graph.ids["plate"] |= {int(p) for p in plates}
 
 
 def _filesets(session: Session, images: set[int]) -> set[int]:
@@ -166,6 +199,7 @@ def _cut_crossing_links(session: Session, graph: Graph, dry_run: bool) -> None:
     crossing: list[tuple[str, Any, set[int], set[int]]] = [
         ("project_dataset", ProjectDatasetLink, ids["project"], ids["dataset"]),
         ("dataset_image", DatasetImageLink, ids["dataset"], ids["image"]),
+        ("screen_plate", ScreenPlateLink, ids["screen"], ids["plate"]),
     ]
     for name, link, parents, children in crossing:
         condition = (link.parent_id.in_(parents) & link.child_id.not_in(children)) | \
@@ -204,18 +238,19 @@ def _set_column(session: Session, graph: Graph, column: str, value: int,
         apply(OriginalFile, OriginalFile.id.in_(
             select(FilesetEntry.original_file_id)
             .where(FilesetEntry.fileset_id.in_(ids["fileset"]))))
-        # a plate comes with its fileset: its wells, fields and runs move with it
-        plates = select(Plate.id).where(Plate.fileset_id.in_(ids["fileset"]))
-        wells = select(Well.id).where(Well.plate_id.in_(plates))
-        apply(WellSample, WellSample.well_id.in_(wells))
-        apply(Well, Well.plate_id.in_(plates))
-        apply(PlateAcquisition, PlateAcquisition.plate_id.in_(plates))
-        if column == "group_id":  # a screen left behind keeps no link into another group
-            session.execute(delete(ScreenPlateLink).where(ScreenPlateLink.child_id.in_(plates))
-                            .execution_options(synchronize_session=False))
-        apply(Plate, Plate.id.in_(plates))
     if ids["image"]:  # ROIs go where their image goes (chown: those its owner drew)
         apply(Roi, Roi.image_id.in_(ids["image"]))
+    if ids["plate"]:  # a plate's wells, fields and runs go with it
+        wells = select(Well.id).where(Well.plate_id.in_(ids["plate"]))
+        apply(WellSample, WellSample.well_id.in_(wells))
+        apply(Well, Well.plate_id.in_(ids["plate"]))
+        apply(PlateAcquisition, PlateAcquisition.plate_id.in_(ids["plate"]))
+        apply(Plate, Plate.id.in_(ids["plate"]))
+    if ids["screen"]:
+        apply(Screen, Screen.id.in_(ids["screen"]))
+    if ids["screen"] and ids["plate"]:
+        apply(ScreenPlateLink, ScreenPlateLink.parent_id.in_(ids["screen"]),
+              ScreenPlateLink.child_id.in_(ids["plate"]))
     if ids["project"]:
         apply(ProjectDatasetLink, ProjectDatasetLink.parent_id.in_(ids["project"]))
     if ids["dataset"]:
