@@ -117,3 +117,30 @@ def test_images_as_ome_zarr_over_http(server: tuple[Env, str], tmp_path: Path) -
     assert httpx.get(f"{url}/zarr/image/{small_id}.zarr/7/zarr.json",
                      headers=headers).status_code == 404
     assert httpx.get(f"{url}/zarr/image/999999.zarr/zarr.json").status_code == 404
+
+
+def test_a_plate_as_ome_zarr_over_http(server: tuple[Env, str], tmp_path: Path) -> None:
+    """An OME-Zarr 0.5 plate imported, then served back in the plate layout: ome-zarr-models
+    validates it and zarr-python reads every field's pixels as they were."""
+    from ome_zarr_models.v05.hcs import HCS
+
+    from tests.formats.samples import ome_zarr_plate
+
+    env, url = server
+    sample = ome_zarr_plate("0.5")(tmp_path)
+    env.cli("import", str(sample.path), "--local", "--user", "pub", check=True)
+    headers = {"Authorization": f"Bearer {token(url, 'root', 'root-secret-1')}"}
+    [plate] = httpx.get(f"{url}/api/v0/m/plates/", headers=headers).json()["data"]
+    store = zarr.storage.FsspecStore.from_url(
+        f"{url}/zarr/plate/{plate['@id']}.zarr", read_only=True,
+        storage_options={"headers": headers})
+    group: Any = zarr.open_group(store, mode="r")
+    HCS.from_zarr(group)  # a valid OME-Zarr 0.5 plate
+    described = group.attrs["ome"]["plate"]
+    assert [w["path"] for w in described["wells"]] == ["B/3", "B/4"]
+    assert described["field_count"] == 2
+    assert group["B/3"].attrs["ome"]["well"]["images"] == [{"path": "0"}, {"path": "1"}]
+    for path, truth in zip(("B/3/0", "B/3/1", "B/4/0"), sample.truth, strict=True):
+        np.testing.assert_array_equal(group[f"{path}/0"][...], truth)
+    missing = httpx.get(f"{url}/zarr/plate/{plate['@id']}.zarr/A/1/zarr.json", headers=headers)
+    assert missing.status_code == 404

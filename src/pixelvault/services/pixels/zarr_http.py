@@ -127,3 +127,88 @@ def chunk(vault: Vault, actor: Actor, image_id: int, level: int,
     region = buffer.backend.read(level, z, c, t, x, y, min(width, size_x - x),
                                  min(height, size_y - y))
     return encode_chunk(layout, np.asarray(region)[None, None, None])
+
+
+# --- plates ---------------------------------------------------------------------------
+
+def _plate_names(plate: Any) -> tuple[list[str], list[str]]:
+    from pixelvault.formats.plates import label
+
+    return ([label(r, plate.row_naming) for r in range(plate.rows)],
+            [label(c, plate.column_naming) for c in range(plate.columns)])
+
+
+def plate_group(vault: Vault, actor: Actor, plate_id: int) -> dict[str, Any]:
+    """A plate as OME-Zarr 0.5 lays it out: its rows, columns, wells (``row/column``) and
+    runs; every field is an image group below its well."""
+    from sqlalchemy import func, select
+
+    from pixelvault.catalog.models import Plate, PlateAcquisition, Well, WellSample
+    from pixelvault.services.objects import plates
+
+    with vault.catalog.session() as session:
+        plate = plates.get(session, actor, Plate, plate_id, "plate")
+        rows, columns = _plate_names(plate)
+        wells = session.execute(select(Well.row, Well.column).where(
+            Well.plate_id == plate_id, Well.id.in_(select(WellSample.well_id))).order_by(
+            Well.row, Well.column)).all()
+        runs = session.scalars(select(PlateAcquisition).where(
+            PlateAcquisition.plate_id == plate_id).order_by(PlateAcquisition.id)).all()
+        most = session.scalar(select(func.max(WellSample.field)).join(
+            Well, Well.id == WellSample.well_id).where(Well.plate_id == plate_id))
+    described: dict[str, Any] = {
+        "version": "0.5", "name": plate.name, "field_count": (most or 0) + 1,
+        "rows": [{"name": r} for r in rows], "columns": [{"name": c} for c in columns],
+        "wells": [{"path": f"{rows[r]}/{columns[c]}", "rowIndex": r, "columnIndex": c}
+                  for r, c in wells if r < len(rows) and c < len(columns)]}
+    if runs:
+        described["acquisitions"] = [
+            {"id": run.id, "name": run.name or f"Run {run.id}",
+             **({"maximumfieldcount": run.maximum_field_count}
+                if run.maximum_field_count else {}),
+             **({"starttime": int(run.start_time.timestamp() * 1000)}
+                if run.start_time else {}),
+             **({"endtime": int(run.end_time.timestamp() * 1000)} if run.end_time else {})}
+            for run in runs]
+    return {"zarr_format": 3, "node_type": "group",
+            "attributes": {"ome": {"version": "0.5", "plate": described}}}
+
+
+def _well(vault: Vault, actor: Actor, plate_id: int, row: str, column: str) -> list[Any]:
+    """The fields (readable well samples, in order) of the well at ``row``/``column``."""
+    from sqlalchemy import select
+
+    from pixelvault.catalog.models import Plate, Well
+    from pixelvault.services.objects import plates
+
+    with vault.catalog.session() as session:
+        plate = plates.get(session, actor, Plate, plate_id, "plate")
+        rows, columns = _plate_names(plate)
+        if row not in rows or column not in columns:
+            raise NotFoundError(f"plate {plate_id} has no well {row}/{column}")
+        well_id = session.scalar(select(Well.id).where(
+            Well.plate_id == plate_id, Well.row == rows.index(row),
+            Well.column == columns.index(column)))
+        fields = plates.fields_of(session, actor, [well_id]).get(well_id, []) \
+            if well_id is not None else []
+    if not fields:
+        raise NotFoundError(f"plate {plate_id} has no well {row}/{column}")
+    return fields
+
+
+def well_group(vault: Vault, actor: Actor, plate_id: int, row: str,
+               column: str) -> dict[str, Any]:
+    images = [{"path": str(f.sample.field),
+               **({"acquisition": f.run.id} if f.run is not None else {})}
+              for f in _well(vault, actor, plate_id, row, column)]
+    return {"zarr_format": 3, "node_type": "group",
+            "attributes": {"ome": {"version": "0.5", "well": {"images": images}}}}
+
+
+def field_image(vault: Vault, actor: Actor, plate_id: int, row: str, column: str,
+                field: int) -> int:
+    """The image id behind field ``field`` of a well (served as any image is)."""
+    for found in _well(vault, actor, plate_id, row, column):
+        if found.sample.field == field:
+            return int(found.image.id)
+    raise NotFoundError(f"well {row}/{column} of plate {plate_id} has no field {field}")
