@@ -20,6 +20,7 @@ from pixelvault.services.objects import rois
 from pixelvault.services.vault import Vault
 
 MAX_GEOJSON = 1 << 30  # bytes of one GeoJSON file
+CHUNK = 256 << 10
 
 
 def import_geojson(vault: Vault, actor: Actor, image_id: int, path: Path,
@@ -40,16 +41,22 @@ def export_geojson(vault: Vault, actor: Actor, image_id: int) -> Iterator[bytes]
     INFO.get(vault, actor, image_id)  # 404 before the first byte is sent
 
     def chunks() -> Iterator[bytes]:
-        yield b'{"type": "FeatureCollection", "features": ['
-        first = True
+        pending = [b'{"type": "FeatureCollection", "features": [']
+        size, first = 0, True
         with vault.catalog.session() as session:
             for stored in rois.iterate(session, actor, image_id):
                 roi = model.Roi(shapes=tuple(s.shape for s in stored.shapes),
                                 name=stored.name, description=stored.description)
-                yield (b"" if first else b",\n") + json.dumps(
+                piece = (b"" if first else b",\n") + json.dumps(
                     geojson.feature(roi, stored.id)).encode()
                 first = False
-        yield b"]}\n"
+                pending.append(piece)
+                size += len(piece)
+                if size >= CHUNK:  # the network likes large writes, not one per feature
+                    yield b"".join(pending)
+                    pending, size = [], 0
+        pending.append(b"]}\n")
+        yield b"".join(pending)
 
     return chunks()
 
