@@ -219,3 +219,31 @@ def test_roi_names_and_texts_find_their_image(api: Api, world: World, tmp_path: 
         rois.remove(session, actor, [roi_id])
     index.catch_up()
     assert find(api, alice, "roi:centrosome") == []
+
+
+def test_plates_and_wells_by_name_and_by_their_images_annotations(api: Api,
+                                                                  world: World) -> None:
+    from pixelvault.catalog.principals import actor_for
+    from pixelvault.services import imports
+
+    sample = Path(__file__).parents[1] / "data" / "ome-model" / \
+        "one-screen-one-plate-four-wells.ome.xml"
+    alice = world.headers["alice"]
+    with api.vault.catalog.session() as session:
+        actor = actor_for(session, "alice")
+    assert actor is not None
+    outcome = imports.run(api.vault, actor, imports.plan([sample]),
+                          imports.ImportOptions(thumbnails=False))
+    first = outcome.imported[0].image_ids[0]
+    index = index_of(api.vault)
+    index.catch_up()
+    assert ("plate", sample.name) in find(api, alice, "type:plate four")
+    wells = find(api, alice, "type:well")
+    assert sorted(name for _, name in wells) == ["B2", "B3", "C2", "C3"]
+    # a tag on a field's image finds its well and its plate, once indexed
+    assert api.client.post(f"/api/v1/images/{first}/annotations", headers=alice,
+                           json={"type": "tag", "text": "prophase"}).status_code == 201
+    index.catch_up()
+    kinds = {kind for kind, _ in find(api, alice, "prophase")}
+    assert kinds == {"annotation", "image", "plate", "well"}
+    assert find(api, world.headers["xavier"], "type:well") == []

@@ -22,6 +22,7 @@ from pixelvault.catalog.models import (
     OriginalFile,
     Pixels,
 )
+from pixelvault.catalog.models.annotations import ORIGINAL_METADATA_NS
 from pixelvault.errors import InvalidInputError, NotFoundError
 from pixelvault.repository.checksums import digest_bytes
 from pixelvault.services import imports
@@ -101,7 +102,7 @@ def test_a_directory_of_mixed_files(vault: Vault, tmp_path: Path) -> None:
                                  .where(DatasetImageLink.parent_id == dataset)).all()
         assert sorted(linked) == sorted(i.id for i in by_name.values())
         original = session.scalar(select(Annotation).where(
-            Annotation.namespace == imports.fileset.ORIGINAL_METADATA_NS))
+            Annotation.namespace == ORIGINAL_METADATA_NS))
         assert original is not None and original.kind == "map"
         rows = session.scalars(select(OriginalFile)).all()
         fileset = session.scalar(select(Fileset).where(Fileset.id == image.fileset_id))
@@ -415,7 +416,7 @@ def test_ome_xml_annotations_become_the_images_annotations(vault: Vault,
     from pixelvault.services.objects.annotation import list_annotations
 
     found = list_annotations(vault.catalog, vault.local_admin(), "image", result.image_ids[0])
-    by_type = {a.type: a for a in found if a.namespace != imports.fileset.ORIGINAL_METADATA_NS}
+    by_type = {a.type: a for a in found if a.namespace != ORIGINAL_METADATA_NS}
     assert by_type["map"].values == [("Cell line", "HeLa"), ("Stain", "DAPI")]
     assert by_type["tag"].text == "mitosis" and by_type["comment"].text == "imaged on Monday"
 

@@ -14,6 +14,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from pixelvault.catalog.models.base import Base
 from pixelvault.catalog.models.owned import Owned
 
+# The map annotation an import makes of a file's own key-value metadata (OMERO's name).
+ORIGINAL_METADATA_NS = "openmicroscopy.org/omero/import/original_metadata"
+
 
 class AnnotationKind(StrEnum):
     COMMENT = "comment"

@@ -47,6 +47,7 @@ from pixelvault.catalog.models import (
     PyramidJob,
     Thumbnail,
 )
+from pixelvault.catalog.models.annotations import ORIGINAL_METADATA_NS
 from pixelvault.errors import CorruptFileError, IntegrityError, InvalidInputError, PixelvaultError
 from pixelvault.formats import Members, Metadata, Series
 from pixelvault.repository import Store
@@ -65,7 +66,6 @@ from pixelvault.services.vault import Vault
 
 CHUNK = 4 << 20
 log = logging.getLogger(__name__)
-ORIGINAL_METADATA_NS = "openmicroscopy.org/omero/import/original_metadata"
 
 
 # How files get into ManagedRepository (OMERO's names). "upload" is over HTTP; the

@@ -35,10 +35,16 @@ from pixelvault.catalog.models import (
     MapEntry,
     OriginalFile,
     Pixels,
+    Plate,
     Project,
     Roi,
+    Screen,
     Shape,
+    Well,
+    WellSample,
 )
+from pixelvault.catalog.models.annotations import ORIGINAL_METADATA_NS
+from pixelvault.formats.plates import label
 from pixelvault.services.search.schema import kv_key
 from pixelvault.services.vault import Vault
 
@@ -289,6 +295,14 @@ def build(vault: Vault, session: Session, kind: str, ids: list[int]) -> list[Doc
         docs = _filesets(session, ids)
     elif kind == "annotation":
         docs = _annotation_docs(vault, session, ids)
+    elif kind == "screen":
+        docs = _containers(session, Screen, kind, ids)
+    elif kind == "plate":
+        docs = _containers(session, Plate, kind, ids)
+        _plate_images(vault, session, docs, Plate)
+    elif kind == "well":
+        docs = _wells(session, ids)
+        _plate_images(vault, session, docs, Well)
     else:
         raise ValueError(f"kind {kind!r}")
     by_key = {(d.kind, d.id): d for d in docs}
@@ -300,7 +314,42 @@ def build(vault: Vault, session: Session, kind: str, ids: list[int]) -> list[Doc
 
 def model_of(kind: str) -> Any:
     return {"project": Project, "dataset": Dataset, "image": Image, "fileset": Fileset,
-            "annotation": Annotation}[kind]
+            "annotation": Annotation, "screen": Screen, "plate": Plate, "well": Well}[kind]
+
+
+def _wells(session: Session, ids: list[int]) -> list[Doc]:
+    """A well is found by its position ("B3") and its plate's name."""
+    docs = []
+    for well, plate in session.execute(select(Well, Plate).join(
+            Plate, Plate.id == Well.plate_id).where(Well.id.in_(ids))):
+        doc = Doc("well", well.id, well.owner_id, well.group_id, _utc(well.created_at),
+                  _utc(well.updated_at))
+        doc.add("name", label(well.row, plate.row_naming) + label(well.column,
+                                                                   plate.column_naming))
+        doc.add("description", plate.name)
+        docs.append(doc)
+    return docs
+
+
+def _plate_images(vault: Vault, session: Session, docs: list[Doc], model: Any) -> None:
+    """A plate or a well is found by its fields' images' tags, comments and key-value
+    pairs too (each distinct annotation once; the import's original metadata left out,
+    it is per image and large)."""
+    if not docs:
+        return
+    owner = Well.plate_id if model is Plate else Well.id
+    rows = session.execute(select(owner, Annotation).distinct().join(
+        WellSample, WellSample.well_id == Well.id).join(
+        AnnotationLink, (AnnotationLink.parent_kind == "image")
+        & (AnnotationLink.parent_id == WellSample.image_id)).join(
+        Annotation, Annotation.id == AnnotationLink.annotation_id).where(
+        owner.in_([d.id for d in docs]), Annotation.kind != "file",
+        Annotation.namespace != ORIGINAL_METADATA_NS)).all()
+    entries = _entries(session, {a.id for _, a in rows})
+    by_id = {d.id: d for d in docs}
+    for object_id, annotation in rows:
+        _fill_annotation(vault, by_id[object_id], annotation, entries.get(annotation.id, []),
+                         {})
 
 
 def everything(session: Session, kind: str, after: int, batch: int) -> list[int]:
@@ -319,10 +368,17 @@ def related(session: Session, kind: str, ids: list[int]) -> dict[str, set[int]]:
                 select(AnnotationLink.parent_kind, AnnotationLink.parent_id)
                 .where(AnnotationLink.annotation_id.in_(ids))):
             found[parent_kind].add(parent_id)
+        if found.get("image"):  # the plates and wells holding those images
+            for well_id, plate_id in session.execute(
+                    select(Well.id, Well.plate_id).join(WellSample, WellSample.well_id == Well.id)
+                    .where(WellSample.image_id.in_(sorted(found["image"])))):
+                found["well"].add(well_id)
+                found["plate"].add(plate_id)
     elif kind in ("user", "group"):
         column = "owner_id" if kind == "user" else "group_id"
         for other, model in (("project", Project), ("dataset", Dataset), ("image", Image),
-                             ("fileset", Fileset), ("annotation", Annotation)):
+                             ("fileset", Fileset), ("annotation", Annotation),
+                             ("screen", Screen), ("plate", Plate), ("well", Well)):
             found[other] |= set(session.scalars(select(model.id).where(
                 getattr(model, column).in_(ids))))
     return found

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-KINDS = ("project", "dataset", "image", "fileset", "annotation")
+KINDS = ("project", "dataset", "image", "fileset", "annotation", "screen", "plate", "well")
 TEXT_FIELDS = ("name", "description", "owner", "group", "tag", "comment", "file", "path",
                "channel", "format", "content", "roi")
 RAW_FIELDS = ("mimetype", "hash")
