@@ -144,3 +144,14 @@ def test_a_plate_as_ome_zarr_over_http(server: tuple[Env, str], tmp_path: Path) 
         np.testing.assert_array_equal(group[f"{path}/0"][...], truth)
     missing = httpx.get(f"{url}/zarr/plate/{plate['@id']}.zarr/A/1/zarr.json", headers=headers)
     assert missing.status_code == 404
+    # the same plate exported to a directory, through the server
+    env.cli("login", "-s", url, "-u", "root", "-w", "root-secret-1", check=True)
+    out = tmp_path / "exported.ome.zarr"
+    env.cli("export", f"Plate:{plate['@id']}", "--format", "ome-zarr", "-o", str(out),
+            check=True)
+    exported: Any = zarr.open_group(str(out), mode="r")
+    HCS.from_zarr(exported)
+    for path, truth in zip(("B/3/0", "B/3/1", "B/4/0"), sample.truth, strict=True):
+        np.testing.assert_array_equal(exported[f"{path}/0"][...], truth)
+    refused = env.cli("export", f"Plate:{plate['@id']}", "-o", str(tmp_path / "x.tif"))
+    assert refused.returncode != 0 and "--format ome-zarr" in refused.stderr

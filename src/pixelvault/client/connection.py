@@ -142,6 +142,14 @@ class Connection(Http):
 
         return pixels.export(self, image_id, target, fmt, overwrite=overwrite)
 
+    def export_plate(self, plate_id: int, target: str | Path, *,
+                     overwrite: bool = False) -> Path:
+        """Save a plate as an OME-Zarr 0.5 plate directory (every field with its pyramid)."""
+        from pixelvault.client import pixels
+
+        return pixels.export(self, plate_id, target, "ome-zarr", overwrite=overwrite,
+                             kind="plate")
+
     def rendering(self, image_id: int) -> dict[str, Any]:
         """The rendering settings you see for an image (yours, else its owner's, else the
         defaults): model, default z and t, projection, and per channel active, start,

@@ -95,14 +95,15 @@ def write(conn: Http, image_id: int, plane: np.ndarray[Any, Any], *, z: int = 0,
 
 
 def export(conn: Http, image_id: int, target: str | Path, fmt: str = "ome-tiff", *,
-           overwrite: bool = False) -> Path:
-    """Save the image as a pyramidal OME-TIFF file or an OME-Zarr directory."""
+           overwrite: bool = False, kind: str = "image") -> Path:
+    """Save the image as a pyramidal OME-TIFF file or an OME-Zarr directory (a plate:
+    ``kind="plate"``, as an OME-Zarr plate directory)."""
     path = Path(target).expanduser()
     if path.exists() and not overwrite:
         raise errors.InvalidInputError(f"{path} exists; choose another name or pass --force")
     temp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        with conn.stream("GET", f"/api/v1/images/{image_id}/export",
+        with conn.stream("GET", f"/api/v1/{kind}s/{image_id}/export",
                          params={"format": fmt}) as response, temp.open("wb") as handle:
             for chunk in response.iter_bytes(4 << 20):
                 handle.write(chunk)

@@ -188,6 +188,25 @@ def export_image(image_id: PathId, actor: ActorDep, request: Request,
         raise
 
 
+@router.get("/plates/{plate_id}/export")
+def export_plate(plate_id: PathId, actor: ActorDep, request: Request) -> Response:
+    """The plate as an OME-Zarr 0.5 plate in a zip archive (what zarr's ZipStore and
+    `pixelvault export Plate:ID` open)."""
+    vault = vault_of(request)
+    work = Path(tempfile.mkdtemp(prefix="pixelvault-export-",
+                                 dir=vault.settings.state_dir if vault.settings.state_dir.is_dir()
+                                 else None))
+    cleanup = BackgroundTask(shutil.rmtree, work, ignore_errors=True)
+    try:
+        folder = export.export_plate(vault, actor, plate_id, work / f"plate-{plate_id}.ome.zarr")
+        archive = shutil.make_archive(str(folder), "zip", root_dir=folder)
+        return FileResponse(archive, media_type="application/zip",
+                            filename=f"plate-{plate_id}.ome.zarr.zip", background=cleanup)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
 def _job(job: pyramids.JobInfo) -> dict[str, Any]:
     return {"id": job.id, "kind": "pyramid", "image": job.image_id, "name": job.image_name,
             "state": job.state, "progress": round(job.progress, 4), "reason": job.reason,

@@ -118,6 +118,61 @@ def _add_rois(vault: Vault, actor: Actor, image_id: int, path: Path) -> None:
     tifffile.tiffcomment(path, ome_types.to_xml(ome).encode("utf-8"))
 
 
+def export_plate(vault: Vault, actor: Actor, plate_id: int, target: Path, *,
+                 overwrite: bool = False, progress: Progress | None = None) -> Path:
+    """Write a plate as an OME-Zarr 0.5 plate directory: the plate's rows, columns,
+    wells and runs, and every field an image group with its pyramid (what
+    ``/zarr/plate/{id}.zarr/`` serves, on disk). It appears under its name only when
+    complete."""
+    import json
+
+    from sqlalchemy import select
+
+    from pixelvault.catalog.models import Well
+    from pixelvault.services.objects import plates
+    from pixelvault.services.pixels import zarr_http
+
+    if target.exists() and not overwrite:
+        raise InvalidInputError(f"{target} exists; choose another name or pass --force")
+    if not target.parent.is_dir():
+        raise InvalidInputError(f"{target.parent} is not a directory")
+    root = zarr_http.plate_group(vault, actor, plate_id)  # 404 for a plate not seen
+    described = root["attributes"]["ome"]["plate"]
+    with vault.catalog.session() as session:
+        well_ids = {(w.row, w.column): w.id for w in session.scalars(
+            select(Well).where(Well.plate_id == plate_id))}
+        fields = plates.fields_of(session, actor, list(well_ids.values()))
+    temp = _temporary(target)
+    total = sum(len(f) for f in fields.values()) or 1
+    done = 0
+
+    def write(path: Path, data: dict[str, Any]) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "zarr.json").write_text(json.dumps(data))
+
+    try:
+        write(temp, root)
+        rows = [r["name"] for r in described["rows"]]
+        for well in described["wells"]:
+            row, column = well["path"].split("/")
+            write(temp / row, {"zarr_format": 3, "node_type": "group", "attributes": {}})
+            write(temp / row / column,
+                  zarr_http.well_group(vault, actor, plate_id, row, column))
+            for field in fields.get(well_ids[(rows.index(row), well["columnIndex"])], []):
+                export(vault, actor, field.image.id, "ome-zarr",
+                       temp / row / column / str(field.sample.field))
+                done += 1
+                if progress is not None:
+                    progress(done / total)
+        if target.exists():
+            _remove(target)
+        os.rename(temp, target)
+        return target
+    finally:
+        if temp.exists():
+            shutil.rmtree(temp, ignore_errors=True)
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
