@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -234,3 +235,24 @@ def test_plates_are_deleted_and_moved_whole(vault: Vault) -> None:
         assert session.scalar(select(func.count()).select_from(Image).where(
             Image.id.in_(alone.image_ids))) == 0
         assert session.scalar(select(func.count()).select_from(Plate)) == 2
+
+
+def test_masks_become_ome_zarr_labels(vault: Vault, tmp_path: Path) -> None:
+    """The schema sample's mask, exported as OME-Zarr: a label image ome-zarr-models
+    accepts, its pixels the mask's, valued by the shape's id."""
+    import zarr
+    from ome_zarr_models.v05.labels import Labels
+
+    from pixelvault.services.pixels import export
+
+    image_id = _import(vault, SAMPLES / "ROI.ome.xml").image_ids[0]
+    target = export.export(vault, vault.local_admin(), image_id, "ome-zarr",
+                           tmp_path / "out.ome.zarr")
+    Labels.from_zarr(zarr.open_group(str(target / "labels"), mode="r"))
+    masks: Any = zarr.open_group(str(target / "labels" / "masks"), mode="r")
+    pixels = masks["0"][0, 0, 0]
+    [label] = masks.attrs["ome"]["image-label"]["properties"]
+    found = np.argwhere(pixels == label["label-value"])
+    # a 2x2 mask at (1, 1) moved by (2, 2), bits 0110: (row 0, col 1) and (row 1, col 0)
+    # of it, at rows 3 and 4 of a 4-row image: the second is cut at the edge
+    assert sorted(map(tuple, found.tolist())) == [(3, 4)]

@@ -76,6 +76,7 @@ def export(vault: Vault, actor: Actor, image_id: int, fmt: str, target: Path, *,
         write_pyramid(pyramid, image, band, progress=(lambda f: progress(f * scale))
                       if progress else None)
         if fmt == "ome-zarr":
+            _mask_labels(vault, actor, image_id, pyramid, image)
             if target.exists():
                 _remove(target)
             os.rename(pyramid, target)
@@ -92,6 +93,81 @@ def export(vault: Vault, actor: Actor, image_id: int, fmt: str, target: Path, *,
     finally:
         if pyramid.exists() and pyramid != target:
             shutil.rmtree(pyramid, ignore_errors=True)
+
+
+def _mask_labels(vault: Vault, actor: Actor, image_id: int, group: Path,
+                 image: PyramidImage) -> None:
+    """The image's Mask shapes as an OME-Zarr label image, ``labels/masks``: each mask's
+    pixels hold its shape's id, on its planes (every Z or T when it names none), with
+    its fill colour and its ROI in ``image-label``. Other shapes have no pixels, nor
+    has a mask turned or scaled off the pixel grid; an OME-TIFF export carries them all
+    in its OME-XML."""
+    import json
+
+    import zarr
+
+    from pixelvault.formats.rois import mask_array
+    from pixelvault.services.objects import rois
+
+    with vault.catalog.session() as session:
+        masks = [(roi.id, stored) for roi in rois.iterate(session, actor, image_id)
+                 for stored in roi.shapes if stored.shape.kind == "mask"]
+    if not masks:
+        return
+    labels = group / "labels"
+    labels.mkdir()
+    (labels / "zarr.json").write_text(json.dumps({
+        "zarr_format": 3, "node_type": "group",
+        "attributes": {"ome": {"version": "0.5", "labels": ["masks"]}}}))
+    target = zarr.open_group(str(labels / "masks"), mode="w", zarr_format=3)
+    shape = (image.size_t, 1, image.size_z, image.size_y, image.size_x)
+    array = target.create_array("0", shape=shape, dtype=np.uint32, fill_value=0,
+                                chunks=(1, 1, 1, min(512, image.size_y),
+                                        min(512, image.size_x)),
+                                dimension_names=("t", "c", "z", "y", "x"))
+    colours: list[Any] = []
+    properties: list[Any] = []
+    for roi_id, stored in masks:
+        mask = stored.shape
+        x, y = int(mask.coords[0]), int(mask.coords[1])
+        if mask.transform is not None:
+            a00, a10, a01, a11, a02, a12 = mask.transform
+            if (a00, a10, a01, a11) != (1, 0, 0, 1) or a02 != int(a02) or a12 != int(a12):
+                continue  # only whole-pixel moves keep a mask on the pixel grid
+            x, y = x + int(a02), y + int(a12)
+        pixels = mask_array(mask)
+        top, left = max(y, 0), max(x, 0)
+        bottom = min(y + pixels.shape[0], image.size_y)
+        right = min(x + pixels.shape[1], image.size_x)
+        if bottom <= top or right <= left:
+            continue
+        inside = pixels[top - y:bottom - y, left - x:right - x]
+        for t in range(image.size_t) if mask.t is None else [mask.t]:
+            for z in range(image.size_z) if mask.z is None else [mask.z]:
+                block = np.asarray(array[t, 0, z, top:bottom, left:right])
+                block[inside] = stored.id
+                array[t, 0, z, top:bottom, left:right] = block
+        rgba = (mask.fill_color if mask.fill_color is not None else -65281) & 0xFFFFFFFF
+        colours.append({"label-value": stored.id, "rgba": [
+            (rgba >> 24) & 0xFF, (rgba >> 16) & 0xFF, (rgba >> 8) & 0xFF, rgba & 0xFF]})
+        properties.append({"label-value": stored.id, "omero:roiId": roi_id,
+                           "omero:shapeId": stored.id})
+    scales = _scale_of(group)
+    target.attrs["ome"] = {"version": "0.5", "multiscales": [{
+        "name": "masks", "axes": scales["axes"], "datasets": [
+            {"path": "0", "coordinateTransformations": scales["level0"]}]}],
+        "image-label": {"version": "0.5", "colors": colours, "properties": properties,
+                        "source": {"image": "../../"}}}
+
+
+def _scale_of(group: Path) -> dict[str, Any]:
+    """The image's axes and full-resolution scale, for a label image over it."""
+    import json
+
+    ome = json.loads((group / "zarr.json").read_text())["attributes"]["ome"]
+    multiscale = ome["multiscales"][0]
+    return {"axes": multiscale["axes"],
+            "level0": multiscale["datasets"][0]["coordinateTransformations"]}
 
 
 def _add_rois(vault: Vault, actor: Actor, image_id: int, path: Path) -> None:
