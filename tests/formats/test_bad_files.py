@@ -222,3 +222,47 @@ def test_ome_zarr_metadata_nested_100000_deep_is_a_corrupt_file(tmp_path: Path,
     (root / name).write_text('{"attributes": ' + "[" * 100_000 + "]" * 100_000 + "}")
     with pytest.raises(CorruptFileError, match=r"deep\.zarr: OME-Zarr metadata cannot be read"):
         open_reader(root)
+
+
+def _bf2raw_xml(images: int) -> str:
+    pixels = ('<Pixels ID="Pixels:{0}" DimensionOrder="XYZCT" Type="uint16" SizeX="64" '
+              'SizeY="48" SizeZ="2" SizeC="3" SizeT="2"><MetadataOnly/></Pixels>')
+    body = "".join(f'<Image ID="Image:{i}" Name="field {i}">{pixels.format(i)}'
+                   + ('<ROIRef ID="ROI:0"/>' if i == 1 else "") + "</Image>"
+                   for i in range(images))
+    wells = "".join(f'<Well ID="Well:{i}" Row="0" Column="{i}"><WellSample ID="WS:{i}" '
+                    f'Index="0"><ImageRef ID="Image:{i}"/></WellSample></Well>'
+                    for i in range(images))
+    return ('<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/'
+            'Schemas/OME/2016-06"><Plate ID="Plate:0" Name="converted" Rows="1" Columns="2">'
+            f'{wells}</Plate>{body}<ROI ID="ROI:0" Name="cell"><Union><Point ID="Shape:0" '
+            'X="3" Y="4" TheZ="1"/></Union></ROI></OME>')
+
+
+def test_bioformats2raw_metadata_gives_plates_and_rois_and_misses_no_series(
+        tmp_path: Path) -> None:
+    """bioformats2raw's OME/METADATA.ome.xml: its plate and ROIs come with the series;
+    a series it describes that the conversion did not write is a clear error."""
+    import json
+    import shutil
+
+    first = ome_zarr("0.4")(tmp_path / "a")
+    root = tmp_path / "converted.zarr"
+    (root / "OME").mkdir(parents=True)
+    (root / ".zgroup").write_text('{"zarr_format": 2}')
+    (root / ".zattrs").write_text(json.dumps({"bioformats2raw.layout": 3}))
+    (root / "OME" / "METADATA.ome.xml").write_text(_bf2raw_xml(2))
+    shutil.copytree(first.path, root / "0")
+    shutil.copytree(first.path, root / "1")
+    reader = open_reader(root)
+    try:
+        metadata = reader.metadata()
+        [plate] = metadata.plates
+        assert plate.name == "converted" and [w.fields[0].series for w in plate.wells] == [0, 1]
+        [roi] = metadata.rois
+        assert (roi.name, roi.series, roi.shapes[0].z) == ("cell", 1, 1)
+    finally:
+        reader.close()
+    shutil.rmtree(root / "1")
+    with pytest.raises(CorruptFileError, match="series 1 is not there"):
+        open_reader(root)

@@ -256,3 +256,27 @@ def test_masks_become_ome_zarr_labels(vault: Vault, tmp_path: Path) -> None:
     # a 2x2 mask at (1, 1) moved by (2, 2), bits 0110: (row 0, col 1) and (row 1, col 0)
     # of it, at rows 3 and 4 of a 4-row image: the second is cut at the edge
     assert sorted(map(tuple, found.tolist())) == [(3, 4)]
+
+
+def test_a_well_beyond_the_declared_rows_is_refused(vault: Vault, tmp_path: Path) -> None:
+    text = (SAMPLES / "one-screen-one-plate-four-wells.ome.xml").read_text()
+    assert '<Plate ID="Plate:1">' in text
+    path = tmp_path / "small-plate.ome.xml"
+    path.write_text(text.replace('<Plate ID="Plate:1">',
+                                 '<Plate ID="Plate:1" Rows="2" Columns="3">', 1))
+    assert "lies outside the plate's 2 rows and 3 columns" in _refused(vault, path)
+
+
+def test_a_mask_larger_than_its_image_or_of_the_wrong_depth_is_refused(
+        vault: Vault, tmp_path: Path) -> None:
+    text = (SAMPLES / "ROI.ome.xml").read_text()
+    larger = tmp_path / "larger.ome.xml"
+    larger.write_text(text.replace('<Mask ID="Shape:7" Height="2" Width="2"',
+                                   '<Mask ID="Shape:7" Height="2" Width="8"').replace(
+        '<BinData BigEndian="true" Length="4">AOnpAA==',
+        '<BinData BigEndian="true" Length="4">AOk='))
+    assert "larger than the 6x4 image" in _refused(vault, larger)
+    depth = tmp_path / "depth.ome.xml"
+    depth.write_text(text.replace('<BinData BigEndian="true" Length="4">AOnpAA==',
+                                  '<BinData BigEndian="true" Length="8">AOnpAADp'))
+    assert "one bit per pixel is 1 bytes" in _refused(vault, depth)

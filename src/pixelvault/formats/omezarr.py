@@ -38,6 +38,7 @@ _TIME = {"second": 1.0, "millisecond": 1e-3, "microsecond": 1e-6, "minute": 60.0
          "hour": 3600.0}
 _KEYS = ("multiscales", "plate", "well", "bioformats2raw.layout")
 _ERRORS = (KeyError, TypeError, ValueError, OSError, IndexError, AttributeError)
+MAX_METADATA = 256 << 20  # bytes of bioformats2raw's OME/METADATA.ome.xml
 
 
 def _read_attributes(path: Path) -> tuple[dict[str, Any], str] | None:
@@ -189,6 +190,7 @@ class OmeZarrReader:
         self.layout = "image"
         self._images: list[_Image] = []
         self._plates: list[PlateLayout] = []
+        self._rois: list[Any] = []
         try:
             if "plate" in attrs:
                 self.layout = "plate"
@@ -271,12 +273,40 @@ class OmeZarrReader:
             self._images.append(opened)
         return tuple(fields)
 
+    def _described(self) -> Any:
+        """bioformats2raw's ``OME/METADATA.ome.xml`` (the whole set's OME-XML), if any."""
+        from pixelvault.formats import omexml
+
+        path = self.path / "OME" / "METADATA.ome.xml"
+        if not path.is_file() or not self._members.contains(path):
+            return None
+        if path.stat().st_size > MAX_METADATA:
+            raise CorruptFileError(f"{self.path.name}: OME/METADATA.ome.xml is larger than "
+                                   f"{MAX_METADATA >> 20} MiB")
+        return omexml.parse(path.read_bytes(), f"{self.path.name}/OME/METADATA.ome.xml")
+
     def _open_series(self) -> None:
+        from pixelvault.formats import omexml
+
         numbered = sorted((int(p.name), p) for p in self.path.iterdir()
                           if p.is_dir() and p.name.isdigit() and self._members.contains(p))
+        described = self._described()
+        if described is not None:
+            present = {number for number, _ in numbered}
+            missing = [i for i in range(len(described.images)) if i not in present]
+            if missing:
+                raise CorruptFileError(
+                    f"{self.path.name}: OME/METADATA.ome.xml describes "
+                    f"{len(described.images)} series but series {missing[0]} is not there; "
+                    "the conversion was cut short, convert the file again")
+            numbered = [(n, p) for n, p in numbered if n < len(described.images)]
+            self._rois, self._plates = omexml.rois_and_plates(described, self.path.name)
         for number, where in numbered:
             found = _read_attributes(where)
             if found is None or "multiscales" not in found[0]:
+                if described is not None:  # its plate and ROIs count series by number
+                    raise CorruptFileError(f"{self.path.name}: series {number} holds no "
+                                           "image; convert the file again")
                 continue
             self._images.append(_Image.open(where, f"{self.path.name} #{number}", found[0],
                                             self.path.name, self._members))
@@ -305,7 +335,7 @@ class OmeZarrReader:
             self._metadata = Metadata(series=series, original={
                 "NGFF version": self.ngff, "OME-Zarr layout": self.layout, "axes": first.axes,
                 "datasets": ", ".join(d["path"] for d in first.scale["datasets"])},
-                plates=list(self._plates))
+                plates=list(self._plates), rois=list(self._rois))
         return self._metadata
 
     def pieces(self, series: int) -> list[Piece]:
