@@ -5,11 +5,28 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Env
+from tests.server.test_lifecycle import free_port
 
 SAMPLE = Path(__file__).parents[1] / "data" / "ome-model" / "ROI.ome.xml"
+
+
+@pytest.fixture
+def running(sqlite_env: Env) -> Iterator[Env]:
+    """One catalog is enough here: the commands only speak HTTP (the routes behind them
+    are tested on both catalogs)."""
+    env = sqlite_env
+    env.cli("admin", "init", check=True)
+    env.set(server_port=str(free_port()))
+    env.vars["PIXELVAULT_ROOT_PASSWORD"] = "root-secret-1"
+    env.cli("admin", "start", check=True)
+    yield env
+    env.cli("admin", "stop")
 
 
 def test_roi_commands(running: Env) -> None:
