@@ -23,6 +23,7 @@ from pixelvault.cli import (
     jobs,
     login,
     objects,
+    plates,
     principals,
     render,
     rois,
@@ -58,6 +59,8 @@ app.add_typer(sessions.app, name="sessions")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(render.app, name="render")
 app.add_typer(rois.app, name="roi")
+app.add_typer(plates.screens, name="screen")
+app.add_typer(plates.plates, name="plate")
 app.command("annotate")(annotate.annotate)
 app.command("annotations")(annotate.list_annotations)
 app.command("download")(annotate.download)

@@ -16,6 +16,7 @@ from typing import IO, Any
 from pixelvault.client import transfer
 from pixelvault.client.http import Http
 from pixelvault.client.objects import Containers, Groups, Images, Users
+from pixelvault.client.plates import Plates
 from pixelvault.client.rois import Rois
 from pixelvault.targets import parse_target
 
@@ -31,6 +32,7 @@ class Connection(Http):
         self.users = Users(self)
         self.groups = Groups(self)
         self.rois = Rois(self)
+        self.plates = Plates(self)
 
     def login(self, username: str, password: str) -> dict[str, Any]:
         answer: dict[str, Any] = self.request(

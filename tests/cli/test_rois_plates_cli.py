@@ -1,5 +1,6 @@
-"""`pixelvault roi`: a user lists, exports, imports and removes an image's ROIs against a
-real server, and a bad or oversized file is refused with a message and a failing status."""
+"""`pixelvault roi`, `screen` and `plate` against a real server: a user lists, exports,
+imports and removes an image's ROIs, browses and deletes a plate; a bad or oversized
+file is refused with a message and a failing status."""
 
 from __future__ import annotations
 
@@ -62,3 +63,26 @@ def test_roi_commands(running: Env) -> None:
     assert refused.returncode != 0 and "at most 1024 MiB" in refused.stderr
     assert len(json.loads(env.cli("roi", "list", str(image), "-o", "json",
                                   check=True).stdout)) == 5
+
+
+def test_screen_and_plate_commands(running: Env) -> None:
+    env = running
+    url = f"http://127.0.0.1:{env.vars['PIXELVAULT_SERVER_PORT']}"
+    env.cli("login", "-s", url, "-u", "root", "-w", "root-secret-1", check=True)
+    sample = SAMPLE.with_name("one-screen-one-plate-four-wells.ome.xml")
+    env.cli("import", str(sample), check=True)
+    [screen] = json.loads(env.cli("screen", "list", "-o", "json", check=True).stdout)
+    assert screen["omero:childCount"] == 1
+    assert "1 screen(s)" in env.cli("screen", "list", check=True).stdout
+    [plate] = json.loads(env.cli("plate", "list", "--screen", str(screen["@id"]), "-o",
+                                 "json", check=True).stdout)
+    shown = env.cli("plate", "show", str(plate["@id"]), check=True).stdout
+    assert "4 well(s), 2 run(s)" in shown and "C2" in shown
+    detail = json.loads(env.cli("plate", "show", str(plate["@id"]), "-o", "json",
+                                check=True).stdout)
+    assert sum(len(w["WellSamples"]) for w in detail["wells"]) == 11
+    missing = env.cli("plate", "show", "999999")
+    assert missing.returncode != 0 and "no plate with id 999999" in missing.stderr
+    gone = env.cli("delete", f"Plate:{plate['@id']}")
+    assert gone.returncode == 0, gone.stderr
+    assert json.loads(env.cli("plate", "list", "-o", "json", check=True).stdout) == []
