@@ -176,6 +176,8 @@ BAD_SHAPES: list[tuple[dict[str, Any], str]] = [
      "theZ 9 is not a plane"),
     ({"@type": OME + "Star", "X": 1, "Y": 1}, "is not one of"),
     ({"@type": OME + "Point", "X": 1}, "Y is missing"),
+    ({"@type": OME + "Point", "X": 10 ** 400, "Y": 1}, "is not a finite number"),
+    ({"@type": OME + "Point", "X": 1, "Y": 1, "FontStyle": "x" * 300}, "FontStyle is a short"),
     ({"@type": OME + "Polyline", "Points": " ".join(["1,2"] * 500_001)}, "at most 500000"),
 ]
 

@@ -126,6 +126,9 @@ BAD: list[tuple[bytes, str]] = [
     (json.dumps({"type": "FeatureCollection", "features": []}).encode(), "no features"),
     (json.dumps([_feature({"type": "Circle", "coordinates": [1, 2]})]).encode(),
      "geometry type 'Circle'"),
+    (b'[{"type": "Feature", "properties": {}, "geometry": '
+     + b'{"type": "GeometryCollection", "geometries": [' * 40 + b"]}" * 40 + b"}]",
+     "nested 32 levels deep"),
     (json.dumps([_feature({"type": "Polygon", "coordinates": [
         [[0, 0], [9, 0], [9, 9], [0, 0]], [[1, 1], [2, 1], [2, 2], [1, 1]]]})]).encode(),
      "hole(s)"),

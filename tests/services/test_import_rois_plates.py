@@ -280,3 +280,36 @@ def test_a_mask_larger_than_its_image_or_of_the_wrong_depth_is_refused(
     depth.write_text(text.replace('<BinData BigEndian="true" Length="4">AOnpAA==',
                                   '<BinData BigEndian="true" Length="8">AOnpAADp'))
     assert "one bit per pixel is 1 bytes" in _refused(vault, depth)
+
+
+def test_an_image_does_not_carry_anothers_rois_into_a_group_they_are_not_in(
+        vault: Vault) -> None:
+    from dataclasses import replace
+
+    from pixelvault.catalog.models import Permissions
+    from pixelvault.catalog.permissions import load_actor
+    from pixelvault.errors import InvalidInputError
+    from pixelvault.formats.rois import Roi as ShapesRoi
+    from pixelvault.formats.rois import Shape as PointShape
+    from pixelvault.services.access import principals
+    from pixelvault.services.objects import graph
+
+    admin = vault.local_admin()
+    lab = principals.create_group(vault.catalog, admin, "lab", Permissions.READ_ANNOTATE)
+    other = principals.create_group(vault.catalog, admin, "other", Permissions.READ_ANNOTATE)
+    for group in (lab, other):
+        principals.add_member(vault.catalog, admin, group, admin.user_id)
+    bob_id = principals.create_user(vault.catalog, admin, "bob", "Bob", "Lab", [lab],
+                                    password="bob-secret-1")
+    outcome = imports.run(vault, replace(admin, group_id=lab),
+                          imports.plan([SAMPLES / "ROI.ome.xml"]),
+                          imports.ImportOptions(thumbnails=False))
+    [image_id] = outcome.imported[0].image_ids
+    with vault.catalog.session() as session:
+        bob = load_actor(session, bob_id)
+        assert bob is not None
+        rois.add(session, bob, image_id, [ShapesRoi(shapes=(PointShape("point", (1.0, 1.0)),))])
+    with pytest.raises(InvalidInputError, match="drew ROIs on images that would move"):
+        graph.chgrp(vault.catalog, admin, [("image", image_id)], other)
+    with vault.catalog.session() as session:
+        assert set(session.scalars(select(Roi.group_id))) == {lab}

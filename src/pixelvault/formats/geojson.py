@@ -28,6 +28,10 @@ from pixelvault.formats import rois as model
 ELLIPSE_VERTICES = 64
 MAX_PARTS = 100_000  # shapes in one feature
 MAX_LONE = 64 << 20  # a file holding one Feature, not a collection, is read whole
+# What one feature may hold before it is built in memory (ijson builds a whole feature):
+MAX_FEATURE_NUMBERS = 4 << 20  # 2 million vertices
+MAX_FEATURE_TEXT = 64 << 20  # bytes of strings (names, a mask's base64)
+MAX_DEPTH = 32
 
 
 def _plane(shape: model.Shape) -> dict[str, int]:
@@ -117,9 +121,9 @@ def _number_pair(value: Any, what: str) -> tuple[float, float]:
         raise InvalidInputError(f"{what}: a position is [x, y]")
     x, y = value[0], value[1]
     for item in (x, y):
-        if isinstance(item, bool) or not isinstance(item, int | float) or \
-                not math.isfinite(float(item)):
-            raise InvalidInputError(f"{what}: coordinate {item!r} is not a finite number")
+        if not model.finite(item):
+            raise InvalidInputError(f"{what}: coordinate {str(item)[:40]} is not a finite "
+                                    "number")
     return float(x), float(y)
 
 
@@ -203,7 +207,7 @@ def _exact(data: Any, what: str) -> model.Shape:
         values[key] = item
     for key in ("stroke_width", "font_size"):
         item = data.get(key)
-        if item is not None and (isinstance(item, bool) or not isinstance(item, int | float)):
+        if item is not None and not model.finite(item):
             raise InvalidInputError(f"{what}: {key} is a number")
         values[key] = float(item) if item is not None else None
     transform = data.get("transform")
@@ -278,6 +282,12 @@ def read(stream: IO[bytes], what: str) -> Iterator[model.Roi]:
         raise InvalidInputError(f"{what}: not GeoJSON (a FeatureCollection or a list of "
                                 "Features)")
     prefix = "features.item" if head == b"{" else "item"
+    if stream.seekable():
+        _prescan(_Prepend(head, stream), prefix, what)
+        stream.seek(0)
+        head = stream.read(1)
+        while head and head.isspace():
+            head = stream.read(1)
     number = 0
     try:
         for found in ijson.items(_Prepend(head, stream), prefix, use_float=True):
@@ -298,6 +308,38 @@ def read(stream: IO[bytes], what: str) -> Iterator[model.Roi]:
     if number == 0:
         raise InvalidInputError(f"{what}: no features (GeoJSON's FeatureCollection has them "
                                 "in \"features\")")
+
+
+def _prescan(stream: Any, prefix: str, what: str) -> None:
+    """Walk the file's parse events (constant memory) and refuse a feature too large to
+    build, or nesting deeper than any GeoJSON needs, before anything is built."""
+    import ijson
+
+    depth = numbers = text = feature = 0
+    try:
+        for where, event, value in ijson.parse(stream, use_float=True):
+            if event in ("start_map", "start_array"):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise InvalidInputError(f"{what}: nested {MAX_DEPTH} levels deep; "
+                                            "GeoJSON never is")
+                if event == "start_map" and where == prefix:
+                    feature += 1
+                    numbers = text = 0
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+            elif event == "number":
+                numbers += 1
+            elif event in ("string", "map_key"):
+                text += len(value)
+            if numbers > MAX_FEATURE_NUMBERS or text > MAX_FEATURE_TEXT:
+                raise InvalidInputError(
+                    f"{what} feature {feature}: more than {MAX_FEATURE_NUMBERS >> 21} "
+                    f"million points or {MAX_FEATURE_TEXT >> 20} MiB of text in one "
+                    "feature; split it")
+    except ijson.JSONError as exc:
+        raise InvalidInputError(f"{what}: not valid JSON after feature {feature} "
+                                f"({str(exc)[:120]})") from None
 
 
 class _Prepend:

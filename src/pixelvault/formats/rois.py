@@ -41,6 +41,8 @@ STYLE_KEYS = ("fill_rule", "font_family", "font_style", "stroke_dash_array", "ma
 MAX_VERTICES = 500_000  # per polygon or polyline: a whole-slide outline has ~10^4
 MAX_TEXT = 65_536
 MAX_SHAPES_PER_ROI = 100_000
+MAX_MASK_PIXELS = 16 << 20  # a 4096x4096 mask; OMERO's masks are one object each
+MAX_INTEGER = 1 << 53
 
 
 @dataclass(frozen=True)
@@ -114,10 +116,21 @@ class Plane:
     size_t: int
 
 
+def finite(value: object) -> bool:
+    """A number a shape may hold: finite, and no integer beyond what a double holds
+    exactly (a 400-digit one would overflow every later computation)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, int):
+        return abs(value) <= MAX_INTEGER
+    return math.isfinite(value)
+
+
 def _finite(values: tuple[float, ...], what: str) -> None:
     for value in values:
-        if not isinstance(value, int | float) or not math.isfinite(value):
-            raise InvalidInputError(f"{what}: coordinate {value!r} is not a finite number")
+        if not finite(value):
+            raise InvalidInputError(f"{what}: coordinate {str(value)[:40]} is not a finite "
+                                    "number")
 
 
 def check(shape: Shape, plane: Plane, what: str) -> Shape:
@@ -144,7 +157,7 @@ def check(shape: Shape, plane: Plane, what: str) -> Shape:
             raise InvalidInputError(f"{what}: a transform has six values, a00 to a12")
         _finite(shape.transform, f"{what}'s transform")
     for value, name in ((shape.stroke_width, "stroke width"), (shape.font_size, "font size")):
-        if value is not None and (not math.isfinite(value) or value < 0):
+        if value is not None and (not finite(value) or value < 0):
             raise InvalidInputError(f"{what}: {name} {value} is not a number of 0 or more")
     if shape.kind in ("rectangle", "ellipse", "mask") and min(shape.coords[2:]) < 0:
         raise InvalidInputError(f"{what}: a {OME_NAMES[shape.kind]} with a negative size")
@@ -156,6 +169,18 @@ def check(shape: Shape, plane: Plane, what: str) -> Shape:
     if len(shape.text) > MAX_TEXT:
         raise InvalidInputError(f"{what}: text of {len(shape.text)} characters; at most "
                                 f"{MAX_TEXT}")
+    for colour in (shape.stroke_color, shape.fill_color):
+        if colour is not None and (isinstance(colour, bool) or not isinstance(colour, int)
+                                   or not -(1 << 31) <= colour < (1 << 31)):
+            raise InvalidInputError(f"{what}: a colour is RGBA as one signed 32-bit integer")
+    for index in (shape.z, shape.t, shape.c):
+        if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
+            raise InvalidInputError(f"{what}: a plane index is a whole number")
+    for key, value in shape.style.items():
+        if key not in STYLE_KEYS or not (isinstance(value, bool) or (
+                isinstance(value, str) and len(value) <= 256)):
+            raise InvalidInputError(f"{what}: style {str(key)[:40]} is not one of "
+                                    f"{', '.join(STYLE_KEYS)} with a short text")
     if shape.kind == "mask":
         _check_mask(shape, plane, what)
     elif shape.mask is not None:
@@ -168,6 +193,9 @@ def _check_mask(shape: Shape, plane: Plane, what: str) -> None:
     if width != int(width) or height != int(height) or width < 1 or height < 1:
         raise InvalidInputError(f"{what}: a mask's width and height are whole pixels, 1 or "
                                 "more")
+    if width * height > MAX_MASK_PIXELS:
+        raise InvalidInputError(f"{what}: a {int(width)}x{int(height)} mask; at most "
+                                f"{MAX_MASK_PIXELS} pixels per mask (split it)")
     if width > plane.size_x or height > plane.size_y:
         raise InvalidInputError(f"{what}: a {int(width)}x{int(height)} mask is larger than "
                                 f"the {plane.size_x}x{plane.size_y} image")

@@ -9,7 +9,6 @@ group with its permissions (QuPath's parser requires both).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from fastapi import Request
@@ -119,8 +118,8 @@ def _number(data: dict[str, Any], key: str, what: str) -> float:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInputError(f"{what}: {key} is missing or not a number")
-    if not math.isfinite(value):
-        raise InvalidInputError(f"{what}: {key} {value} is not a finite number")
+    if not model.finite(value):
+        raise InvalidInputError(f"{what}: {key} {str(value)[:40]} is not a finite number")
     return float(value)
 
 

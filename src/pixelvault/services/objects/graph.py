@@ -290,6 +290,14 @@ def chgrp(catalog: Catalog, actor: Actor, targets: Iterable[tuple[str, int]], gr
                         f"{kind} {object_id} belongs to {_name(session, owner_id)}; only "
                         "administrators move other users' data")
         members = _members(session, group_id)
+        if graph.ids["image"]:  # ROIs others drew on the images move with them
+            drawers = set(session.scalars(select(Roi.owner_id).where(
+                Roi.image_id.in_(graph.ids["image"]))))
+            for owner_id in sorted(drawers - members):
+                raise InvalidInputError(
+                    f"{_name(session, owner_id)} drew ROIs on images that would move but is "
+                    f"not a member of group {group_id}; add them to it first (`pixelvault "
+                    "group adduser`), or remove their ROIs")
         for owner_id in sorted(set(owners.values()) - members):
             raise InvalidInputError(
                 f"{_name(session, owner_id)} owns data that would move but is not a member "

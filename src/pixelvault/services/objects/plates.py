@@ -191,7 +191,7 @@ def grid(session: Session, actor: Actor, plate_id: int, field: int, run: int | N
         Image, Image.id == WellSample.image_id).join(
         Experimenter, Experimenter.id == Image.owner_id).where(
         Well.plate_id == plate_id, allowed(actor, Right.READ, Well),
-        allowed(actor, Right.READ, Image))
+        allowed(actor, Right.READ, WellSample), allowed(actor, Right.READ, Image))
     if run is None:
         statement = statement.where(WellSample.field == field)
     else:  # the field counts from each well's first field in that run

@@ -27,7 +27,9 @@ from pixelvault.formats import rois as model
 from pixelvault.services.objects import containers
 
 MAX_PAGE = 500
+MAX_IDS = 10_000  # ROIs or shapes changed by one call
 MAX_NAME = 1024
+MAX_DESCRIPTION = 100_000
 MAX_PLANE = 1 << 30
 
 
@@ -100,6 +102,9 @@ def _check_roi(roi: model.Roi, plane: model.Plane, what: str) -> None:
     if len(roi.shapes) > model.MAX_SHAPES_PER_ROI:
         raise InvalidInputError(f"{what}: {len(roi.shapes)} shapes; at most "
                                 f"{model.MAX_SHAPES_PER_ROI} per ROI")
+    if len(roi.description) > MAX_DESCRIPTION:
+        raise InvalidInputError(f"{what}: a description of {len(roi.description)} characters; "
+                                f"at most {MAX_DESCRIPTION}")
     if len(roi.name) > MAX_NAME:
         raise InvalidInputError(f"{what}: a name of {len(roi.name)} characters; at most "
                                 f"{MAX_NAME}")
@@ -206,10 +211,13 @@ def page(session: Session, actor: Actor, *, image_id: int | None = None,
         rois = rois.where(Roi.owner_id == owner)
     if group is not None:
         rois = rois.where(Roi.group_id == group)
+    shapes = select(Shape.roi_id)
+    if image_id is not None:  # the shapes' own index, not a scan of every image's
+        shapes = shapes.where(Shape.image_id == image_id)
     if kind is not None:
-        rois = rois.where(Roi.id.in_(select(Shape.roi_id).where(Shape.kind == kind)))
+        rois = rois.where(Roi.id.in_(shapes.where(Shape.kind == kind)))
     if window != Window():
-        inside = _window(select(Shape.roi_id), window)
+        inside = _window(shapes, window)
         rois = rois.where(Roi.id.in_(inside))
     total = int(session.scalar(select(func.count()).select_from(rois.subquery())) or 0)
     rows = session.scalars(rois.order_by(Roi.id).offset(offset).limit(limit)).all()
@@ -300,6 +308,8 @@ def shape(session: Session, actor: Actor, shape_id: int) -> tuple[StoredRoi, Sto
 def _owned_rois(session: Session, actor: Actor, roi_ids: Iterable[int],
                 right: Right) -> dict[int, Roi]:
     wanted = sorted(set(roi_ids))
+    if len(wanted) > MAX_IDS:
+        raise InvalidInputError(f"{len(wanted)} ROIs at once; at most {MAX_IDS}")
     rows = {r.id: r for r in session.scalars(select(Roi).where(
         Roi.id.in_(wanted), allowed(actor, Right.READ, Roi)))}
     for roi_id in wanted:
@@ -323,6 +333,8 @@ def replace_shapes(session: Session, actor: Actor,
     """Shapes changed in place: shape id -> (its ROI's id, the new shape)."""
     if not changes:
         return
+    if len(changes) > MAX_IDS:
+        raise InvalidInputError(f"{len(changes)} shapes at once; at most {MAX_IDS}")
     rois = _owned_rois(session, actor, {roi for roi, _ in changes.values()}, Right.EDIT)
     current = {s.id: s for s in session.scalars(select(Shape).where(
         Shape.id.in_(list(changes))))}
@@ -340,26 +352,12 @@ def replace_shapes(session: Session, actor: Actor,
     touch(session, rois)
 
 
-def add_shapes(session: Session, actor: Actor, roi_id: int,
-               shapes: list[model.Shape]) -> list[int]:
-    """Shapes added to an existing ROI (iviewer adds a shape to a ROI it drew before)."""
-    roi = _owned_rois(session, actor, [roi_id], Right.EDIT)[roi_id]
-    plane = plane_of(session, roi.image_id)
-    for number, new in enumerate(shapes):
-        model.check(new, plane, f"ROI {roi_id} new shape {number + 1}")
-    last = session.scalar(select(func.max(Shape.position)).where(Shape.roi_id == roi_id))
-    start = (last or 0) + 1
-    ids = insert_returning_ids(session, Shape, [
-        {"roi_id": roi_id, "image_id": roi.image_id, "position": start + n, **shape_row(s)}
-        for n, s in enumerate(shapes)])
-    touch(session, [roi_id])
-    return ids
-
-
 def remove_shapes(session: Session, actor: Actor, shapes: dict[int, list[int]]) -> list[int]:
     """Shapes removed (ROI id -> shape ids); a ROI left without shapes is removed too, as
     OMERO's viewers do. The ROIs removed."""
     rois = _owned_rois(session, actor, shapes, Right.DELETE)
+    if sum(len(ids) for ids in shapes.values()) > MAX_IDS:
+        raise InvalidInputError(f"more than {MAX_IDS} shapes at once")
     for roi_id, shape_ids in shapes.items():
         session.execute(delete(Shape).where(Shape.roi_id == roi_id,
                                             Shape.id.in_(shape_ids)))

@@ -143,19 +143,31 @@ def plate_group(vault: Vault, actor: Actor, plate_id: int) -> dict[str, Any]:
     runs; every field is an image group below its well."""
     from sqlalchemy import func, select
 
-    from pixelvault.catalog.models import Plate, PlateAcquisition, Well, WellSample
+    from pixelvault.catalog import Right
+    from pixelvault.catalog.models import Image, Plate, PlateAcquisition, Well, WellSample
+    from pixelvault.catalog.permissions import allowed
     from pixelvault.services.objects import plates
 
     with vault.catalog.session() as session:
         plate = plates.get(session, actor, Plate, plate_id, "plate")
         rows, columns = _plate_names(plate)
+        # only wells with a field (and its image) the reader may see: a Zarr client
+        # reads every well the plate lists
+        seen = select(WellSample.well_id, WellSample.field).join(
+            Image, Image.id == WellSample.image_id).where(
+            allowed(actor, Right.READ, WellSample), allowed(actor, Right.READ, Image))
         wells = session.execute(select(Well.row, Well.column).where(
-            Well.plate_id == plate_id, Well.id.in_(select(WellSample.well_id))).order_by(
+            Well.plate_id == plate_id, allowed(actor, Right.READ, Well),
+            Well.id.in_(seen.with_only_columns(WellSample.well_id))).order_by(
             Well.row, Well.column)).all()
         runs = session.scalars(select(PlateAcquisition).where(
-            PlateAcquisition.plate_id == plate_id).order_by(PlateAcquisition.id)).all()
+            PlateAcquisition.plate_id == plate_id,
+            allowed(actor, Right.READ, PlateAcquisition)).order_by(PlateAcquisition.id)).all()
         most = session.scalar(select(func.max(WellSample.field)).join(
-            Well, Well.id == WellSample.well_id).where(Well.plate_id == plate_id))
+            Well, Well.id == WellSample.well_id).join(
+            Image, Image.id == WellSample.image_id).where(
+            Well.plate_id == plate_id, allowed(actor, Right.READ, WellSample),
+            allowed(actor, Right.READ, Image)))
     described: dict[str, Any] = {
         "version": "0.5", "name": plate.name, "field_count": (most or 0) + 1,
         "rows": [{"name": r} for r in rows], "columns": [{"name": c} for c in columns],

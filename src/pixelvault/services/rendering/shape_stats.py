@@ -22,7 +22,8 @@ from pixelvault.services.pixels.access import buffer_for
 from pixelvault.services.rendering.images import INFO
 from pixelvault.services.vault import Vault
 
-MAX_PIXELS = 64 << 20  # a shape's box, per channel
+MAX_PIXELS = 16 << 20  # a shape's box, per channel
+MAX_READ = 64 << 20  # pixels read by one request, over every shape and channel
 
 
 def _outline(shape: model.Shape) -> list[tuple[float, float]]:
@@ -84,6 +85,9 @@ def shape_statistics(vault: Vault, actor: Actor, shape_ids: list[int], z: int, t
     """``{shape id: [{"index", "points", "min", "max", "sum", "mean", "std_dev"}]}`` for
     the shapes the caller may read on plane z, t (others are left out)."""
     out: dict[str, Any] = {}
+    budget = MAX_READ
+    if channels is not None:
+        channels = list(dict.fromkeys(channels))
     with vault.catalog.session() as session:
         found = []
         for shape_id in dict.fromkeys(shape_ids):
@@ -99,6 +103,11 @@ def shape_statistics(vault: Vault, actor: Actor, shape_ids: list[int], z: int, t
         if any(not 0 <= c < info.size_c for c in wanted):
             raise InvalidInputError(f"cs= lists channels from 0 to {info.size_c - 1}")
         covered = coverage(stored.shape, info.size_x, info.size_y)
+        if covered is not None:
+            budget -= covered[2].size * len(wanted)
+            if budget < 0:
+                raise InvalidInputError(f"statistics over more than {MAX_READ} pixels at once; "
+                                        "ask for fewer shapes or channels")
         buffer = buffer_for(vault, info)
         stats: list[dict[str, Any]] = []
         for c in wanted:

@@ -19,6 +19,7 @@ from pixelvault.catalog import Actor
 from pixelvault.catalog.models import Plate, PlateAcquisition, Screen, Well
 from pixelvault.server import jsonp
 from pixelvault.server.auth import ActorDep, vault_of
+from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.omero_marshal import (
     OME,
     Listing,
@@ -33,7 +34,7 @@ from pixelvault.server.routes.omero.api import objects_json
 from pixelvault.services.access import principals
 from pixelvault.services.objects import plates
 
-router = APIRouter(tags=["OMERO plates"])
+router = APIRouter(tags=["OMERO plates"], route_class=JsonBodyRoute)
 Index = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 

@@ -33,7 +33,7 @@ from pixelvault.services.rendering import images
 from pixelvault.services.rendering.shape_stats import shape_mask_png, shape_statistics
 
 router = APIRouter(tags=["OMERO ROIs"], route_class=JsonBodyRoute)
-MAX_PERSIST_BODY = 64 << 20
+MAX_PERSIST_BODY = 16 << 20
 PlaneRange = Annotated[str, Path(max_length=24, pattern=r"^\d{1,9}(-\d{1,9})?$")]
 
 
