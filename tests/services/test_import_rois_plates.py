@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -182,10 +183,7 @@ def test_rois_round_trip_through_an_ome_tiff_export(vault: Vault, tmp_path: Path
         written = rois_of(omexml.parse(tif.ome_metadata or "", "out"), "out")
     original = rois_of(omexml.parse((SAMPLES / "ROI.ome.xml").read_bytes(), "in"), "in")
 
-    def shapes(found: list[Any]) -> list[Any]:
-        return sorted(repr(sorted(map(repr, r.shapes))) for r in found)
-
-    assert shapes(written) == shapes(original)
+    assert _shapes(written) == _shapes(original)
     again = _import(vault, target).image_ids[0]
     with vault.catalog.session() as session:
         assert rois.count(session, vault.local_admin(), again) == 5
@@ -237,17 +235,22 @@ def test_plates_are_deleted_and_moved_whole(vault: Vault) -> None:
         assert session.scalar(select(func.count()).select_from(Plate)) == 2
 
 
-def test_masks_become_ome_zarr_labels(vault: Vault, tmp_path: Path) -> None:
-    """The schema sample's mask, exported as OME-Zarr: a label image ome-zarr-models
-    accepts, its pixels the mask's, valued by the shape's id."""
+def test_rois_round_trip_through_an_ome_zarr_export(vault: Vault, tmp_path: Path) -> None:
+    """The schema sample as OME-Zarr: its mask a label image ome-zarr-models accepts, valued
+    by the shape's id; every shape in OME/METADATA.ome.xml, where Bio-Formats' Zarr reader
+    finds them, equal to the original's; imported back with all its ROIs."""
     import zarr
+    from ome_zarr_models.v05.image import Image as NgffImage
     from ome_zarr_models.v05.labels import Labels
 
+    from pixelvault.formats import omexml
+    from pixelvault.formats.omexml_rois import rois_of
     from pixelvault.services.pixels import export
 
     image_id = _import(vault, SAMPLES / "ROI.ome.xml").image_ids[0]
     target = export.export(vault, vault.local_admin(), image_id, "ome-zarr",
                            tmp_path / "out.ome.zarr")
+    NgffImage.from_zarr(zarr.open_group(str(target), mode="r"))
     Labels.from_zarr(zarr.open_group(str(target / "labels"), mode="r"))
     masks: Any = zarr.open_group(str(target / "labels" / "masks"), mode="r")
     pixels = masks["0"][0, 0, 0]
@@ -256,6 +259,66 @@ def test_masks_become_ome_zarr_labels(vault: Vault, tmp_path: Path) -> None:
     # a 2x2 mask at (1, 1) moved by (2, 2), bits 0110: (row 0, col 1) and (row 1, col 0)
     # of it, at rows 3 and 4 of a 4-row image: the second is cut at the edge
     assert sorted(map(tuple, found.tolist())) == [(3, 4)]
+    described = omexml.parse((target / "OME" / "METADATA.ome.xml").read_bytes(), "out")
+    [image] = described.images
+    assert (image.pixels.size_x, image.pixels.size_y) == (6, 4)
+    assert image.pixels.metadata_only is not None and not image.pixels.tiff_data_blocks
+    written = rois_of(described, "out")
+    original = rois_of(omexml.parse((SAMPLES / "ROI.ome.xml").read_bytes(), "in"), "in")
+    assert _shapes(written) == _shapes(original)
+    again = _import(vault, target).image_ids[0]
+    with vault.catalog.session() as session:
+        assert rois.count(session, vault.local_admin(), again) == 5
+
+
+def _shapes(found: list[Any]) -> list[str]:
+    return sorted(repr(sorted(map(repr, r.shapes))) for r in found)
+
+
+def test_a_plates_rois_travel_with_its_ome_zarr_export(vault: Vault, tmp_path: Path) -> None:
+    """A field's ROI goes into the exported plate's OME/METADATA.ome.xml, on the image the
+    document's plate places in the same well and field; imported back, it is there."""
+    from pixelvault.formats import omexml
+    from pixelvault.formats.rois import Roi as RoiModel
+    from pixelvault.formats.rois import Shape as ShapeModel
+    from pixelvault.services.objects import plates
+    from pixelvault.services.pixels import export
+    from tests.formats.samples import ome_zarr_plate
+
+    admin = vault.local_admin()
+    _import(vault, ome_zarr_plate("0.5")(tmp_path).path)
+
+    def second_field_of_b3() -> tuple[int, int]:
+        with vault.catalog.session() as session:
+            plate = session.scalars(select(Plate).order_by(Plate.id.desc())).first()
+            assert plate is not None
+            well = session.scalar(select(Well).where(Well.plate_id == plate.id, Well.row == 1,
+                                                     Well.column == 2))
+            assert well is not None
+            return plate.id, plates.fields_of(session, admin, [well.id])[well.id][1].image.id
+
+    plate_id, image_id = second_field_of_b3()
+    drawn = RoiModel(name="nucleus", shapes=(ShapeModel("ellipse", (10.0, 8.0, 4.0, 3.0)),))
+    with vault.catalog.session() as session:
+        rois.add(session, admin, image_id, [drawn], "test")
+    target = export.export_plate(vault, admin, plate_id, tmp_path / "plate.ome.zarr")
+    described = omexml.parse((target / "OME" / "METADATA.ome.xml").read_bytes(), "out")
+    assert len(described.images) == 3 and len(described.plates[0].wells) == 2
+    [roi] = described.rois
+    assert roi.name == "nucleus"
+    [holder] = [i for i in described.images if i.roi_refs]
+    assert holder.roi_refs[0].id == roi.id
+    [sample] = [s for w in described.plates[0].wells for s in w.well_samples
+                if s.image_ref.id == holder.id]
+    [well] = [w for w in described.plates[0].wells if sample in w.well_samples]
+    assert (well.row, well.column, well.well_samples.index(sample)) == (1, 2, 1)
+    series = json.loads((target / "OME" / "zarr.json").read_text())
+    assert series["attributes"]["ome"]["series"] == ["B/3/0", "B/3/1", "B/4/0"]
+    _import(vault, target)
+    _, again = second_field_of_b3()
+    with vault.catalog.session() as session:
+        [back] = list(rois.iterate(session, admin, again))
+    assert back.name == "nucleus" and back.shapes[0].shape == drawn.shapes[0]
 
 
 def test_a_well_beyond_the_declared_rows_is_refused(vault: Vault, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -204,6 +204,8 @@ class OmeZarrReader:
             else:
                 self.layout = "bioformats2raw"
                 self._open_series()
+            if self.layout in ("image", "plate"):
+                self._described_rois()
         except _ERRORS as exc:
             raise CorruptFileError(f"{path.name}: OME-Zarr metadata is not what NGFF "
                                    f"describes ({type(exc).__name__}: {exc})") from None
@@ -284,6 +286,30 @@ class OmeZarrReader:
             raise CorruptFileError(f"{self.path.name}: OME/METADATA.ome.xml is larger than "
                                    f"{MAX_METADATA >> 20} MiB")
         return omexml.parse(path.read_bytes(), f"{self.path.name}/OME/METADATA.ome.xml")
+
+    def _described_rois(self) -> None:
+        """The ROIs in ``OME/METADATA.ome.xml`` beside an image or a plate, which
+        Bio-Formats' Zarr reader takes whatever the layout (pixelvault's exports write
+        them there): a plate's by the well and place of the field the document puts them
+        on."""
+        from pixelvault.formats import omexml
+
+        described = self._described()
+        if described is None:
+            return
+        found, plates = omexml.rois_and_plates(described,
+                                               f"{self.path.name}/OME/METADATA.ome.xml")
+        if self.layout == "image":
+            self._rois = [r for r in found if r.series == 0]
+            return
+        fields = {(w.row, w.column): w.fields for p in self._plates for w in p.wells}
+        series_of: dict[int, int] = {}
+        for well in plates[0].wells if plates else ():
+            for mine, theirs in zip(fields.get((well.row, well.column), ()), well.fields,
+                                    strict=False):
+                series_of[theirs.series] = mine.series
+        self._rois = [replace(r, series=series_of[r.series]) for r in found
+                      if r.series in series_of]
 
     def _open_series(self) -> None:
         from pixelvault.formats import omexml

@@ -23,7 +23,10 @@ from pixelvault.catalog.models import Channel, Pixels
 from pixelvault.errors import InvalidInputError
 from pixelvault.formats.ngff_write import Image as PyramidImage
 from pixelvault.formats.ngff_write import write_pyramid
+from pixelvault.formats.plates import Field, PlateLayout, WellLayout
+from pixelvault.formats.rois import Roi
 from pixelvault.formats.zarr_shards import ShardReader
+from pixelvault.services.pixels import zarr_http
 from pixelvault.services.pixels.access import buffer_for, pixels_info
 from pixelvault.services.pixels.buffer import PixelBuffer
 from pixelvault.services.vault import Vault
@@ -59,10 +62,22 @@ def export(vault: Vault, actor: Actor, image_id: int, fmt: str, target: Path, *,
     """Write image ``image_id`` to ``target`` as ``fmt``; the path written."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"export format {fmt!r}: use {' or '.join(FORMATS)}")
+    _check_target(target, overwrite)
+    _write(vault, actor, image_id, fmt, target, progress, describe=True)
+    return target
+
+
+def _check_target(target: Path, overwrite: bool) -> None:
     if target.exists() and not overwrite:
         raise InvalidInputError(f"{target} exists; choose another name or pass --force")
     if not target.parent.is_dir():
         raise InvalidInputError(f"{target.parent} is not a directory")
+
+
+def _write(vault: Vault, actor: Actor, image_id: int, fmt: str, target: Path,
+           progress: Progress | None, *, describe: bool) -> PyramidImage:
+    """Writes the export (an OME-Zarr with its own ``OME/`` metadata if ``describe``, as a
+    plate's field has not); what the image is."""
     buffer, image = _describe(vault, actor, image_id)
     pyramid = _temporary(target) if fmt == "ome-zarr" else \
         Path(vault.settings.state_dir) / f"export-{secrets.token_hex(8)}.zarr"
@@ -77,10 +92,12 @@ def export(vault: Vault, actor: Actor, image_id: int, fmt: str, target: Path, *,
                       if progress else None)
         if fmt == "ome-zarr":
             _mask_labels(vault, actor, image_id, pyramid, image)
+            if describe:
+                _ome_group(pyramid, [image], _rois(vault, actor, image_id, 0))
             if target.exists():
                 _remove(target)
             os.rename(pyramid, target)
-            return target
+            return image
         temp = _temporary(target)
         try:
             write_ome_tiff(pyramid, image, temp, (lambda f: progress(0.5 + f / 2))
@@ -89,10 +106,39 @@ def export(vault: Vault, actor: Actor, image_id: int, fmt: str, target: Path, *,
             os.replace(temp, target)
         finally:
             temp.unlink(missing_ok=True)
-        return target
+        return image
     finally:
         if pyramid.exists() and pyramid != target:
             shutil.rmtree(pyramid, ignore_errors=True)
+
+
+def _rois(vault: Vault, actor: Actor, image_id: int, series: int) -> list[Roi]:
+    """The image's ROIs that the exporter may see, as series ``series`` of the export."""
+    from pixelvault.services.objects import rois
+
+    with vault.catalog.session() as session:
+        return [Roi(shapes=tuple(s.shape for s in r.shapes), name=r.name,
+                    description=r.description, series=series)
+                for r in rois.iterate(session, actor, image_id)]
+
+
+def _ome_group(root: Path, images: list[PyramidImage], found: list[Roi],
+               plate: PlateLayout | None = None, series: list[str] | None = None) -> None:
+    """``OME/METADATA.ome.xml`` as bioformats2raw writes it, for Bio-Formats' Zarr reader:
+    the images' metadata, every ROI (shapes a label image cannot hold among them) and the
+    plate; ``OME/zarr.json`` names each image's group in ``series`` (a plate's fields)."""
+    import json
+
+    from pixelvault.formats.omexml_write import document
+
+    folder = root / "OME"
+    folder.mkdir()
+    ome: dict[str, Any] = {"version": "0.5"}
+    if series is not None:
+        ome["series"] = series
+    (folder / "zarr.json").write_text(json.dumps({
+        "zarr_format": 3, "node_type": "group", "attributes": {"ome": ome}}))
+    (folder / "METADATA.ome.xml").write_bytes(document(images, found, plate))
 
 
 def _mask_labels(vault: Vault, actor: Actor, image_id: int, group: Path,
@@ -178,13 +224,8 @@ def _add_rois(vault: Vault, actor: Actor, image_id: int, path: Path) -> None:
 
     from pixelvault.formats import omexml
     from pixelvault.formats.omexml_rois import to_ome
-    from pixelvault.formats.rois import Roi
-    from pixelvault.services.objects import rois
 
-    with vault.catalog.session() as session:
-        found = [Roi(shapes=tuple(s.shape for s in r.shapes), name=r.name,
-                     description=r.description)
-                 for r in rois.iterate(session, actor, image_id)]
+    found = _rois(vault, actor, image_id, 0)
     if not found:
         return
     with tifffile.TiffFile(path) as tif:
@@ -198,29 +239,31 @@ def export_plate(vault: Vault, actor: Actor, plate_id: int, target: Path, *,
                  overwrite: bool = False, progress: Progress | None = None) -> Path:
     """Write a plate as an OME-Zarr 0.5 plate directory: the plate's rows, columns,
     wells and runs, and every field an image group with its pyramid (what
-    ``/zarr/plate/{id}.zarr/`` serves, on disk). It appears under its name only when
-    complete."""
+    ``/zarr/plate/{id}.zarr/`` serves, on disk), with ``OME/METADATA.ome.xml`` for
+    Bio-Formats (the fields' metadata and ROIs, and the plate). It appears under its name
+    only when complete."""
     import json
 
-    from sqlalchemy import select
-
-    from pixelvault.catalog.models import Well
+    from pixelvault.catalog.models import Plate, Well
     from pixelvault.services.objects import plates
-    from pixelvault.services.pixels import zarr_http
 
-    if target.exists() and not overwrite:
-        raise InvalidInputError(f"{target} exists; choose another name or pass --force")
-    if not target.parent.is_dir():
-        raise InvalidInputError(f"{target.parent} is not a directory")
+    _check_target(target, overwrite)
     root = zarr_http.plate_group(vault, actor, plate_id)  # 404 for a plate not seen
     described = root["attributes"]["ome"]["plate"]
     with vault.catalog.session() as session:
-        well_ids = {(w.row, w.column): w.id for w in session.scalars(
+        plate = session.get(Plate, plate_id)
+        assert plate is not None
+        wells = {(w.row, w.column): w for w in session.scalars(
             select(Well).where(Well.plate_id == plate_id))}
-        fields = plates.fields_of(session, actor, list(well_ids.values()))
+        fields = plates.fields_of(session, actor, [w.id for w in wells.values()])
+        name, rows, columns, naming = plate.name, plate.rows, plate.columns, \
+            (plate.row_naming, plate.column_naming)
     temp = _temporary(target)
     total = sum(len(f) for f in fields.values()) or 1
-    done = 0
+    images: list[PyramidImage] = []
+    found: list[Roi] = []
+    series: list[str] = []
+    layout: list[WellLayout] = []
 
     def write(path: Path, data: dict[str, Any]) -> None:
         path.mkdir(parents=True, exist_ok=True)
@@ -228,18 +271,30 @@ def export_plate(vault: Vault, actor: Actor, plate_id: int, target: Path, *,
 
     try:
         write(temp, root)
-        rows = [r["name"] for r in described["rows"]]
-        for well in described["wells"]:
-            row, column = well["path"].split("/")
+        row_names = [r["name"] for r in described["rows"]]
+        for entry in described["wells"]:
+            row, column = entry["path"].split("/")
+            well = wells[(row_names.index(row), entry["columnIndex"])]
             write(temp / row, {"zarr_format": 3, "node_type": "group", "attributes": {}})
             write(temp / row / column,
                   zarr_http.well_group(vault, actor, plate_id, row, column))
-            for field in fields.get(well_ids[(rows.index(row), well["columnIndex"])], []):
-                export(vault, actor, field.image.id, "ome-zarr",
-                       temp / row / column / str(field.sample.field))
-                done += 1
+            placed = []
+            for field in fields.get(well.id, []):
+                path = f"{row}/{column}/{field.sample.field}"
+                found += _rois(vault, actor, field.image.id, len(images))
+                placed.append(Field(len(images), position_x=field.sample.position_x,
+                                    position_y=field.sample.position_y,
+                                    timepoint=field.sample.timepoint))
+                images.append(_write(vault, actor, field.image.id, "ome-zarr", temp / path,
+                                     None, describe=False))
+                series.append(path)
                 if progress is not None:
-                    progress(done / total)
+                    progress(len(images) / total)
+            layout.append(WellLayout(well.row, well.column, tuple(placed), color=well.color,
+                                     type=well.type))
+        _ome_group(temp, images, found, PlateLayout(
+            name=name, rows=rows, columns=columns, wells=tuple(layout),
+            row_naming=naming[0], column_naming=naming[1]), series)
         if target.exists():
             _remove(target)
         os.rename(temp, target)
