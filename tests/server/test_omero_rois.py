@@ -213,3 +213,21 @@ def test_a_mask_is_drawn_in_its_fill_colour(api: Api, world: World, tmp_path: Pa
     assert pixels.getpixel((1, 0)) == (0, 0, 0, 0)
     listed = browser.json(f"/api/v0/m/rois/?image={image_id}")["data"][0]["shapes"][0]
     assert listed["@type"] == OME + "Mask" and listed["Width"] == 3.0
+
+
+def test_changes_saved_for_one_image_touch_only_its_rois(api: Api, world: World,
+                                                          tmp_path: Path) -> None:
+    """persist_rois names one image: shapes of another image listed in it are refused and
+    stay as they were (a viewer's save never reaches beyond the image it shows)."""
+    first = import_as(api, "alice", timelapse(tmp_path, "first.ome.tif"))
+    second = import_as(api, "alice", timelapse(tmp_path, "second.ome.tif"))
+    browser = Browser(api, "alice")
+    pair = _save(browser, first, new=[RECTANGLE])["ids"]["-1:-1"]
+    roi, shape = pair.split(":")
+    for changes in ({"modified": [{**RECTANGLE, "@id": int(shape), "X": 9.0, "oldId": pair}]},
+                    {"deleted": {roi: [pair]}}, {"empty_rois": {roi: [pair]}}):
+        answer = _save(browser, second, **changes)
+        assert f"ROI {roi} is on image {first}, not on image {second}" in \
+            answer["errors"][0], answer
+    [kept] = browser.json(f"/api/v0/m/rois/?image={first}")["data"][0]["shapes"]
+    assert kept["X"] == RECTANGLE["X"]

@@ -306,7 +306,9 @@ def shape(session: Session, actor: Actor, shape_id: int) -> tuple[StoredRoi, Sto
 
 
 def _owned_rois(session: Session, actor: Actor, roi_ids: Iterable[int],
-                right: Right) -> dict[int, Roi]:
+                right: Right, image_id: int | None = None) -> dict[int, Roi]:
+    """The ROIs, each seen with ``right`` (and on ``image_id``, when a viewer saving one
+    image's changes names it), or the first that is not."""
     wanted = sorted(set(roi_ids))
     if len(wanted) > MAX_IDS:
         raise InvalidInputError(f"{len(wanted)} ROIs at once; at most {MAX_IDS}")
@@ -317,6 +319,10 @@ def _owned_rois(session: Session, actor: Actor, roi_ids: Iterable[int],
             raise NotFoundError(f"no ROI with id {roi_id}")
         if not actor.may(right, rows[roi_id].owner_id, rows[roi_id].group_id):
             raise ForbiddenError(f"you may see ROI {roi_id} but not {right.value} it")
+        if image_id is not None and rows[roi_id].image_id != image_id:
+            raise InvalidInputError(f"ROI {roi_id} is on image {rows[roi_id].image_id}, "
+                                    f"not on image {image_id}; save each image's ROIs "
+                                    "with its own id")
     return rows
 
 
@@ -329,13 +335,15 @@ def touch(session: Session, roi_ids: Iterable[int]) -> None:
 
 
 def replace_shapes(session: Session, actor: Actor,
-                   changes: dict[int, tuple[int, model.Shape]]) -> None:
+                   changes: dict[int, tuple[int, model.Shape]],
+                   image_id: int | None = None) -> None:
     """Shapes changed in place: shape id -> (its ROI's id, the new shape)."""
     if not changes:
         return
     if len(changes) > MAX_IDS:
         raise InvalidInputError(f"{len(changes)} shapes at once; at most {MAX_IDS}")
-    rois = _owned_rois(session, actor, {roi for roi, _ in changes.values()}, Right.EDIT)
+    rois = _owned_rois(session, actor, {roi for roi, _ in changes.values()}, Right.EDIT,
+                       image_id)
     current = {s.id: s for s in session.scalars(select(Shape).where(
         Shape.id.in_(list(changes))))}
     planes: dict[int, model.Plane] = {}
@@ -352,10 +360,11 @@ def replace_shapes(session: Session, actor: Actor,
     touch(session, rois)
 
 
-def remove_shapes(session: Session, actor: Actor, shapes: dict[int, list[int]]) -> list[int]:
+def remove_shapes(session: Session, actor: Actor, shapes: dict[int, list[int]],
+                  image_id: int | None = None) -> list[int]:
     """Shapes removed (ROI id -> shape ids); a ROI left without shapes is removed too, as
     OMERO's viewers do. The ROIs removed."""
-    rois = _owned_rois(session, actor, shapes, Right.DELETE)
+    rois = _owned_rois(session, actor, shapes, Right.DELETE, image_id)
     if sum(len(ids) for ids in shapes.values()) > MAX_IDS:
         raise InvalidInputError(f"more than {MAX_IDS} shapes at once")
     for roi_id, shape_ids in shapes.items():
@@ -369,9 +378,10 @@ def remove_shapes(session: Session, actor: Actor, shapes: dict[int, list[int]]) 
     return emptied
 
 
-def remove(session: Session, actor: Actor, roi_ids: list[int]) -> int:
+def remove(session: Session, actor: Actor, roi_ids: list[int],
+           image_id: int | None = None) -> int:
     """ROIs removed with their shapes; how many."""
-    _owned_rois(session, actor, roi_ids, Right.DELETE)
+    _owned_rois(session, actor, roi_ids, Right.DELETE, image_id)
     session.execute(delete(Shape).where(Shape.roi_id.in_(roi_ids)))
     result = session.execute(delete(Roi).where(Roi.id.in_(roi_ids)))
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -208,7 +208,8 @@ def _new(session: Any, actor: Actor, image_id: int, shapes: list[Any],
         ids[str(data.get("oldId", f"{roi_id}:{shape_id}"))] = f"{roi_id}:{shape_id}"
 
 
-def _modified(session: Any, actor: Actor, shapes: list[Any], ids: dict[str, str]) -> None:
+def _modified(session: Any, actor: Actor, image_id: int, shapes: list[Any],
+              ids: dict[str, str]) -> None:
     changes: dict[int, tuple[int, model.Shape]] = {}
     for number, data in enumerate(shapes):
         if not isinstance(data, dict):
@@ -221,7 +222,7 @@ def _modified(session: Any, actor: Actor, shapes: list[Any], ids: dict[str, str]
                                                   mask=stored.shape.mask))
         old = str(data.get("oldId", f"{roi.id}:{shape_id}"))
         ids[old] = old
-    rois.replace_shapes(session, actor, changes)
+    rois.replace_shapes(session, actor, changes, image_id)
 
 
 def _listed(block: Any, what: str) -> dict[int, list[int]]:
@@ -235,14 +236,16 @@ def _listed(block: Any, what: str) -> dict[int, list[int]]:
     return found
 
 
-def _emptied(session: Any, actor: Actor, block: Any, ids: dict[str, str]) -> None:
+def _emptied(session: Any, actor: Actor, image_id: int, block: Any,
+             ids: dict[str, str]) -> None:
     listed = _listed(block, "empty_rois")
-    rois.remove(session, actor, sorted(listed))
+    rois.remove(session, actor, sorted(listed), image_id)
     _echo(block, ids)
 
 
-def _deleted(session: Any, actor: Actor, block: Any, ids: dict[str, str]) -> None:
-    rois.remove_shapes(session, actor, _listed(block, "deleted"))
+def _deleted(session: Any, actor: Actor, image_id: int, block: Any,
+             ids: dict[str, str]) -> None:
+    rois.remove_shapes(session, actor, _listed(block, "deleted"), image_id)
     _echo(block, ids)
 
 
@@ -277,11 +280,11 @@ def _persist(request: Request, actor: Actor, body: bytes) -> dict[str, Any]:
              ("new", "Error persisting new rois: ", list,
               lambda s, v: _new(s, actor, image_id, v, ids)),
              ("modified", "Error modifying rois: ", list,
-              lambda s, v: _modified(s, actor, v, ids)),
+              lambda s, v: _modified(s, actor, image_id, v, ids)),
              ("empty_rois", "Error deleting empty rois: ", dict,
-              lambda s, v: _emptied(s, actor, v, ids)),
+              lambda s, v: _emptied(s, actor, image_id, v, ids)),
              ("deleted", "Error deleting shapes: ", dict,
-              lambda s, v: _deleted(s, actor, v, ids)))
+              lambda s, v: _deleted(s, actor, image_id, v, ids)))
     for key, prefix, kind, apply in parts:
         value = changes.get(key)
         if not value:
