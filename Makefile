@@ -8,6 +8,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TEST_STAMP := $(VENV)/.installed-test-stamp
+WEB := src/pixelvault/web
+WEB_STAMP := $(WEB)/node_modules/.installed-stamp
 
 .PHONY: install install-test run test lint typecheck clean
 
@@ -21,7 +23,13 @@ $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(TEST_STAMP)
 
-install: $(STAMP)
+# The web application's packages (OpenLayers), exactly as the lock file says.
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "the web application needs Node.js and npm: apt-get install nodejs npm" >&2; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+install: $(STAMP) $(WEB_STAMP)
 
 install-test: $(TEST_STAMP)
 
@@ -32,7 +40,8 @@ lint: install-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+test: lint $(WEB_STAMP)
+	scripts/install-chromium.sh
 	PIXELVAULT_TEST_PG_URL="$$(scripts/start-postgres.sh)" $(BIN)/python -m pytest -q -ra -n 2
 
 clean:

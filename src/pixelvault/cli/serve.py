@@ -94,6 +94,12 @@ def serve(
                 "serving repository %s (%s) on %s", vault.uuid, vault.layout.root,
                 settings.base_url,
             )
+            errors.print(f"open {settings.base_url}/ in a browser for the web application",
+                         markup=False)
+            from pixelvault.server.routes.webapp import missing_packages
+
+            if missing_packages():
+                errors.print(missing_packages(), markup=False)
             signal.signal(signal.SIGTERM, _exit_cleanly)
             server.run(sockets=[sock])
     finally:

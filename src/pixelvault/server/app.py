@@ -29,6 +29,7 @@ from pixelvault.server.routes import (
     rois,
     search,
     sessions,
+    webapp,
     zarr,
 )
 from pixelvault.server.routes.omero import api as omero_api
@@ -111,4 +112,5 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.include_router(rois.router)
     app.include_router(omero_api.router)
     app.include_router(omero_principals.router)
+    app.include_router(webapp.router)
     return app

@@ -1,0 +1,191 @@
+// Browsing: the tree of projects, datasets, screens and plates on the left, and what
+// the address shows on the right (a project's datasets, a dataset's images as
+// thumbnails or a table, a screen's plates, a plate's wells).
+
+import {get, query} from "./api.js";
+import {fill, h} from "./dom.js";
+import {link} from "./nav.js";
+import {thumbnails} from "./thumbnails.js";
+
+const API = "/api/v0/m";
+const PAGE = 500;
+
+export async function browse(main, kind, id) {
+  const tree = h("nav", {class: "tree", "aria-label": "Projects, datasets, screens and plates"});
+  const content = h("section", {class: "content", "aria-live": "polite"});
+  fill(main, h("div", {class: "browse"}, tree, content));
+  await Promise.all([drawTree(tree, kind, id), drawContent(content, kind, id)]);
+}
+
+function count(item) {
+  const number = item["omero:childCount"];
+  return number === undefined ? null : h("span", {class: "count"}, String(number));
+}
+
+function node(kind, item, selected, children) {
+  const label = link(`/?show=${kind}-${item["@id"]}`, h("span", {class: `icon icon-${kind}`}),
+    item.Name || `${kind} ${item["@id"]}`, count(item));
+  if (selected) label.setAttribute("aria-current", "page");
+  if (!children) return h("li", {}, label);
+  const details = h("details", {}, h("summary", {}, label));
+  details.addEventListener("toggle", async () => {
+    if (details.open && !details.dataset.loaded) {
+      details.dataset.loaded = "1";
+      details.append(await children());
+    }
+  }, {once: false});
+  return h("li", {}, details);
+}
+
+async function drawTree(tree, kind, id) {
+  const [projects, datasets, screens, plates] = await Promise.all([
+    get(`${API}/projects/${query({childCount: true, limit: PAGE})}`),
+    get(`${API}/datasets/${query({childCount: true, orphaned: true, limit: PAGE})}`),
+    get(`${API}/screens/${query({childCount: true, limit: PAGE})}`),
+    get(`${API}/plates/${query({orphaned: true, limit: PAGE})}`)]);
+  const list = (items) => h("ul", {}, items);
+  const datasetsOf = (project) => async () => list(
+    (await get(`${API}/projects/${project}/datasets/${query({childCount: true, limit: PAGE})}`))
+      .data.map((d) => node("dataset", d, kind === "dataset" && d["@id"] === id)));
+  const platesOf = (screen) => async () => list(
+    (await get(`${API}/screens/${screen}/plates/${query({limit: PAGE})}`))
+      .data.map((p) => node("plate", p, kind === "plate" && p["@id"] === id)));
+  fill(tree,
+    h("h2", {}, "Projects"),
+    list(projects.data.map((p) => node("project", p, kind === "project" && p["@id"] === id,
+      datasetsOf(p["@id"])))),
+    datasets.data.length ? [h("h2", {}, "Datasets"),
+      list(datasets.data.map((d) => node("dataset", d, kind === "dataset" && d["@id"] === id)))] : null,
+    screens.data.length || plates.data.length ? h("h2", {}, "Screens") : null,
+    list(screens.data.map((s) => node("screen", s, kind === "screen" && s["@id"] === id,
+      platesOf(s["@id"])))),
+    list(plates.data.map((p) => node("plate", p, kind === "plate" && p["@id"] === id))));
+  const current = tree.querySelector("[aria-current=page]");
+  if (current) current.scrollIntoView({block: "nearest"});
+}
+
+function crumbs(...parts) {
+  return h("nav", {class: "crumbs", "aria-label": "Breadcrumbs"},
+    h("ol", {}, h("li", {}, link("/", "Home")), parts.map((part) => h("li", {}, part))));
+}
+
+function card(kind, item) {
+  return link(`/?show=${kind}-${item["@id"]}`, h("div", {class: "card"},
+    h("span", {class: `icon icon-${kind}`}), h("strong", {}, item.Name || `${kind} ${item["@id"]}`),
+    count(item), h("small", {}, item["omero:details"].owner.UserName)));
+}
+
+async function drawContent(content, kind, id) {
+  if (kind === "project" && id !== null) {
+    const [project, datasets] = await Promise.all([get(`${API}/projects/${id}/`),
+      get(`${API}/projects/${id}/datasets/${query({childCount: true, limit: PAGE})}`)]);
+    fill(content, crumbs(project.data.Name), header(project.data),
+      h("div", {class: "cards"}, datasets.data.map((d) => card("dataset", d))),
+      datasets.data.length ? null : h("p", {class: "muted"}, "This project has no datasets yet."));
+  } else if (kind === "dataset" && id !== null) {
+    await drawDataset(content, id);
+  } else if (kind === "screen" && id !== null) {
+    const [screen, plates] = await Promise.all([get(`${API}/screens/${id}/`),
+      get(`${API}/screens/${id}/plates/${query({limit: PAGE})}`)]);
+    fill(content, crumbs(screen.data.Name), header(screen.data),
+      h("div", {class: "cards"}, plates.data.map((p) => card("plate", p))));
+  } else if (kind === "plate" && id !== null) {
+    await drawPlate(content, id, 0);
+  } else {
+    const [projects, datasets, screens] = await Promise.all([
+      get(`${API}/projects/${query({childCount: true, limit: PAGE})}`),
+      get(`${API}/datasets/${query({childCount: true, orphaned: true, limit: PAGE})}`),
+      get(`${API}/screens/${query({childCount: true, limit: PAGE})}`)]);
+    const all = [...projects.data.map((p) => card("project", p)),
+      ...datasets.data.map((d) => card("dataset", d)), ...screens.data.map((s) => card("screen", s))];
+    fill(content, h("h1", {}, "Your data"), h("div", {class: "cards"}, all),
+      all.length ? null : h("p", {class: "muted"},
+        "Nothing here yet: import images with `pixelvault import`, or create a project."));
+  }
+}
+
+function header(item) {
+  return [h("h1", {}, item.Name), item.Description ? h("p", {class: "description"}, item.Description) : null];
+}
+
+const COLUMNS = [
+  ["Name", (i) => i.Name],
+  ["Owner", (i) => i["omero:details"].owner.UserName],
+  ["Acquired", (i) => (i.AcquisitionDate ? new Date(i.AcquisitionDate).toISOString().slice(0, 10) : "")],
+  ["X", (i) => i.Pixels?.SizeX], ["Y", (i) => i.Pixels?.SizeY], ["Z", (i) => i.Pixels?.SizeZ],
+  ["C", (i) => i.Pixels?.SizeC], ["T", (i) => i.Pixels?.SizeT],
+  ["Type", (i) => i.Pixels?.Type?.value],
+];
+
+async function drawDataset(content, id) {
+  const [dataset, images] = await Promise.all([get(`${API}/datasets/${id}/`),
+    get(`${API}/datasets/${id}/images/${query({limit: PAGE})}`)]);
+  const params = new URLSearchParams(location.search);
+  let layout = params.get("layout") === "table" ? "table" : "grid";
+  let sort = {column: 0, descending: false};
+  const filter = h("input", {type: "search", placeholder: "Filter by name", "aria-label": "Filter by name",
+                             oninput: () => draw()});
+  const body = h("div", {});
+  const toggle = h("div", {class: "segmented", role: "group", "aria-label": "Layout"},
+    ["grid", "table"].map((name) => h("button", {type: "button", "aria-pressed": String(layout === name),
+      onclick: (event) => {
+        layout = name;
+        toggle.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed", String(b === event.target)));
+        draw();
+      }}, name === "grid" ? "Thumbnails" : "Table")));
+
+  function shown() {
+    const wanted = filter.value.toLowerCase();
+    const [, value] = COLUMNS[sort.column];
+    return images.data.filter((i) => i.Name.toLowerCase().includes(wanted)).sort((a, b) => {
+      const [x, y] = [value(a) ?? "", value(b) ?? ""];
+      const order = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+      return sort.descending ? -order : order;
+    });
+  }
+
+  function draw() {
+    const items = shown();
+    if (layout === "grid") {
+      const tiles = items.map((i) => link(`/?show=image-${i["@id"]}`, h("figure", {class: "thumb"},
+        h("img", {alt: "", width: 96, height: 96, "data-image": i["@id"]}),
+        h("figcaption", {}, i.Name))));
+      fill(body, h("div", {class: "thumbs"}, tiles));
+      thumbnails(body);
+    } else {
+      const head = h("tr", {}, COLUMNS.map(([name], index) => h("th", {scope: "col",
+        "aria-sort": sort.column === index ? (sort.descending ? "descending" : "ascending") : "none"},
+        h("button", {type: "button", onclick: () => {
+          sort = {column: index, descending: sort.column === index && !sort.descending};
+          draw();
+        }}, name))));
+      const rows = items.map((i) => h("tr", {}, COLUMNS.map(([, value], index) => h("td", {},
+        index === 0 ? link(`/?show=image-${i["@id"]}`, value(i)) : value(i) ?? ""))));
+      fill(body, h("table", {class: "listing"}, h("thead", {}, head), h("tbody", {}, rows)));
+    }
+  }
+
+  const projects = await get(`${API}/datasets/${id}/projects/`).catch(() => ({data: []}));
+  const parent = projects.data?.[0];
+  fill(content, crumbs(parent ? link(`/?show=project-${parent["@id"]}`, parent.Name) : null, dataset.data.Name),
+    header(dataset.data), h("div", {class: "toolbar"}, filter, toggle,
+      h("span", {class: "muted"}, `${images.meta.totalCount} images`)), body);
+  draw();
+}
+
+async function drawPlate(content, id, field) {
+  const [plate, grid] = await Promise.all([get(`${API}/plates/${id}/`),
+    get(`/webgateway/plate/${id}/${field}/`)]);
+  const fields = plate.data["omero:wellsampleIndex"] || [0, 0];
+  const picker = h("select", {"aria-label": "Field", onchange: (event) => drawPlate(content, id, Number(event.target.value))},
+    Array.from({length: fields[1] - fields[0] + 1}, (_, n) => h("option", {value: n, selected: n === field},
+      `Field ${n + 1}`)));
+  const table = h("table", {class: "plate"},
+    h("thead", {}, h("tr", {}, h("th", {}), grid.collabels.map((c) => h("th", {scope: "col"}, String(c))))),
+    h("tbody", {}, grid.grid.map((row, r) => h("tr", {}, h("th", {scope: "row"}, String(grid.rowlabels[r])),
+      row.map((cell) => h("td", {}, cell ? link(`/?show=image-${cell.id}`, h("img", {alt: cell.name || "",
+        title: cell.name || "", width: 48, height: 48, "data-image": cell.id})) : null))))));
+  fill(content, crumbs(plate.data.Name), header(plate.data),
+    h("div", {class: "toolbar"}, picker), h("div", {class: "plate-scroll"}, table));
+  thumbnails(content, 48);
+}

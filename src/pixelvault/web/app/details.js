@@ -1,0 +1,143 @@
+// An image's details: its dimensions, calibration and channels, where it is, and its
+// annotations (tags, comments, key-value pairs, attached files), each added and
+// removed where the group's permissions allow.
+
+import {del, get, patch, post} from "./api.js";
+import {bytes, fill, h, toast} from "./dom.js";
+import {go, link} from "./nav.js";
+
+function length(value) {
+  return value ? `${Number(value.value.toPrecision(4))} ${value.unit}` : "—";
+}
+
+function rows(pairs) {
+  return h("table", {class: "facts"}, h("tbody", {}, pairs.filter(Boolean).map(([key, value]) =>
+    h("tr", {}, h("th", {scope: "row"}, key), h("td", {}, value)))));
+}
+
+export async function detailsPanel(imageId, data, me) {
+  const about = await get(`/api/v1/images/${imageId}/metadata`);
+  const pixels = about.pixels;
+  const section = h("section", {class: "panel-section", "aria-label": "Details"});
+  const annotations = h("div", {class: "annotations"});
+  const canEdit = data.perms.canEdit;
+  const canAnnotate = data.perms.canAnnotate;
+
+  const name = h("h2", {class: "image-name"}, about.name);
+  const description = h("p", {class: "description"}, about.description || "");
+  const editor = canEdit ? h("button", {type: "button", class: "link", onclick: () => edit()}, "Rename or describe") : null;
+
+  function edit() {
+    const nameBox = h("input", {value: about.name, "aria-label": "Name", required: true});
+    const textBox = h("textarea", {"aria-label": "Description", rows: 3}, about.description || "");
+    const form = h("form", {class: "stack", onsubmit: async (event) => {
+      event.preventDefault();
+      const changed = await patch(`/api/v1/images/${imageId}`, {name: nameBox.value, description: textBox.value});
+      about.name = changed.name;
+      about.description = changed.description;
+      fill(name, about.name);
+      fill(description, about.description);
+      form.replaceWith(editor);
+    }}, nameBox, textBox, h("div", {class: "buttons"}, h("button", {type: "submit", class: "primary"}, "Save"),
+      h("button", {type: "button", onclick: () => form.replaceWith(editor)}, "Cancel")));
+    editor.replaceWith(form);
+    nameBox.focus();
+  }
+
+  async function drawAnnotations() {
+    const found = await get(`/api/v1/images/${imageId}/annotations`);
+    const removable = (a) => a.owner_id === me.user_id || data.perms.canDelete;
+    const remove = (a) => h("button", {type: "button", class: "chip-remove", "aria-label": `Remove ${a.type} ${a.text}`,
+      onclick: async () => {
+        await del(`/api/v1/annotations/${a.id}`);
+        await drawAnnotations();
+      }}, "×");
+    const tags = found.filter((a) => a.type === "tag");
+    const comments = found.filter((a) => a.type === "comment");
+    const maps = found.filter((a) => a.type === "map");
+    const files = found.filter((a) => a.type === "file");
+    fill(annotations,
+      h("h3", {}, "Tags"),
+      h("ul", {class: "chips"}, tags.map((a) => h("li", {class: "chip"}, a.text, removable(a) ? remove(a) : null))),
+      canAnnotate ? adder("tag", "Add a tag") : null,
+      h("h3", {}, "Key-value pairs"),
+      maps.map((a) => h("div", {class: "map-annotation"}, rows(a.values.map(([k, v]) => [k, v])), removable(a) ? remove(a) : null)),
+      canAnnotate ? mapAdder() : null,
+      h("h3", {}, "Comments"),
+      h("ul", {class: "comments"}, comments.map((a) => h("li", {}, h("p", {}, a.text),
+        h("small", {}, new Date(a.created_at).toLocaleString()), removable(a) ? remove(a) : null))),
+      canAnnotate ? adder("comment", "Add a comment", true) : null,
+      h("h3", {}, "Attachments"),
+      h("ul", {class: "files"}, files.map((a) => h("li", {},
+        h("a", {href: `/api/v1/files/${a.file.id}`, download: a.file.name}, a.file.name),
+        h("small", {}, ` ${bytes(a.file.size)}`), removable(a) ? remove(a) : null))),
+      canAnnotate ? attacher() : null);
+  }
+
+  function adder(type, label, long = false) {
+    const box = long ? h("textarea", {rows: 2, "aria-label": label, required: true})
+      : h("input", {"aria-label": label, placeholder: label, required: true});
+    return h("form", {class: "adder", onsubmit: async (event) => {
+      event.preventDefault();
+      await post(`/api/v1/images/${imageId}/annotations`, {type, text: box.value});
+      await drawAnnotations();
+    }}, box, h("button", {type: "submit"}, "Add"));
+  }
+
+  function mapAdder() {
+    const key = h("input", {"aria-label": "Key", placeholder: "Key", required: true});
+    const value = h("input", {"aria-label": "Value", placeholder: "Value"});
+    return h("form", {class: "adder", onsubmit: async (event) => {
+      event.preventDefault();
+      await post(`/api/v1/images/${imageId}/annotations`, {type: "map", values: [[key.value, value.value]]});
+      await drawAnnotations();
+    }}, key, value, h("button", {type: "submit"}, "Add"));
+  }
+
+  function attacher() {
+    const input = h("input", {type: "file", "aria-label": "Attach a file", onchange: async (event) => {
+      const file = event.target.files[0];
+      if (!file) return;
+      try {
+        await post(`/api/v1/images/${imageId}/attachments?name=${encodeURIComponent(file.name)}`, file);
+      } catch (error) {
+        toast(`Not attached: ${error.message}`, "error");
+      }
+      await drawAnnotations();
+    }});
+    return h("label", {class: "attach"}, "Attach a file ", input);
+  }
+
+  async function remove() {
+    if (!confirm(`Delete image "${about.name}" with its ROIs, annotations only it holds and its rendering settings? ` +
+      "Its original files go when no image of their fileset is left.")) return;
+    await del(`/api/v1/images/${imageId}`);
+    toast(`Image ${about.name} deleted.`);
+    go(about.datasets.length ? `/?show=dataset-${about.datasets[0].id}` : "/");
+  }
+
+  fill(section, name, description, editor,
+    rows([
+      ["Owner", about.owner.username], ["Group", about.group.name],
+      ["Acquired", about.acquisition_date ? new Date(about.acquisition_date).toLocaleString() : "—"],
+      ["Imported", new Date(about.created_at).toLocaleString()],
+      pixels && ["Dimensions", `${pixels.size_x} × ${pixels.size_y}, Z ${pixels.size_z}, C ${pixels.size_c}, T ${pixels.size_t}`],
+      pixels && ["Pixel type", pixels.pixel_type],
+      pixels && ["Pixel size", `${length(pixels.physical_size_x)} × ${length(pixels.physical_size_y)}` +
+        (pixels.physical_size_z ? ` × ${length(pixels.physical_size_z)}` : "")],
+      pixels && pixels.time_increment && ["Time step", `${pixels.time_increment.value} s`],
+      about.fileset && ["Fileset", `${about.fileset.id} (${about.fileset.format})`],
+      about.datasets.length && ["Datasets", about.datasets.map((d, i) => [i ? ", " : "", link(`/?show=dataset-${d.id}`, d.name)])],
+    ]),
+    h("h3", {}, "Channels"),
+    h("ul", {class: "channels"}, about.channels.map((c) => h("li", {},
+      h("span", {class: "swatch", "data-colour": c.color || ""}), c.name || `Channel ${c.index + 1}`,
+      c.emission_wavelength ? h("small", {}, ` em ${c.emission_wavelength.value} nm`) : null))),
+    annotations,
+    data.perms.canDelete ? h("div", {class: "buttons"}, h("button", {type: "button", class: "danger", onclick: remove}, "Delete image")) : null);
+  section.querySelectorAll(".swatch").forEach((swatch) => {
+    if (/^[0-9A-Fa-f]{6}/.test(swatch.dataset.colour)) swatch.style.background = `#${swatch.dataset.colour.slice(0, 6)}`;
+  });
+  await drawAnnotations();
+  return section;
+}

@@ -1,0 +1,174 @@
+"""Using pixelvault in a browser as its users do: log in, browse to an image, see its
+tiles, change and save its rendering, draw a ROI, search, annotate; and what a
+stranger, an attacker or a signed-out user gets."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.web.conftest import Site, copy_for_readme, log_in, screenshot
+
+
+def canvas_pixels(page: Any) -> list[int]:
+    """The viewer's canvas, read back: [pixels drawn, sum of red, sum of green]."""
+    result: list[int] = page.evaluate("""() => {
+        const canvas = document.querySelector('.map canvas');
+        const context = canvas.getContext('2d', {willReadFrequently: true});
+        const {data} = context.getImageData(0, 0, canvas.width, canvas.height);
+        let drawn = 0, red = 0, green = 0;
+        for (let i = 0; i < data.length; i += 4) {
+            if (data[i + 3]) { drawn += 1; red += data[i]; green += data[i + 1]; }
+        }
+        return [drawn, red, green];
+    }""")
+    return result
+
+
+def open_image(page: Any, site: Site, name: str = "cells") -> list[Any]:
+    """Open the image's address; the tile responses it loaded."""
+    tiles: list[Any] = []
+    page.on("response", lambda r: tiles.append(r) if "render_image_region" in r.url else None)
+    page.goto(f"/?show=image-{site.images[name]}")
+    page.locator(".map canvas").first.wait_for()
+    page.wait_for_function("""() => {
+        const c = document.querySelector('.map canvas');
+        if (!c) return false;
+        const d = c.getContext('2d').getImageData(c.width / 2 - 2, c.height / 2 - 2, 4, 4).data;
+        return d.some((v, i) => i % 4 === 3 && v > 0);
+    }""")
+    page.wait_for_load_state("networkidle")
+    return tiles
+
+
+def test_log_in_browse_to_an_image_and_see_its_tiles(page: Any, site: Site) -> None:
+    log_in(page, "alice")
+    copy_for_readme(screenshot(page, f"home-{site.env.backend}"))
+    page.get_by_role("link", name=re.compile("Mitosis")).first.click()
+    page.get_by_role("link", name=re.compile("Day 1")).last.click()
+    page.get_by_role("heading", name="Day 1").wait_for()
+    assert "show=dataset-" in page.url
+    page.locator("img[src^='data:image/jpeg']").first.wait_for()  # batched thumbnails
+    copy_for_readme(screenshot(page, f"dataset-{site.env.backend}"))
+    page.get_by_role("button", name="Table").click()
+    assert page.get_by_role("cell", name="uint16").count() == 2
+    page.get_by_role("link", name="cells.ome.tif").click()
+    page.locator(".map canvas").first.wait_for()
+    tiles = open_image(page, site)
+    assert tiles and all(r.status == 200 for r in tiles)
+    assert all(r.headers["content-type"] == "image/jpeg" for r in tiles)
+    drawn, red, green = canvas_pixels(page)
+    assert drawn > 1000 and red + green > 0
+    copy_for_readme(screenshot(page, f"viewer-{site.env.backend}"))
+
+
+def test_a_channels_window_changes_the_tiles_and_saving_changes_the_thumbnail(
+        page: Any, site: Site) -> None:
+    log_in(page, "alice")
+    image = site.images["nuclei"]
+    before_thumb = site.api("alice").get(f"/webgateway/render_thumbnail/{image}/").content
+    open_image(page, site, "nuclei")
+    before = canvas_pixels(page)
+    with page.expect_response(lambda r: "render_image_region" in r.url and "1%7C0%3A50" in r.url):
+        box = page.get_by_label(re.compile("DAPI window end$"))
+        box.fill("50")
+        box.dispatch_event("change")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    after = canvas_pixels(page)
+    assert after != before
+    page.get_by_role("button", name="Save settings").click()
+    page.get_by_text("Rendering settings saved").wait_for()
+    after_thumb = site.api("alice").get(f"/webgateway/render_thumbnail/{image}/").content
+    assert after_thumb != before_thumb
+
+
+def test_a_rectangle_drawn_with_the_mouse_is_an_roi(page: Any, site: Site) -> None:
+    log_in(page, "alice")
+    open_image(page, site)
+    page.get_by_role("button", name="Rectangle").click()
+    box = page.locator(".map").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.click(x - 60, y - 40)
+    page.mouse.click(x + 60, y + 40)
+    page.get_by_text("Rectangle saved.").wait_for()
+    rois = site.api("alice").get(f"/api/v0/m/rois/?image={site.images['cells']}").json()
+    [shape] = [s for r in rois["data"] for s in r["shapes"]]
+    assert shape["@type"].endswith("#Rectangle") and shape["Width"] > 5 and shape["Height"] > 5
+    page.locator(".roi-list li").first.wait_for()
+    copy_for_readme(screenshot(page, f"rois-{site.env.backend}"))
+
+
+def test_search_finds_an_image_and_opens_it(page: Any, site: Site) -> None:
+    site.api("alice").post(f"/api/v1/images/{site.images['nuclei']}/annotations",
+                           json={"type": "tag", "text": "prophase"})
+    log_in(page, "alice")
+    search = page.get_by_role("searchbox", name="Search")
+    for _ in range(30):  # the index follows the catalog within a moment
+        search.fill("tag:prophase")
+        search.press("Enter")
+        page.get_by_role("heading", name=re.compile("results? for")).wait_for()
+        if page.get_by_role("link", name="nuclei.ome.tif").count():
+            break
+        page.wait_for_timeout(500)
+    copy_for_readme(screenshot(page, f"search-{site.env.backend}"))
+    page.get_by_role("link", name="nuclei.ome.tif").click()
+    page.locator(".map canvas").first.wait_for()
+    assert f"show=image-{site.images['nuclei']}" in page.url
+
+
+def test_markup_in_users_fields_is_shown_as_text(page: Any, site: Site) -> None:
+    """OMERO.web's worst advisory was a stored XSS: every field a user writes comes back
+    as text, and nothing in it runs."""
+    attack = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    alice = site.api("alice")
+    image = site.images["cells"]
+    alice.patch(f"/api/v1/images/{image}", json={"description": attack})
+    for kind in ("tag", "comment"):
+        alice.post(f"/api/v1/images/{image}/annotations", json={"type": kind, "text": attack})
+    alice.post(f"/api/v1/images/{image}/annotations",
+               json={"type": "map", "values": [[attack, attack]]})
+    dataset = alice.post("/api/v1/datasets", json={"name": attack}).json()["id"]
+    log_in(page, "alice")
+    page.goto(f"/?show=dataset-{dataset}")
+    page.get_by_role("heading", name=attack).wait_for()
+    page.goto(f"/?show=image-{image}")
+    page.get_by_text(attack).first.wait_for()
+    assert page.get_by_text(attack).count() >= 4
+    page.goto(f"/?view=search&q={attack}")
+    page.get_by_role("heading", name=re.compile("results? for")).wait_for()
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.locator("img[src=x]").count() == 0
+
+
+def test_another_users_image_is_not_found_and_shows_nothing(page: Any, site: Site) -> None:
+    log_in(page, "xavier")
+    tiles: list[Any] = []
+    page.on("response", lambda r: tiles.append(r) if "render_image_region" in r.url else None)
+    page.goto(f"/?show=image-{site.images['cells']}")
+    page.get_by_role("heading", name="Not found").wait_for()
+    assert page.locator(".map").count() == 0 and not tiles
+    assert "cells.ome.tif" not in page.content()
+
+
+def test_after_logging_out_the_back_button_shows_nothing(page: Any, site: Site) -> None:
+    log_in(page, "alice")
+    page.goto(f"/?show=image-{site.images['cells']}")
+    page.locator(".map canvas").first.wait_for()
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log in").wait_for()
+    page.go_back()
+    page.get_by_role("button", name="Log in").wait_for()
+    assert page.locator(".map").count() == 0
+    assert "cells.ome.tif" not in page.content()
+    cookies = {c["name"] for c in page.context.cookies()}
+    assert "pixelvault_session" not in cookies
+
+
+def test_the_page_cannot_be_framed_and_runs_no_inline_script(page: Any, site: Site) -> None:
+    answer = page.request.get("/")
+    policy = answer.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert "<script>" not in answer.text()
