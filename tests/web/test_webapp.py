@@ -4,9 +4,12 @@ stranger, an attacker or a signed-out user gets."""
 
 from __future__ import annotations
 
+import base64
 import re
+from pathlib import Path
 from typing import Any
 
+from tests.server.omero_clients import timelapse
 from tests.web.conftest import Site, copy_for_readme, log_in, screenshot
 
 
@@ -172,3 +175,25 @@ def test_the_page_cannot_be_framed_and_runs_no_inline_script(page: Any, site: Si
     assert "unsafe-inline" not in policy
     assert answer.headers["x-frame-options"] == "DENY"
     assert "<script>" not in answer.text()
+
+
+def test_a_file_dropped_on_a_dataset_is_imported_with_its_thumbnail(
+        page: Any, site: Site, tmp_path: Path) -> None:
+    data = timelapse(tmp_path, "dropped.ome.tif").read_bytes()
+    log_in(page, "alice")
+    page.goto(f"/?show=dataset-{site.dataset}")
+    zone = page.get_by_role("button", name=re.compile("Import files into this dataset"))
+    dropped = page.evaluate_handle("""([name, b64]) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], name, {type: "image/tiff"}));
+        return transfer;
+    }""", ["dropped.ome.tif", base64.b64encode(data).decode()])
+    zone.dispatch_event("drop", {"dataTransfer": dropped})
+    page.get_by_text(re.compile("^1 image: ")).wait_for()
+    assert page.locator(".uploads progress").evaluate("p => p.value") == 1
+    page.get_by_role("link", name="dropped.ome.tif").wait_for()
+    page.locator("figure:has-text('dropped.ome.tif') img[src^='data:image/jpeg']").wait_for()
+    copy_for_readme(screenshot(page, f"import-{site.env.backend}"))
+    found = site.api("alice").get(f"/api/v0/m/datasets/{site.dataset}/images/").json()
+    assert "dropped.ome.tif" in {i["Name"] for i in found["data"]}

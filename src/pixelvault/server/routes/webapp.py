@@ -5,7 +5,7 @@ talks only to the public APIs, as any other client. OpenLayers comes from the
 npm registry, installed by ``make install`` (``npm ci`` against the lock file)
 into ``web/node_modules``; it is served from there, never copied into the
 repository. The pages get a policy that runs only this server's own scripts and
-styles (no inline script, no framing).
+styles (no inline script, no framing); WebAssembly only for hashing uploads.
 """
 
 from __future__ import annotations
@@ -20,16 +20,17 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 WEB = Path(__file__).resolve().parents[2] / "web"
 APP = WEB / "app"
 PAGE_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; worker-src blob:; font-src 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'; form-action 'self'"
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+    "img-src 'self' data: blob:; connect-src 'self'; worker-src blob:; font-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 HEADERS = {"content-security-policy": PAGE_POLICY, "x-frame-options": "DENY",
            "cache-control": "no-cache"}
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
          ".svg": "image/svg+xml", ".html": "text/html; charset=utf-8"}
 # What the page loads from the npm packages, by the name it asks for.
-VENDOR = {"ol.js": ("ol", "dist/ol.js"), "ol.css": ("ol", "ol.css")}
+VENDOR = {"ol.js": ("ol", "dist/ol.js"), "ol.css": ("ol", "ol.css"),
+          "sha1.js": ("hash-wasm", "dist/sha1.umd.min.js")}
 
 router = APIRouter(include_in_schema=False)
 NOT_INSTALLED = (f"the web application's npm packages are not installed; run `make install` "

@@ -6,6 +6,7 @@ import {get, query} from "./api.js";
 import {fill, h} from "./dom.js";
 import {link} from "./nav.js";
 import {thumbnails} from "./thumbnails.js";
+import {dropZone} from "./upload.js";
 
 const API = "/api/v0/m";
 const PAGE = 500;
@@ -144,7 +145,10 @@ async function drawDataset(content, id) {
     });
   }
 
+  const counted = h("span", {class: "muted"});
+
   function draw() {
+    fill(counted, `${images.meta.totalCount} image${images.meta.totalCount === 1 ? "" : "s"}`);
     const items = shown();
     if (layout === "grid") {
       const tiles = items.map((i) => link(`/?show=image-${i["@id"]}`, h("figure", {class: "thumb"},
@@ -167,9 +171,15 @@ async function drawDataset(content, id) {
 
   const projects = await get(`${API}/datasets/${id}/projects/`).catch(() => ({data: []}));
   const parent = projects.data?.[0];
+  const mayImport = dataset.data["omero:details"].permissions.canLink;
   fill(content, crumbs(parent ? link(`/?show=project-${parent["@id"]}`, parent.Name) : null, dataset.data.Name),
-    header(dataset.data), h("div", {class: "toolbar"}, filter, toggle,
-      h("span", {class: "muted"}, `${images.meta.totalCount} images`)), body);
+    header(dataset.data), h("div", {class: "toolbar"}, filter, toggle, counted), body,
+    mayImport ? dropZone(id, async () => {
+      const again = await get(`${API}/datasets/${id}/images/${query({limit: PAGE})}`);
+      images.data = again.data;
+      images.meta = again.meta;
+      draw();
+    }) : null);
   draw();
 }
 
