@@ -28,6 +28,7 @@ from tests.server.test_lifecycle import free_port
 CHROMIUM = os.environ.get("PIXELVAULT_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("PIXELVAULT_SCREENSHOTS",
                                   Path(__file__).parents[2] / "build" / "screenshots"))
+SAMPLES = Path(__file__).parents[1] / "data" / "ome-model"
 ROOT_PASSWORD = "root-secret-1"
 PASSWORD = "correct horse battery"
 # As root on a closed network: no sandbox, and none of Chromium's calls home.
@@ -121,6 +122,8 @@ def _populate(env: Env, url: str, scratch: Path) -> Site:
                                       "--dataset", str(site.dataset), "-o", "json",
                                       check=True).stdout)
         site.images[name] = imported["imported"][0]["images"][0]
+    plate = SAMPLES / "one-screen-one-plate-four-wells.ome.xml"
+    env.cli("import", str(plate), "--local", "--user", "alice", check=True)
     return site
 
 

@@ -5,12 +5,13 @@ stranger, an attacker or a signed-out user gets."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 from tests.server.omero_clients import timelapse
-from tests.web.conftest import Site, copy_for_readme, log_in, screenshot
+from tests.web.conftest import PASSWORD, Site, copy_for_readme, log_in, screenshot
 
 
 def canvas_pixels(page: Any) -> list[int]:
@@ -197,3 +198,79 @@ def test_a_file_dropped_on_a_dataset_is_imported_with_its_thumbnail(
     copy_for_readme(screenshot(page, f"import-{site.env.backend}"))
     found = site.api("alice").get(f"/api/v0/m/datasets/{site.dataset}/images/").json()
     assert "dropped.ome.tif" in {i["Name"] for i in found["data"]}
+
+
+def test_a_screens_plate_shows_its_wells_and_opens_a_field(page: Any, site: Site) -> None:
+    log_in(page, "alice")
+    page.locator(".tree a:has(.icon-screen)").first.click()
+    page.locator(".content .card").first.click()
+    page.locator("table.plate img[src^='data:image/jpeg']").first.wait_for()
+    cells = page.locator("table.plate td a")
+    assert cells.count() == 4
+    copy_for_readme(screenshot(page, f"plate-{site.env.backend}"))
+    cells.first.click()
+    page.locator(".map canvas").first.wait_for()
+    assert "show=image-" in page.url
+
+
+def test_a_session_that_ends_while_viewing_goes_back_to_the_login(page: Any, site: Site) -> None:
+    log_in(page, "bob")
+    page.goto(f"/?show=image-{site.images['cells']}")
+    page.locator(".map canvas").first.wait_for()
+    bob = site.api("bob")
+    for session in bob.get("/api/v1/sessions").json():
+        if not session["current"]:
+            assert bob.delete(f"/api/v1/sessions/{session['id']}").status_code == 204
+    page.get_by_role("button", name="Save settings").click()
+    page.get_by_role("button", name="Log in").wait_for()
+    page.get_by_text("Your session has ended").wait_for()
+    assert page.locator(".map").count() == 0
+
+
+def test_an_image_deleted_while_open_shows_failed_tiles_not_broken_ones(
+        page: Any, site: Site, tmp_path: Path) -> None:
+    image = json.loads(site.env.cli(
+        "import", str(timelapse(tmp_path, "doomed.ome.tif")), "--local", "--user", "alice",
+        "-o", "json", check=True).stdout)["imported"][0]["images"][0]
+    log_in(page, "alice")
+    page.goto(f"/?show=image-{image}")
+    page.locator(".map canvas").first.wait_for()
+    assert site.api("alice").delete(f"/api/v1/images/{image}").status_code == 204
+    page.get_by_label("Show GFP").uncheck()
+    page.get_by_text(re.compile("tile\\(s\\) failed to load")).wait_for()
+    page.get_by_role("button", name="Retry").wait_for()
+
+
+def test_a_file_larger_than_the_free_space_is_refused_before_it_is_sent(
+        page: Any, site: Site) -> None:
+    log_in(page, "alice")
+    page.goto(f"/?show=dataset-{site.dataset}")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "PUT" else None)
+    huge = page.evaluate_handle("""() => {
+        // an 8 TiB file, as far as the page can tell (no disk here holds one)
+        const size = Object.getOwnPropertyDescriptor(Blob.prototype, "size").get;
+        Object.defineProperty(Blob.prototype, "size", {get() {
+            return this.name === "huge.ome.tif" ? 2 ** 43 : size.call(this);
+        }});
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(8)], "huge.ome.tif"));
+        return transfer;
+    }""")
+    zone = page.get_by_role("button", name=re.compile("Import files into this dataset"))
+    zone.dispatch_event("drop", {"dataTransfer": huge})
+    page.get_by_text(re.compile("do not fit in")).wait_for()
+    assert not sent
+
+
+def test_logging_in_never_leaves_for_another_site(page: Any, site: Site) -> None:
+    page.goto("/?next=https://example.org/&show=https://example.org/")
+    log_in_here(page, "alice")
+    assert page.url.startswith(site.url)
+
+
+def log_in_here(page: Any, user: str) -> None:
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log out").wait_for()

@@ -94,6 +94,14 @@ export async function render() {
   }
 }
 
+// A button's request that fails says why, rather than failing silently (a 401 has
+// already sent the page back to the login).
+window.addEventListener("unhandledrejection", (event) => {
+  const error = event.reason;
+  event.preventDefault();
+  if (error instanceof HttpError && error.status === 401) return;
+  toast(String(error?.message || error), "error");
+});
 window.addEventListener("popstate", () => render());
 window.addEventListener("pv:navigate", () => render());
 window.addEventListener("pv:signed-out", () => {

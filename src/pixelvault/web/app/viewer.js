@@ -60,7 +60,7 @@ function tileLoader(size, onFailure) {
       if (attempt + 1 < RETRIES && error.message !== "signed out") {
         setTimeout(() => load(tile, src, attempt + 1), 300 * 2 ** attempt);
       } else {
-        tile.setState(ol.TileState.ERROR);
+        tile.setState(3);  // OpenLayers' TileState.ERROR
         onFailure(error);
       }
     });
