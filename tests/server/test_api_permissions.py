@@ -108,6 +108,36 @@ def test_only_administrators_create_users_and_groups(api: Api, world: World) -> 
                            ).status_code == 204
 
 
+def test_members_leave_groups_but_never_their_last(api: Api, world: World) -> None:
+    private = world.groups[Permissions.PRIVATE]
+    xavier = world.users["xavier"]
+    olga, alice = world.headers["olga"], world.headers["alice"]
+    assert api.client.post(f"/api/v1/groups/{private}/members", headers=olga,
+                           json={"user_id": xavier}).status_code == 204
+    members = f"/api/v1/groups/{private}/members/{xavier}"
+    assert api.client.delete(members, headers=alice).status_code == 403
+    assert api.client.delete(members, headers=olga).status_code == 204
+    assert api.client.delete(members, headers=olga).status_code == 404
+    # xavier's only group left: refused, with what to do
+    [only] = api.client.get(f"/api/v1/users/{xavier}", headers=world.headers["root"]
+                            ).json()["group_ids"]
+    refused = api.client.delete(f"/api/v1/groups/{only}/members/{xavier}",
+                                headers=world.headers["root"])
+    assert refused.status_code == 400 and "add them to another group" in \
+        refused.json()["message"]
+    # a default group that goes is replaced by another of the user's groups
+    bob = world.users["bob"]
+    default = api.client.get("/api/v1/whoami", headers=world.headers["bob"]).json()["group_id"]
+    assert api.client.delete(f"/api/v1/groups/{default}/members/{bob}",
+                             headers=world.headers["root"]).status_code == 204
+    again = api.client.get("/api/v1/whoami", headers=api.login("bob")).json()
+    assert again["group_id"] != default and default not in again["group_ids"]
+    usage = api.client.get("/api/v1/usage?sum_by=group", headers=world.headers["root"])
+    assert usage.status_code == 200 and isinstance(usage.json(), list)
+    assert api.client.get("/api/v1/usage?sum_by=planet",
+                          headers=world.headers["root"]).status_code == 400
+
+
 def _same_shape(hidden: Any, missing: Any, hidden_id: int, missing_id: int) -> None:
     """Both answer 404 with the same message but for the id: nothing tells them apart."""
     assert hidden.status_code == missing.status_code == 404, (hidden.text, missing.text)

@@ -10,8 +10,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tests.server.omero_clients import timelapse
-from tests.web.conftest import PASSWORD, Site, copy_for_readme, log_in, screenshot
+from tests.web.conftest import (
+    PASSWORD,
+    ROOT_PASSWORD,
+    Site,
+    copy_for_readme,
+    log_in,
+    screenshot,
+)
 
 
 def canvas_pixels(page: Any) -> list[int]:
@@ -274,3 +283,72 @@ def log_in_here(page: Any, user: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("button", name="Log out").wait_for()
+
+
+def test_administrators_see_health_users_groups_jobs_and_usage(page: Any, site: Site) -> None:
+    log_in(page, "root", ROOT_PASSWORD)
+    page.get_by_role("link", name="Administration").click()
+    page.get_by_role("heading", name=re.compile("^Health")).wait_for()
+    page.get_by_role("cell", name="search index").wait_for()
+    assert page.get_by_role("cell", name="alice", exact=True).count() >= 1
+    page.get_by_label("New group's name").fill("imaging-core")
+    page.get_by_label("Permissions").select_option("read-only")
+    page.get_by_role("button", name="Create group").click()
+    page.get_by_role("cell", name="imaging-core").wait_for()
+    page.get_by_label("Group to add to").select_option(label="imaging-core")
+    row = page.get_by_role("row").filter(has_text="xavier")
+    row.get_by_role("button", name="add to the group chosen below").click()
+    page.get_by_role("button", name="Remove xavier from imaging-core").wait_for()
+    page.get_by_role("button", name="Remove xavier from imaging-core").click()
+    page.get_by_text("xavier left imaging-core.").wait_for()
+    copy_for_readme(screenshot(page, f"admin-{site.env.backend}"))
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, "bob")
+    page.goto("/?view=admin")
+    page.get_by_role("heading", name="Administrators only").wait_for()
+
+
+def test_a_user_changes_their_password(page: Any, site: Site) -> None:
+    root = site.api("root")
+    made = root.post("/api/v1/users", json={"username": "carol", "groups": ["lab"],
+                                            "password": PASSWORD})
+    assert made.status_code == 201, made.text
+    log_in(page, "carol")
+    page.get_by_role("link", name="carol").click()
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("a much longer secret")
+    page.get_by_label("New password again").fill("a much longer secret")
+    page.get_by_role("button", name="Change password").click()
+    page.get_by_text("Password changed").wait_for()
+    answer = httpx.post(f"{site.url}/api/v1/login", json={"username": "carol",
+                                                          "password": "a much longer secret"})
+    assert answer.status_code == 200
+
+
+def test_the_viewer_answers_the_keyboard(page: Any, site: Site) -> None:
+    log_in(page, "alice")
+    open_image(page, site)
+    z = page.get_by_label("Z plane")
+    start = int(z.input_value())
+    page.locator(".map").focus()
+    with page.expect_response(lambda r: "render_image_region" in r.url and
+                              f"/{site.images['cells']}/{1 - start}/" in r.url):
+        page.keyboard.press("PageDown" if start == 0 else "PageUp")
+    assert int(z.input_value()) == 1 - start
+    page.keyboard.press("2")
+    assert not page.get_by_label("Show GFP").is_checked()
+
+
+def test_dark_theme_and_a_4k_screen(browser: Any, site: Site) -> None:
+    context = browser.new_context(base_url=site.url, viewport={"width": 3840, "height": 2160},
+                                  color_scheme="dark")
+    page = context.new_page()
+    try:
+        log_in(page, "alice")
+        page.goto(f"/?show=dataset-{site.dataset}")
+        page.locator("img[src^='data:image/jpeg']").first.wait_for()
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(20, 23, 28)"
+        copy_for_readme(screenshot(page, f"dark-4k-{site.env.backend}"))
+    finally:
+        context.close()

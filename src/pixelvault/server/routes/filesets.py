@@ -1,9 +1,12 @@
 """Imported filesets, plates and screens: deleting one with all its images (the only way to
-delete an image that shares its files with others, or is a field of a plate)."""
+delete an image that shares its files with others, or is a field of a plate); the space
+their files take."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
 
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
@@ -29,3 +32,14 @@ def delete_plate(plate_id: PathId, actor: ActorDep, request: Request) -> None:
 def delete_screen(screen_id: PathId, actor: ActorDep, request: Request) -> None:
     """Delete a screen and the plates no other screen holds."""
     deletion.delete_screen(vault_of(request), actor, screen_id)
+
+
+@router.get("/usage", tags=["admin"])
+def usage(actor: ActorDep, request: Request,
+          sum_by: Annotated[str, Query(pattern="^(user|group|component)$")] = "user"
+          ) -> list[dict[str, Any]]:
+    """Bytes on disk of the original files you may read (administrators: all), summed by
+    user, group or component (the store), as ``pixelvault fs usage`` sums them."""
+    from pixelvault.services.objects import filesets
+
+    return [u.__dict__ for u in filesets.usage(vault_of(request), actor, sum_by)]

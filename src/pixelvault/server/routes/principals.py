@@ -96,3 +96,10 @@ def create_group(body: NewGroup, actor: ActorDep, request: Request) -> GroupOut:
 def add_member(group_id: PathId, body: NewMember, actor: ActorDep, request: Request) -> None:
     principals.add_member(vault_of(request).catalog, actor, group_id, body.user_id,
                           owner=body.owner)
+
+
+@router.delete("/groups/{group_id}/members/{user_id}", status_code=204, tags=["groups"])
+def remove_member(group_id: PathId, user_id: PathId, actor: ActorDep,
+                  request: Request) -> None:
+    """Administrators and the group's owners; never the user's last group."""
+    principals.remove_member(vault_of(request).catalog, actor, group_id, user_id)

@@ -176,6 +176,30 @@ def add_member(catalog: Catalog, actor: Actor, group: str | int, user_id: int, *
     auth.forget_checked_sessions()  # the member's rights changed
 
 
+def remove_member(catalog: Catalog, actor: Actor, group: str | int, user_id: int) -> None:
+    """The user leaves the group; what they own there stays theirs. Never their last
+    group (a user outside every group could do nothing); a default group that goes is
+    replaced by another of theirs."""
+    with catalog.session() as session:
+        group_id = _group_id(session, actor, group)
+        if not (actor.is_admin or group_id in actor.owned_group_ids):
+            raise ForbiddenError("only administrators and the group's owners may remove "
+                                 "members")
+        membership = session.get(GroupMembership, (user_id, group_id))
+        if membership is None:
+            raise NotFoundError(f"user {user_id} is not a member of group {group_id}")
+        others = sorted(session.scalars(select(GroupMembership.group_id).where(
+            GroupMembership.experimenter_id == user_id, GroupMembership.group_id != group_id)))
+        if not others:
+            raise InvalidInputError(f"group {group_id} is user {user_id}'s only group; add "
+                                    "them to another group first")
+        user = session.get(Experimenter, user_id)
+        if user is not None and user.default_group_id == group_id:
+            user.default_group_id = others[0]
+        session.delete(membership)
+    auth.forget_checked_sessions()  # the member's rights changed
+
+
 def set_password(catalog: Catalog, actor: Actor, user_id: int, new_password: str,
                  old_password: str | None = None) -> int:
     """Change a password (your own with the old one; others' as an administrator);

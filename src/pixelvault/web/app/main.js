@@ -2,6 +2,8 @@
 // Every view is a query on "/" (`?show=image-12`, `?view=search&q=dapi`), so the
 // address can be bookmarked and shared, and the back button walks the views.
 
+import {account} from "./account.js";
+import {admin} from "./admin.js";
 import {HttpError, get, post, put} from "./api.js";
 import {fill, h, toast} from "./dom.js";
 import {browse} from "./browse.js";
@@ -44,7 +46,8 @@ function drawBar() {
     }}, searchBox) : null,
     h("span", {class: "spacer"}),
     me && session.groups.length ? groups : null,
-    me ? h("span", {class: "who"}, me.username) : null,
+    me && me.is_admin ? link("/?view=admin", "Administration") : null,
+    me ? link("/?view=account", h("span", {class: "who"}, me.username)) : null,
     me ? h("button", {type: "button", onclick: logout}, "Log out") : null);
 }
 
@@ -73,7 +76,11 @@ export async function render() {
     }
     const show = params.get("show") || "";
     const [kind, id] = show.split("-");
-    if (params.get("view") === "search") {
+    if (params.get("view") === "admin") {
+      await admin(main, session.me);
+    } else if (params.get("view") === "account") {
+      account(main, session.me);
+    } else if (params.get("view") === "search") {
       await search(main, params.get("q") || "", Number(params.get("page") || 1));
     } else if (kind === "image" && /^\d+$/.test(id)) {
       await viewer(main, Number(id), session.me);
