@@ -22,7 +22,9 @@ from tests.server.test_lifecycle import free_port
 @pytest.fixture
 def server(initialised: Env, tmp_path: Path) -> Iterator[tuple[Env, str]]:
     env = initialised
-    env.set(server_port=str(free_port()), pixels_pyramid_threshold=str(300 * 300))
+    # the public user is looked up per request: it may be made once the server runs
+    env.set(server_port=str(free_port()), pixels_pyramid_threshold=str(300 * 300),
+            server_public_user="pub")
     env.vars["PIXELVAULT_ROOT_PASSWORD"] = "root-secret-1"
     env.cli("admin", "start", check=True)
     url = f"http://127.0.0.1:{env.vars['PIXELVAULT_SERVER_PORT']}"
@@ -31,9 +33,6 @@ def server(initialised: Env, tmp_path: Path) -> Iterator[tuple[Env, str]]:
     env.cli("user", "add", "pub", "Public", "Viewer", "--group-name", "web", "-P",
             "pub-secret-1", check=True)
     env.cli("logout", check=True)
-    env.cli("admin", "stop", check=True)
-    env.set(server_public_user="pub")
-    env.cli("admin", "start", check=True)
     yield env, url
     env.cli("admin", "stop")
 

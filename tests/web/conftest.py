@@ -82,7 +82,9 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         variables["PIXELVAULT_DB_URL"] = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{database}"
     env = Env(home, variables, request.param)
     env.cli("admin", "init", check=True)
-    env.set(server_port=str(free_port()), pixels_pyramid_threshold=str(300 * 300))
+    # visitors without a session browse as guest (OMERO.web's public user), made below
+    env.set(server_port=str(free_port()), pixels_pyramid_threshold=str(300 * 300),
+            server_public_user="guest")
     env.vars["PIXELVAULT_ROOT_PASSWORD"] = ROOT_PASSWORD
     env.cli("admin", "start", check=True)
     url = f"http://127.0.0.1:{env.vars['PIXELVAULT_SERVER_PORT']}"
@@ -102,8 +104,11 @@ def _populate(env: Env, url: str, scratch: Path) -> Site:
                      json={"name": "lab", "type": "read-annotate"}).json()["id"]
     elsewhere = httpx.post(f"{url}/api/v1/groups", headers=headers,
                            json={"name": "elsewhere"}).json()["id"]
+    showcase = httpx.post(f"{url}/api/v1/groups", headers=headers,
+                          json={"name": "showcase", "type": "read-only"}).json()["id"]
     users = {}
-    for name, group in (("alice", lab), ("bob", lab), ("xavier", elsewhere)):
+    for name, group in (("alice", lab), ("bob", lab), ("xavier", elsewhere),
+                        ("guest", showcase)):
         answer = httpx.post(f"{url}/api/v1/users", headers=headers, json={
             "username": name, "first_name": name.title(), "last_name": "Lab",
             "groups": [group], "password": PASSWORD})
@@ -124,6 +129,10 @@ def _populate(env: Env, url: str, scratch: Path) -> Site:
         site.images[name] = imported["imported"][0]["images"][0]
     plate = SAMPLES / "one-screen-one-plate-four-wells.ome.xml"
     env.cli("import", str(plate), "--local", "--user", "alice", check=True)
+    shown = timelapse(folder, "on-show.ome.tif")
+    site.images["on-show"] = json.loads(env.cli(
+        "import", str(shown), "--local", "--user", "guest", "-o", "json", check=True,
+    ).stdout)["imported"][0]["images"][0]
     return site
 
 
@@ -154,7 +163,7 @@ def page(browser: Any, site: Site) -> Iterator[Any]:
 
 
 def log_in(page: Any, user: str, password: str = PASSWORD) -> None:
-    page.goto("/")
+    page.goto("/?view=login")
     page.get_by_label("Username").fill(user)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.server.omero_clients import timelapse
 from tests.web.conftest import (
@@ -21,6 +22,9 @@ from tests.web.conftest import (
     log_in,
     screenshot,
 )
+
+# One worker runs them all, so each catalog's server is set up once (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("web")
 
 
 def canvas_pixels(page: Any) -> list[int]:
@@ -273,7 +277,7 @@ def test_a_file_larger_than_the_free_space_is_refused_before_it_is_sent(
 
 
 def test_logging_in_never_leaves_for_another_site(page: Any, site: Site) -> None:
-    page.goto("/?next=https://example.org/&show=https://example.org/")
+    page.goto("/?view=login&next=https://example.org/&show=https://example.org/")
     log_in_here(page, "alice")
     assert page.url.startswith(site.url)
 
@@ -352,3 +356,17 @@ def test_dark_theme_and_a_4k_screen(browser: Any, site: Site) -> None:
         copy_for_readme(screenshot(page, f"dark-4k-{site.env.backend}"))
     finally:
         context.close()
+
+
+def test_visitors_browse_the_public_users_data_without_logging_in(page: Any, site: Site) -> None:
+    page.goto(f"/?show=image-{site.images['on-show']}")
+    page.locator(".map canvas").first.wait_for()
+    # a visitor reads: nothing to save, draw or annotate
+    for name in ("Save settings", "Rectangle", "Add", "Delete image"):
+        assert page.get_by_role("button", name=name, exact=True).count() == 0, name
+    assert page.get_by_role("button", name="Log out").count() == 0
+    page.goto(f"/?show=image-{site.images['cells']}")
+    page.get_by_role("heading", name="Not found").wait_for()
+    page.get_by_role("button", name="Log in").click()
+    log_in_here(page, "alice")
+    page.get_by_role("link", name=re.compile("Mitosis")).first.wait_for()

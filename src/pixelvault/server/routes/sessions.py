@@ -38,6 +38,7 @@ class Me(BaseModel):
     group_id: int
     group_ids: list[int]
     owned_group_ids: list[int]
+    public: bool = False  # a visitor without a session, reading as server.public_user
 
 
 class LoginAnswer(Me):
@@ -72,8 +73,8 @@ def logout(caller: CallerDep, request: Request, response: Response) -> None:
 
 
 @router.get("/whoami", response_model=Me)
-def whoami(actor: ActorDep) -> Me:
-    return me(actor)
+def whoami(caller: CallerDep) -> Me:
+    return me(caller.actor).model_copy(update={"public": caller.session_id == 0})
 
 
 class PasswordChange(BaseModel):

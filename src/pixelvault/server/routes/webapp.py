@@ -17,6 +17,8 @@ from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from pixelvault.server.jsonbody import JsonBodyRoute
+
 WEB = Path(__file__).resolve().parents[2] / "web"
 APP = WEB / "app"
 PAGE_POLICY = (
@@ -32,7 +34,7 @@ TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf
 VENDOR = {"ol.js": ("ol", "dist/ol.js"), "ol.css": ("ol", "ol.css"),
           "sha1.js": ("hash-wasm", "dist/sha1.umd.min.js")}
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=JsonBodyRoute)
 NOT_INSTALLED = (f"the web application's npm packages are not installed; run `make install` "
                  f"(npm ci in {WEB})")
 

@@ -6,6 +6,8 @@ import {del, get, patch, post} from "./api.js";
 import {bytes, fill, h, toast} from "./dom.js";
 import {go, link} from "./nav.js";
 
+const ORIGINAL = "openmicroscopy.org/omero/import/original_metadata";
+
 function length(value) {
   return value ? `${Number(value.value.toPrecision(4))} ${value.unit}` : "—";
 }
@@ -54,7 +56,9 @@ export async function detailsPanel(imageId, data, me) {
       }}, "×");
     const tags = found.filter((a) => a.type === "tag");
     const comments = found.filter((a) => a.type === "comment");
-    const maps = found.filter((a) => a.type === "map");
+    const maps = found.filter((a) => a.type === "map" && a.namespace !== ORIGINAL);
+    const original = found.filter((a) => a.type === "map" && a.namespace === ORIGINAL)
+      .flatMap((a) => a.values);
     const files = found.filter((a) => a.type === "file");
     fill(annotations,
       h("h3", {}, "Tags"),
@@ -71,7 +75,22 @@ export async function detailsPanel(imageId, data, me) {
       h("ul", {class: "files"}, files.map((a) => h("li", {},
         h("a", {href: `/api/v1/files/${a.file.id}`, download: a.file.name}, a.file.name),
         h("small", {}, ` ${bytes(a.file.size)}`), removable(a) ? remove(a) : null))),
-      canAnnotate ? attacher() : null);
+      canAnnotate ? attacher() : null,
+      original.length ? originalMetadata(original) : null);
+  }
+
+  function originalMetadata(pairs) {
+    const body = h("tbody");
+    const filter = h("input", {type: "search", placeholder: "Filter", "aria-label": "Filter original metadata",
+      oninput: () => draw()});
+    function draw() {
+      const wanted = filter.value.toLowerCase();
+      fill(body, pairs.filter(([k, v]) => `${k} ${v}`.toLowerCase().includes(wanted))
+        .map(([k, v]) => h("tr", {}, h("th", {scope: "row"}, k), h("td", {}, v))));
+    }
+    draw();
+    return h("details", {class: "original"}, h("summary", {}, `Original metadata (${pairs.length})`),
+      filter, h("table", {class: "facts"}, body));
   }
 
   function adder(type, label, long = false) {

@@ -47,8 +47,10 @@ function drawBar() {
     h("span", {class: "spacer"}),
     me && session.groups.length ? groups : null,
     me && me.is_admin ? link("/?view=admin", "Administration") : null,
-    me ? link("/?view=account", h("span", {class: "who"}, me.username)) : null,
-    me ? h("button", {type: "button", onclick: logout}, "Log out") : null);
+    me && !me.public ? link("/?view=account", h("span", {class: "who"}, me.username)) : null,
+    me && !me.public ? h("button", {type: "button", onclick: logout}, "Log out") : null,
+    me && me.public && params.get("view") !== "login"
+      ? h("button", {type: "button", onclick: () => go("/?view=login")}, "Log in") : null);
 }
 
 async function logout() {
@@ -70,15 +72,15 @@ export async function render() {
     await whoami();
     if (mine !== rendering) return;
     drawBar();
-    if (!session.me) {
-      login(main, () => render());
+    if (!session.me || (session.me.public && params.get("view") === "login")) {
+      login(main, () => go("/", {replace: true}));
       return;
     }
     const show = params.get("show") || "";
     const [kind, id] = show.split("-");
     if (params.get("view") === "admin") {
       await admin(main, session.me);
-    } else if (params.get("view") === "account") {
+    } else if (params.get("view") === "account" && !session.me.public) {
       account(main, session.me);
     } else if (params.get("view") === "search") {
       await search(main, params.get("q") || "", Number(params.get("page") || 1));

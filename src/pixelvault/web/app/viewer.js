@@ -69,6 +69,9 @@ function tileLoader(size, onFailure) {
 
 export async function viewer(main, imageId, me) {
   const data = await get(`/webgateway/imgData/${imageId}/`);
+  if (me.public) {  // a visitor reads; the server refuses every change
+    data.perms = {canAnnotate: false, canEdit: false, canDelete: false, canLink: false};
+  }
   const ol = window.ol;
   const width = data.size.width;
   const height = data.size.height;
@@ -231,7 +234,7 @@ export async function viewer(main, imageId, me) {
     }}), " Greyscale"),
     channelRows,
     h("div", {class: "buttons"},
-      h("button", {type: "button", class: "primary", onclick: save}, "Save settings"),
+      me.public ? null : h("button", {type: "button", class: "primary", onclick: save}, "Save settings"),
       h("button", {type: "button", onclick: () => viewer(main, imageId, me)}, "Undo changes")));
 
   const crumbsBar = h("nav", {class: "crumbs", "aria-label": "Breadcrumbs"}, h("ol", {},
