@@ -370,3 +370,22 @@ def test_visitors_browse_the_public_users_data_without_logging_in(page: Any, sit
     page.get_by_role("button", name="Log in").click()
     log_in_here(page, "alice")
     page.get_by_role("link", name=re.compile("Mitosis")).first.wait_for()
+
+
+def test_settings_copied_from_one_image_are_pasted_on_another(page: Any, site: Site) -> None:
+    log_in(page, "alice")
+    open_image(page, site, "nuclei")
+    page.locator("canvas.histogram").first.wait_for()
+    page.get_by_label("DAPI lookup table").select_option("fire.lut")
+    box = page.get_by_label(re.compile("GFP window end$"))
+    box.fill("777")
+    box.dispatch_event("change")
+    page.get_by_role("button", name="Copy").click()
+    page.get_by_text("Rendering settings copied").wait_for()
+    open_image(page, site, "cells")
+    with page.expect_response(lambda r: "render_image_region" in r.url and
+                              "fire.lut" in r.url and "0%3A777" in r.url):
+        page.get_by_role("button", name="Paste").click()
+    assert page.get_by_label(re.compile("GFP window end$")).input_value() == "777"
+    with page.expect_response(lambda r: "render_image_region" in r.url and "p=intmax" in r.url):
+        page.get_by_label("Z-projection").select_option("intmax")

@@ -16,7 +16,20 @@ export function renderQuery(state) {
   const channels = state.channels.map((c, index) =>
     `${c.active ? "" : "-"}${index + 1}|${c.window.start}:${c.window.end}$${c.color}`).join(",");
   const maps = JSON.stringify(state.channels.map((c) => ({inverted: {enabled: c.inverted}})));
-  return {c: channels, m: state.model, maps};
+  return {c: channels, m: state.model, maps, p: state.projection || null};
+}
+
+/** Settings copied from another image (OMERO's `c=` text) laid over the viewer's. */
+export function pasted(state, text) {
+  for (const part of String(text).split(",")) {
+    const found = part.match(/^(-?)(\d+)(?:\|(-?[\d.]+):(-?[\d.]+))?(?:\$([0-9A-Za-z_.-]+))?$/);
+    if (!found) continue;
+    const channel = state.channels[Number(found[2]) - 1];
+    if (!channel) continue;
+    channel.active = found[1] !== "-";
+    if (found[3] !== undefined) channel.window = {...channel.window, start: Number(found[3]), end: Number(found[4])};
+    if (found[5]) channel.color = found[5];
+  }
 }
 
 function scaleBar(element, micronsPerPixel) {
@@ -65,6 +78,35 @@ function tileLoader(size, onFailure) {
       }
     });
   };
+}
+
+/** The channel's histogram on the plane shown, with its window marked. */
+function histogram(imageId, index, state, channel) {
+  const canvas = h("canvas", {width: 256, height: 40, class: "histogram", "aria-label": `${channel.label} histogram`});
+  let counts = [];
+  let range = [0, 1];
+  function paint() {
+    const context = canvas.getContext("2d");
+    context.clearRect(0, 0, 256, 40);
+    const top = Math.max(1, ...counts.map((n) => Math.log1p(n)));
+    context.fillStyle = /^[0-9A-F]{6}$/i.test(channel.color) ? `#${channel.color}` : "#888";
+    counts.forEach((n, x) => {
+      const height = (Math.log1p(n) / top) * 40;
+      context.fillRect(x * 256 / counts.length, 40 - height, Math.max(1, 256 / counts.length), height);
+    });
+    const span = range[1] - range[0] || 1;
+    context.fillStyle = "rgba(127,127,127,0.35)";
+    context.fillRect(0, 0, ((channel.window.start - range[0]) / span) * 256, 40);
+    context.fillRect(((channel.window.end - range[0]) / span) * 256, 0, 256, 40);
+  }
+  async function load() {
+    const found = await get(`/webgateway/histogram_json/${imageId}/channel/${index}/?theZ=${state.z}&theT=${state.t}&bins=128`);
+    counts = found.data || [];
+    range = [found.min ?? channel.window.min, found.max ?? channel.window.max];
+    paint();
+  }
+  load().catch(() => canvas.remove());
+  return {canvas, paint, load};
 }
 
 export async function viewer(main, imageId, me) {
@@ -134,7 +176,13 @@ export async function viewer(main, imageId, me) {
     redraw();
   });
 
+  let plane = `${state.z}/${state.t}`;  // the histograms load for it as they are made
+
   function redraw() {
+    if (`${state.z}/${state.t}` !== plane) {
+      plane = `${state.z}/${state.t}`;
+      (histograms || []).forEach((chart) => chart.load().catch(() => {}));
+    }
     source.setTileUrlFunction(source.getTileUrlFunction(), `${state.z}/${state.t}/${JSON.stringify(renderQuery(state))}`);
     rois.plane(state.z, state.t);
   }
@@ -178,43 +226,88 @@ export async function viewer(main, imageId, me) {
     }
   }
 
+  const luts = await get("/webgateway/luts/").then((found) => found.luts.map((l) => l.name)).catch(() => []);
+  const histograms = [];
   const channelRows = state.channels.map((channel, index) => {
     const low = data.channels[index].window.min;
     const high = data.channels[index].window.max;
+    const chart = histogram(imageId, index, state, channel);
+    histograms.push(chart);
+    const changed = () => {
+      chart.paint();
+      redraw();
+    };
     const start = h("input", {type: "number", value: channel.window.start, step: "any",
       "aria-label": `${channel.label} window start`, onchange: (event) => {
         channel.window.start = Number(event.target.value);
-        redraw();
+        changed();
       }});
     const end = h("input", {type: "number", value: channel.window.end, step: "any",
       "aria-label": `${channel.label} window end`, onchange: (event) => {
         channel.window.end = Number(event.target.value);
-        redraw();
+        changed();
       }});
     const range = h("input", {type: "range", min: low, max: high, value: channel.window.end,
       step: high - low > 100 ? 1 : "any", "aria-label": `${channel.label} window end slider`,
       oninput: (event) => {
         channel.window.end = Number(event.target.value);
         end.value = channel.window.end;
-        redraw();
+        changed();
       }});
-    return h("fieldset", {class: "channel"},
+    const isLut = (colour) => /\.lut$/i.test(colour);
+    const picker = h("input", {type: "color", value: isLut(channel.color) ? "#ffffff" : `#${channel.color}`,
+      "aria-label": `${channel.label} colour`, onchange: (event) => {
+        channel.color = event.target.value.slice(1).toUpperCase();
+        table.value = "";
+        changed();
+      }});
+    const table = h("select", {"aria-label": `${channel.label} lookup table`, onchange: (event) => {
+      channel.color = event.target.value || picker.value.slice(1).toUpperCase();
+      changed();
+    }}, h("option", {value: ""}, "colour"), luts.map((name) => h("option", {value: name,
+      selected: name === channel.color}, name.replace(/\.lut$/, ""))));
+    const row = h("fieldset", {class: "channel"},
       h("legend", {}, h("label", {}, h("input", {type: "checkbox", checked: channel.active,
         "aria-label": `Show ${channel.label}`, onchange: (event) => {
           channel.active = event.target.checked;
           redraw();
         }}), ` ${index + 1}: ${channel.label}`)),
-      h("input", {type: "color", value: `#${channel.color}`, "aria-label": `${channel.label} colour`,
-        onchange: (event) => {
-          channel.color = event.target.value.slice(1).toUpperCase();
-          redraw();
-        }}),
+      h("div", {class: "inline"}, picker, table),
+      chart.canvas,
       h("div", {class: "window"}, start, range, end),
       h("label", {class: "inline"}, h("input", {type: "checkbox", checked: channel.inverted, onchange: (event) => {
         channel.inverted = event.target.checked;
         redraw();
       }}), " Invert"));
+    row.sync = () => {
+      row.querySelector("input[type=checkbox]").checked = channel.active;
+      start.value = channel.window.start;
+      end.value = channel.window.end;
+      range.value = channel.window.end;
+      if (isLut(channel.color)) table.value = channel.color;
+      else picker.value = `#${channel.color}`;
+      chart.paint();
+    };
+    return row;
   });
+
+  async function copy() {
+    await get(`/webgateway/copyImgRDef/${query(renderQuery(state))}`);
+    toast("Rendering settings copied; paste them on another image.");
+  }
+
+  async function paste() {
+    const found = await get("/webgateway/getImgRDef/");
+    if (!found.rdef) {
+      toast("Nothing copied yet: copy an image's settings first.", "error");
+      return;
+    }
+    pasted(state, found.rdef.c);
+    if (found.rdef.m) state.model = found.rdef.m.startsWith("g") ? "g" : "c";
+    channelRows.forEach((row) => row.sync());
+    redraw();
+    toast("Settings pasted; save them to keep them.");
+  }
 
   async function save() {
     await post(`/webgateway/saveImgRDef/${imageId}/${query({...renderQuery(state), z: state.z + 1, t: state.t + 1})}`);
@@ -232,10 +325,18 @@ export async function viewer(main, imageId, me) {
       state.model = event.target.checked ? "g" : "c";
       redraw();
     }}), " Greyscale"),
+    data.size.z > 1 ? h("label", {class: "inline"}, " Z-projection ", h("select", {"aria-label": "Z-projection",
+      onchange: (event) => {
+        state.projection = event.target.value;
+        redraw();
+      }}, [["", "none"], ["intmax", "maximum intensity"], ["intmean", "mean intensity"], ["intsum", "sum"]]
+      .map(([value, label]) => h("option", {value}, label)))) : null,
     channelRows,
     h("div", {class: "buttons"},
       me.public ? null : h("button", {type: "button", class: "primary", onclick: save}, "Save settings"),
-      h("button", {type: "button", onclick: () => viewer(main, imageId, me)}, "Undo changes")));
+      h("button", {type: "button", onclick: () => viewer(main, imageId, me)}, "Undo changes"),
+      me.public ? null : h("button", {type: "button", onclick: copy}, "Copy"),
+      me.public ? null : h("button", {type: "button", onclick: paste}, "Paste")));
 
   const crumbsBar = h("nav", {class: "crumbs", "aria-label": "Breadcrumbs"}, h("ol", {},
     h("li", {}, link("/", "Home")),
@@ -262,7 +363,7 @@ export async function viewer(main, imageId, me) {
     } else if (/^[1-9]$/.test(event.key) && Number(event.key) <= state.channels.length) {
       const channel = state.channels[Number(event.key) - 1];
       channel.active = !channel.active;
-      channelRows[Number(event.key) - 1].querySelector("input[type=checkbox]").checked = channel.active;
+      channelRows[Number(event.key) - 1].sync();
       redraw();
     }
   });
