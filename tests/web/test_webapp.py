@@ -114,6 +114,21 @@ def test_a_rectangle_drawn_with_the_mouse_is_an_roi(page: Any, site: Site) -> No
     assert shape["@type"].endswith("#Rectangle") and shape["Width"] > 5 and shape["Height"] > 5
     page.locator(".roi-list li").first.wait_for()
     copy_for_readme(screenshot(page, f"rois-{site.env.backend}"))
+    # chosen in the list, it moves with the mouse, and the move is saved
+    page.get_by_role("button", name="Rectangle", exact=True).click()  # drawing off
+    page.locator(".roi-list li button.link").first.click()
+    box = page.locator(".map").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 30, y + 10, steps=5)
+    page.mouse.move(x + 60, y + 20, steps=5)
+    page.mouse.up()
+    page.get_by_text("Shape saved.").wait_for()
+    rois = site.api("alice").get(f"/api/v0/m/rois/?image={site.images['cells']}").json()
+    [moved] = [s for r in rois["data"] for s in r["shapes"]]
+    assert moved["@id"] == shape["@id"] and moved["X"] > shape["X"] + 1
+    assert moved["Width"] == pytest.approx(shape["Width"])
 
 
 def test_search_finds_an_image_and_opens_it(page: Any, site: Site) -> None:

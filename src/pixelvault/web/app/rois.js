@@ -55,6 +55,10 @@ function geometryOf(shape) {
   }
 }
 
+function kindOf(shape) {
+  return shape["@type"].split("#")[1];
+}
+
 function styleOf(shape, selected) {
   const ol = window.ol;
   const stroke = new ol.style.Stroke({color: selected ? "#00e5ff" : colour(shape.StrokeColor, "#ffd400"),
@@ -128,6 +132,43 @@ export function roiLayer(map, imageId, state, data, planeChanged) {
     fill(total, `${all.length} ROI${all.length === 1 ? "" : "s"}`);
   }
 
+  let editing = [];
+
+  /** The selected ROI's shapes move with the mouse (and the vertices of lines and
+   * polygons); each change is saved as OMERO.iviewer saves a modified shape. */
+  function edit(roi) {
+    editing.forEach((interaction) => map.removeInteraction(interaction));
+    editing = [];
+    const features = new ol.Collection(source.getFeatures().filter((f) => f.get("roi") === roi["@id"] &&
+      f.get("shape")["omero:details"]?.permissions?.canEdit && kindOf(f.get("shape")) !== "Mask"));
+    if (!features.getLength()) return;
+    const save = async (event) => {
+      const modified = event.features.getArray().map((feature) => {
+        const shape = feature.get("shape");
+        const kind = kindOf(shape);
+        const moved = shapeOf(kind, feature.getGeometry(), shape.TheZ, shape.TheT);
+        return {...shape, ...moved, "@id": shape["@id"], oldId: `${roi["@id"]}:${shape["@id"]}`,
+          TheZ: shape.TheZ, TheT: shape.TheT, Text: shape.Text};
+      });
+      try {
+        const answer = await post("/iviewer/persist_rois/", {imageId, rois: {modified}});
+        if (answer.errors) throw new Error(answer.errors.join("; "));
+        toast("Shape saved.");
+      } catch (error) {
+        toast(`The change was not saved: ${error.message}`, "error");
+      }
+      await load();
+    };
+    const translate = new ol.interaction.Translate({features});
+    translate.on("translateend", save);
+    const reshapable = new ol.Collection(features.getArray().filter((f) =>
+      ["Polygon", "Polyline", "Line"].includes(kindOf(f.get("shape")))));
+    const modify = new ol.interaction.Modify({features: reshapable});
+    modify.on("modifyend", save);
+    editing = [translate, modify];
+    editing.forEach((interaction) => map.addInteraction(interaction));
+  }
+
   function select(roi) {
     selected = roi["@id"];
     const shape = roi.shapes[0];
@@ -137,6 +178,7 @@ export function roiLayer(map, imageId, state, data, planeChanged) {
       planeChanged();
     }
     show();
+    edit(roi);
     const geometry = geometryOf(shape);
     if (geometry) map.getView().fit(geometry.getExtent(), {maxZoom: map.getView().getZoom(), padding: [80, 80, 80, 80]});
   }
@@ -145,6 +187,8 @@ export function roiLayer(map, imageId, state, data, planeChanged) {
     const found = await get(`/api/v0/m/rois/?image=${imageId}&limit=500`);
     all = found.data;
     show();
+    const chosen = all.find((roi) => roi["@id"] === selected);
+    if (chosen) edit(chosen);
   }
 
   async function remove(roi) {
