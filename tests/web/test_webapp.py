@@ -404,3 +404,47 @@ def test_settings_copied_from_one_image_are_pasted_on_another(page: Any, site: S
     assert page.get_by_label(re.compile("GFP window end$")).input_value() == "777"
     with page.expect_response(lambda r: "render_image_region" in r.url and "p=intmax" in r.url):
         page.get_by_label("Z-projection").select_option("intmax")
+
+
+def _imported(site: Site, path: Path, *extra: str) -> int:
+    found: int = json.loads(site.env.cli(
+        "import", str(path), "--local", "--user", "alice", "-o", "json", *extra, check=True,
+    ).stdout)["imported"][0]["images"][0]
+    return found
+
+
+def test_an_image_dragged_onto_a_dataset_moves_there(page: Any, site: Site,
+                                                     tmp_path: Path) -> None:
+    image = _imported(site, timelapse(tmp_path, "dragged.ome.tif"), "--dataset",
+                      str(site.dataset))
+    alice = site.api("alice")
+    target = alice.post("/api/v1/datasets", json={"name": "Day 2"}).json()["id"]
+    log_in(page, "alice")
+    page.goto(f"/?show=dataset-{site.dataset}")
+    thumb = page.locator("a:has(figcaption:text-is('dragged.ome.tif'))")
+    thumb.drag_to(page.locator(".tree").get_by_role("link", name=re.compile("^Day 2")))
+    page.get_by_text("Image moved to").wait_for()
+    page.get_by_role("heading", name="Day 2").wait_for()
+    in_target = alice.get(f"/api/v0/m/datasets/{target}/images/").json()["data"]
+    in_source = alice.get(f"/api/v0/m/datasets/{site.dataset}/images/").json()["data"]
+    assert image in {i["@id"] for i in in_target}
+    assert image not in {i["@id"] for i in in_source}
+
+
+def test_an_image_moves_to_another_group_after_a_dry_run(page: Any, site: Site,
+                                                         tmp_path: Path) -> None:
+    image = _imported(site, timelapse(tmp_path, "mover.ome.tif"))
+    root = site.api("root")
+    second = root.post("/api/v1/groups", json={"name": "second", "type": "read-only"}).json()
+    assert root.post(f"/api/v1/groups/{second['id']}/members",
+                     json={"user_id": site.users["alice"]}).status_code == 204
+    log_in(page, "alice")
+    page.goto(f"/?show=image-{image}")
+    page.get_by_label("Group to move to").select_option(label="second")
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    page.get_by_role("button", name="Move to group").click()
+    page.get_by_text("Moved to second.").wait_for()
+    assert dialogs and "1 image" in dialogs[0] and "second" in dialogs[0]
+    facts = site.api("alice").get(f"/api/v1/images/{image}/metadata").json()
+    assert facts["group"]["name"] == "second"

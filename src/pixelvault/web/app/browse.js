@@ -2,9 +2,9 @@
 // the address shows on the right (a project's datasets, a dataset's images as
 // thumbnails or a table, a screen's plates, a plate's wells).
 
-import {get, query} from "./api.js";
-import {fill, h} from "./dom.js";
-import {link} from "./nav.js";
+import {del, get, post, query} from "./api.js";
+import {fill, h, toast} from "./dom.js";
+import {go, link} from "./nav.js";
 import {thumbnails} from "./thumbnails.js";
 import {dropZone} from "./upload.js";
 
@@ -23,10 +23,38 @@ function count(item) {
   return number === undefined ? null : h("span", {class: "count"}, String(number));
 }
 
+const DRAGGED = "application/x-pixelvault-image";
+
+/** A dataset in the tree takes images dragged onto it: linked there, and unlinked from
+ * the dataset they were dragged from. */
+function dropTarget(label, dataset) {
+  label.addEventListener("dragover", (event) => {
+    if (!event.dataTransfer.types.includes(DRAGGED)) return;
+    event.preventDefault();
+    label.classList.add("over");
+  });
+  label.addEventListener("dragleave", () => label.classList.remove("over"));
+  label.addEventListener("drop", async (event) => {
+    event.preventDefault();
+    label.classList.remove("over");
+    const {image, from} = JSON.parse(event.dataTransfer.getData(DRAGGED));
+    if (from === dataset) return;
+    try {
+      await post(`/api/v1/datasets/${dataset}/images`, {child_id: image});
+      if (from) await del(`/api/v1/datasets/${from}/images/${image}`);
+      toast(`Image moved to ${label.textContent}.`);
+      go(`/?show=dataset-${dataset}`);
+    } catch (error) {
+      toast(`Not moved: ${error.message}`, "error");
+    }
+  });
+}
+
 function node(kind, item, selected, children) {
   const label = link(`/?show=${kind}-${item["@id"]}`, h("span", {class: `icon icon-${kind}`}),
     item.Name || `${kind} ${item["@id"]}`, count(item));
   if (selected) label.setAttribute("aria-current", "page");
+  if (kind === "dataset" && item["omero:details"]?.permissions?.canLink) dropTarget(label, item["@id"]);
   if (!children) return h("li", {}, label);
   const details = h("details", {}, h("summary", {}, label));
   details.addEventListener("toggle", async () => {
@@ -151,9 +179,17 @@ async function drawDataset(content, id) {
     fill(counted, `${images.meta.totalCount} image${images.meta.totalCount === 1 ? "" : "s"}`);
     const items = shown();
     if (layout === "grid") {
-      const tiles = items.map((i) => link(`/?show=image-${i["@id"]}`, h("figure", {class: "thumb"},
-        h("img", {alt: "", width: 96, height: 96, "data-image": i["@id"]}),
-        h("figcaption", {}, i.Name))));
+      const tiles = items.map((i) => {
+        const tile = link(`/?show=image-${i["@id"]}`, h("figure", {class: "thumb"},
+          h("img", {alt: "", width: 96, height: 96, "data-image": i["@id"], draggable: "false"}),
+          h("figcaption", {}, i.Name)));
+        tile.draggable = true;
+        tile.addEventListener("dragstart", (event) => {
+          event.dataTransfer.setData(DRAGGED, JSON.stringify({image: i["@id"], from: id}));
+          event.dataTransfer.effectAllowed = "move";
+        });
+        return tile;
+      });
       fill(body, h("div", {class: "thumbs"}, tiles));
       thumbnails(body);
     } else {

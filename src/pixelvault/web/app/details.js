@@ -127,6 +127,24 @@ export async function detailsPanel(imageId, data, me) {
     return h("label", {class: "attach"}, "Attach a file ", input);
   }
 
+  async function moveGroup() {
+    const groups = (await get("/api/v1/groups")).filter((g) => g.id !== about.group.id && me.group_ids.includes(g.id));
+    if (!groups.length) return null;
+    const choice = h("select", {"aria-label": "Group to move to"}, groups.map((g) => h("option", {value: g.id}, g.name)));
+    return h("form", {class: "adder", onsubmit: async (event) => {
+      event.preventDefault();
+      const body = {group_id: Number(choice.value), targets: [`Image:${imageId}`]};
+      const plan = await post("/api/v1/chgrp", {...body, dry_run: true});
+      const moving = Object.entries(plan.moved).filter(([, ids]) => ids.length)
+        .map(([kind, ids]) => `${ids.length} ${kind}${ids.length === 1 ? "" : "s"}`).join(", ");
+      const cut = Object.entries(plan.unlinked).filter(([, n]) => n).map(([kind, n]) => `${n} ${kind} link(s)`).join(", ");
+      if (!confirm(`Move ${moving} to ${choice.selectedOptions[0].textContent}?` + (cut ? ` This cuts ${cut}.` : ""))) return;
+      await post("/api/v1/chgrp", body);
+      toast(`Moved to ${choice.selectedOptions[0].textContent}.`);
+      go(`/?show=image-${imageId}`);
+    }}, choice, h("button", {type: "submit"}, "Move to group"));
+  }
+
   async function remove() {
     if (!confirm(`Delete image "${about.name}" with its ROIs, annotations only it holds and its rendering settings? ` +
       "Its original files go when no image of their fileset is left.")) return;
@@ -153,6 +171,7 @@ export async function detailsPanel(imageId, data, me) {
       h("span", {class: "swatch", "data-colour": c.color || ""}), c.name || `Channel ${c.index + 1}`,
       c.emission_wavelength ? h("small", {}, ` em ${c.emission_wavelength.value} nm`) : null))),
     annotations,
+    about.owner.id === me.user_id || me.is_admin ? await moveGroup() : null,
     data.perms.canDelete ? h("div", {class: "buttons"}, h("button", {type: "button", class: "danger", onclick: remove}, "Delete image")) : null);
   section.querySelectorAll(".swatch").forEach((swatch) => {
     if (/^[0-9A-Fa-f]{6}/.test(swatch.dataset.colour)) swatch.style.background = `#${swatch.dataset.colour.slice(0, 6)}`;
