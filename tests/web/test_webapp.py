@@ -356,6 +356,10 @@ def test_the_viewer_answers_the_keyboard(page: Any, site: Site) -> None:
     assert int(z.input_value()) == 1 - start
     page.keyboard.press("2")
     assert not page.get_by_label("Show GFP").is_checked()
+    # the stored value under the pointer: DAPI is 1000 over the left half
+    box = page.locator(".map").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2 - 40, box["y"] + box["height"] / 2)
+    page.get_by_text(re.compile(r"x \d+, y \d+, DAPI 1000")).wait_for()
 
 
 def test_dark_theme_and_a_4k_screen(browser: Any, site: Site) -> None:

@@ -80,6 +80,20 @@ function tileLoader(size, onFailure) {
   };
 }
 
+const READERS = {u1: "getUint8", i1: "getInt8", u2: "getUint16", i2: "getInt16", u4: "getUint32",
+  i4: "getInt32", f4: "getFloat32", f8: "getFloat64", b1: "getUint8"};
+
+/** One pixel's value as stored (not as rendered), read through the pixels API. */
+async function pixelValue(imageId, x, y, z, c, t) {
+  const answer = await fetch(`/api/v1/images/${imageId}/pixels?x=${x}&y=${y}&w=1&h=1&z=${z}&c=${c}&t=${t}&format=raw`,
+    {credentials: "same-origin"});
+  if (!answer.ok) throw new Error(`HTTP ${answer.status}`);
+  const dtype = answer.headers.get("X-Pixels-Dtype") || "<u1";
+  const view = new DataView(await answer.arrayBuffer());
+  const value = view[READERS[dtype.slice(1)] || "getUint8"](0, dtype[0] === "<");
+  return Number.isInteger(value) ? String(value) : value.toPrecision(5);
+}
+
 /** The channel's histogram on the plane shown, with its window marked. */
 function histogram(imageId, index, state, channel) {
   const canvas = h("canvas", {width: 256, height: 40, class: "histogram", "aria-label": `${channel.label} histogram`});
@@ -162,13 +176,22 @@ export async function viewer(main, imageId, me) {
     keyboardEventTarget: mapElement});
   const drawScale = scaleBar(scale, data.pixel_size.x);
   view.on("change:resolution", () => drawScale(view.getResolution()));
+  let pointed = null;
   map.on("pointermove", (event) => {
     const [x, y] = event.coordinate;
+    clearTimeout(pointed);
     if (x < 0 || y > 0 || x >= width || -y >= height) {
       fill(cursor);
       return;
     }
-    fill(cursor, `x ${Math.floor(x)}, y ${Math.floor(-y)}`);
+    const [px, py] = [Math.floor(x), Math.floor(-y)];
+    fill(cursor, `x ${px}, y ${py}`);
+    pointed = setTimeout(async () => {
+      const values = await Promise.all(state.channels.slice(0, 8).map((channel, index) =>
+        channel.active ? pixelValue(imageId, px, py, state.z, index, state.t)
+          .then((value) => `${channel.label} ${value}`).catch(() => null) : null));
+      fill(cursor, `x ${px}, y ${py}`, values.filter(Boolean).map((v) => `, ${v}`));
+    }, 150);
   });
 
   const rois = roiLayer(map, imageId, state, data, () => {
