@@ -452,3 +452,17 @@ def test_an_image_moves_to_another_group_after_a_dry_run(page: Any, site: Site,
     assert dialogs and "1 image" in dialogs[0] and "second" in dialogs[0]
     facts = site.api("alice").get(f"/api/v1/images/{image}/metadata").json()
     assert facts["group"]["name"] == "second"
+
+
+def test_the_tree_shows_the_current_groups_data_by_owner(page: Any, site: Site) -> None:
+    site.api("bob").post("/api/v1/projects", json={"name": "Bob's screen"})
+    log_in(page, "alice")
+    tree = page.locator(".tree")
+    tree.get_by_role("link", name=re.compile("^Bob's screen")).wait_for()
+    page.get_by_label("Owner").select_option(label="alice (me)")
+    page.wait_for_url(re.compile(f"owner={site.users['alice']}"))
+    tree.get_by_role("link", name=re.compile("^Mitosis")).wait_for()
+    assert tree.get_by_role("link", name=re.compile("^Bob's screen")).count() == 0
+    page.get_by_label("Owner").select_option(label="bob")
+    tree.get_by_role("link", name=re.compile("^Bob's screen")).wait_for()
+    assert tree.get_by_role("link", name=re.compile("^Mitosis")).count() == 0

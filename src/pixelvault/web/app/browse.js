@@ -11,11 +11,32 @@ import {dropZone} from "./upload.js";
 const API = "/api/v0/m";
 const PAGE = 500;
 
-export async function browse(main, kind, id) {
+/** Whose data the tree and the home page show: the current group's (the bar switches
+ * it), everyone's in it or one member's (`owner=` in the address), as OMERO.web's. */
+function scope(me) {
+  const owner = new URLSearchParams(location.search).get("owner");
+  // administrators are in no group of users' data, and read every group's
+  return {group: me.is_admin ? null : me.group_id, owner: /^\d+$/.test(owner || "") ? Number(owner) : null};
+}
+
+async function ownerPicker(me, chosen) {
+  const users = await get("/api/v1/users").catch(() => []);
+  const members = me.is_admin ? users : users.filter((u) => u.group_ids.includes(me.group_id));
+  return h("label", {class: "owner"}, "Owner ", h("select", {"aria-label": "Owner", onchange: (event) => {
+    const params = new URLSearchParams(location.search);
+    if (event.target.value) params.set("owner", event.target.value);
+    else params.delete("owner");
+    go(`/?${params}`);
+  }}, h("option", {value: ""}, "All members"), members.map((u) => h("option", {value: u.id,
+    selected: u.id === chosen}, u.id === me.user_id ? `${u.username} (me)` : u.username))));
+}
+
+export async function browse(main, kind, id, me) {
   const tree = h("nav", {class: "tree", "aria-label": "Projects, datasets, screens and plates"});
   const content = h("section", {class: "content", "aria-live": "polite"});
   fill(main, h("div", {class: "browse"}, tree, content));
-  await Promise.all([drawTree(tree, kind, id), drawContent(content, kind, id)]);
+  const within = scope(me);
+  await Promise.all([drawTree(tree, kind, id, within, me), drawContent(content, kind, id, within)]);
 }
 
 function count(item) {
@@ -66,12 +87,13 @@ function node(kind, item, selected, children) {
   return h("li", {}, details);
 }
 
-async function drawTree(tree, kind, id) {
-  const [projects, datasets, screens, plates] = await Promise.all([
-    get(`${API}/projects/${query({childCount: true, limit: PAGE})}`),
-    get(`${API}/datasets/${query({childCount: true, orphaned: true, limit: PAGE})}`),
-    get(`${API}/screens/${query({childCount: true, limit: PAGE})}`),
-    get(`${API}/plates/${query({orphaned: true, limit: PAGE})}`)]);
+async function drawTree(tree, kind, id, within, me) {
+  const [projects, datasets, screens, plates, picker] = await Promise.all([
+    get(`${API}/projects/${query({childCount: true, limit: PAGE, ...within})}`),
+    get(`${API}/datasets/${query({childCount: true, orphaned: true, limit: PAGE, ...within})}`),
+    get(`${API}/screens/${query({childCount: true, limit: PAGE, ...within})}`),
+    get(`${API}/plates/${query({orphaned: true, limit: PAGE, ...within})}`),
+    ownerPicker(me, within.owner)]);
   const list = (items) => h("ul", {}, items);
   const datasetsOf = (project) => async () => list(
     (await get(`${API}/projects/${project}/datasets/${query({childCount: true, limit: PAGE})}`))
@@ -79,7 +101,7 @@ async function drawTree(tree, kind, id) {
   const platesOf = (screen) => async () => list(
     (await get(`${API}/screens/${screen}/plates/${query({limit: PAGE})}`))
       .data.map((p) => node("plate", p, kind === "plate" && p["@id"] === id)));
-  fill(tree,
+  fill(tree, picker,
     h("h2", {}, "Projects"),
     list(projects.data.map((p) => node("project", p, kind === "project" && p["@id"] === id,
       datasetsOf(p["@id"])))),
@@ -104,7 +126,7 @@ function card(kind, item) {
     count(item), h("small", {}, item["omero:details"].owner.UserName)));
 }
 
-async function drawContent(content, kind, id) {
+async function drawContent(content, kind, id, within) {
   if (kind === "project" && id !== null) {
     const [project, datasets] = await Promise.all([get(`${API}/projects/${id}/`),
       get(`${API}/projects/${id}/datasets/${query({childCount: true, limit: PAGE})}`)]);
@@ -122,9 +144,9 @@ async function drawContent(content, kind, id) {
     await drawPlate(content, id, 0);
   } else {
     const [projects, datasets, screens] = await Promise.all([
-      get(`${API}/projects/${query({childCount: true, limit: PAGE})}`),
-      get(`${API}/datasets/${query({childCount: true, orphaned: true, limit: PAGE})}`),
-      get(`${API}/screens/${query({childCount: true, limit: PAGE})}`)]);
+      get(`${API}/projects/${query({childCount: true, limit: PAGE, ...within})}`),
+      get(`${API}/datasets/${query({childCount: true, orphaned: true, limit: PAGE, ...within})}`),
+      get(`${API}/screens/${query({childCount: true, limit: PAGE, ...within})}`)]);
     const all = [...projects.data.map((p) => card("project", p)),
       ...datasets.data.map((d) => card("dataset", d)), ...screens.data.map((s) => card("screen", s))];
     fill(content, h("h1", {}, "Your data"), h("div", {class: "cards"}, all),

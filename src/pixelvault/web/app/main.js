@@ -87,7 +87,7 @@ export async function render() {
     } else if (kind === "image" && /^\d+$/.test(id)) {
       await viewer(main, Number(id), session.me);
     } else {
-      await browse(main, kind, /^\d+$/.test(id || "") ? Number(id) : null);
+      await browse(main, kind, /^\d+$/.test(id || "") ? Number(id) : null, session.me);
     }
   } catch (error) {
     if (mine !== rendering) return;
