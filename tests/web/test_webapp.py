@@ -446,7 +446,12 @@ def test_an_image_moves_to_another_group_after_a_dry_run(page: Any, site: Site,
     page.goto(f"/?show=image-{image}")
     page.get_by_label("Group to move to").select_option(label="second")
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+
+    def answer(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
     page.get_by_role("button", name="Move to group").click()
     page.get_by_text("Moved to second.").wait_for()
     assert dialogs and "1 image" in dialogs[0] and "second" in dialogs[0]
