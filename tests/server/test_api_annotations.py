@@ -120,3 +120,25 @@ def test_hostile_attachment_names(api: Api, world: World, name: str) -> None:
     stored = made.json()["file"]["name"]
     assert "/" not in stored and "\x00" not in stored and stored not in ("", ".", "..")
     assert (api.vault.layout.root / "Files" / str(made.json()["file"]["id"])).is_file()
+
+
+def test_a_script_attached_is_never_served_as_script(api: Api, world: World) -> None:
+    """A user's file of a script type comes back as bytes (with nosniff): no page of
+    this origin could ever load it as a script."""
+    project = projects(api, world)[Permissions.READ_ONLY]
+    for declared in ("application/javascript", "text/javascript; charset=utf-8",
+                     "application/ECMAScript"):
+        made = api.client.post(f"/api/v1/projects/{project}/attachments?name=evil.js",
+                               headers={**world.headers["alice"], "Content-Type": declared},
+                               content=b"alert(1)")
+        assert made.status_code == 201, made.text
+        served = api.client.get(f"/api/v1/files/{made.json()['file']['id']}",
+                                headers=world.headers["alice"])
+        assert served.headers["content-type"] == "application/octet-stream"
+        assert served.headers["x-content-type-options"] == "nosniff"
+    kept = api.client.post(f"/api/v1/projects/{project}/attachments?name=notes.txt",
+                           headers={**world.headers["alice"], "Content-Type": "text/plain"},
+                           content=b"notes")
+    served = api.client.get(f"/api/v1/files/{kept.json()['file']['id']}",
+                            headers=world.headers["alice"])
+    assert served.headers["content-type"].startswith("text/plain")

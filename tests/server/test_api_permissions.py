@@ -118,6 +118,9 @@ def test_members_leave_groups_but_never_their_last(api: Api, world: World) -> No
     assert api.client.delete(members, headers=alice).status_code == 403
     assert api.client.delete(members, headers=olga).status_code == 204
     assert api.client.delete(members, headers=olga).status_code == 404
+    # a group's owner removes members, not owners (herself included): administrators do
+    owner = f"/api/v1/groups/{private}/members/{world.users['olga']}"
+    assert api.client.delete(owner, headers=olga).status_code == 403
     # xavier's only group left: refused, with what to do
     [only] = api.client.get(f"/api/v1/users/{xavier}", headers=world.headers["root"]
                             ).json()["group_ids"]

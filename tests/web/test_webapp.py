@@ -401,6 +401,10 @@ def test_settings_copied_from_one_image_are_pasted_on_another(page: Any, site: S
     box.dispatch_event("change")
     page.get_by_role("button", name="Copy").click()
     page.get_by_text("Rendering settings copied").wait_for()
+    page.get_by_role("button", name="Save settings").click()
+    page.get_by_text("Rendering settings saved").wait_for()
+    open_image(page, site, "nuclei")  # saved lookup tables come back as such
+    assert page.get_by_label("DAPI lookup table").input_value() == "fire.lut"
     open_image(page, site, "cells")
     with page.expect_response(lambda r: "render_image_region" in r.url and
                               "fire.lut" in r.url and "0%3A777" in r.url):
@@ -471,3 +475,24 @@ def test_the_tree_shows_the_current_groups_data_by_owner(page: Any, site: Site) 
     page.get_by_label("Owner").select_option(label="bob")
     tree.get_by_role("link", name=re.compile("^Bob's screen")).wait_for()
     assert tree.get_by_role("link", name=re.compile("^Mitosis")).count() == 0
+
+
+def test_a_drop_from_another_page_moves_nothing(page: Any, site: Site) -> None:
+    """Another site may start a drag of the type the tree takes, with any payload: only
+    drags this page started count."""
+    log_in(page, "alice")
+    page.goto(f"/?show=dataset-{site.dataset}")
+    changes: list[str] = []
+    page.on("request", lambda r: changes.append(r.url) if r.method != "GET" else None)
+    forged = page.evaluate_handle("""([image]) => {
+        const transfer = new DataTransfer();
+        transfer.setData("application/x-pixelvault-image",
+                         JSON.stringify({image, from: "../groups/1/members/2?x="}));
+        return transfer;
+    }""", [site.images["cells"]])
+    target = page.locator(".tree").get_by_role("link", name=re.compile("^Day 1"))
+    if not target.count():
+        page.locator(".tree summary").first.click()
+    target.first.dispatch_event("drop", {"dataTransfer": forged})
+    page.wait_for_timeout(500)
+    assert not changes

@@ -85,9 +85,14 @@ def start_browser_session(request: Request, response: Response, token: str) -> N
     max_age = int(vault_of(request).settings.session_max_age)
     response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True,
                         samesite="strict", secure=secure, path="/")
-    if not request.cookies.get(CSRF_COOKIE):
-        response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(32), max_age=max_age,
-                            httponly=False, samesite="strict", secure=secure, path="/")
+    # The token a client already read stays (OMERO's clients read it before logging in),
+    # but it is set again to live as long as the new session: an older cookie would
+    # expire first, and every write after that would be refused.
+    token_now = request.cookies.get(CSRF_COOKIE, "")
+    if not (20 <= len(token_now) <= 128 and token_now.isascii()):
+        token_now = secrets.token_urlsafe(32)
+    response.set_cookie(CSRF_COOKIE, token_now, max_age=max_age, httponly=False,
+                        samesite="strict", secure=secure, path="/")
 
 
 def check_csrf(request: Request) -> None:

@@ -143,7 +143,17 @@ def download(file_id: PathId, actor: ActorDep, request: Request) -> Response:
     start, end = wanted or (0, row.size)
     chunks = files.original_bytes(vault, row, start, end)
     headers["Content-Length"] = str(end - start)
+    media_type = _served_type(row.mimetype)
     if wanted is None:
-        return StreamingResponse(chunks, media_type=row.mimetype, headers=headers)
+        return StreamingResponse(chunks, media_type=media_type, headers=headers)
     headers["Content-Range"] = f"bytes {start}-{end - 1}/{row.size}"
-    return StreamingResponse(chunks, status_code=206, media_type=row.mimetype, headers=headers)
+    return StreamingResponse(chunks, status_code=206, media_type=media_type, headers=headers)
+
+
+def _served_type(declared: str) -> str:
+    """The uploader's type, but never one a browser would run as script: with nosniff, a
+    user's file can then never be loaded as a script by a page of this server's origin."""
+    lowered = declared.lower()
+    if "javascript" in lowered or "ecmascript" in lowered or "jscript" in lowered:
+        return "application/octet-stream"
+    return declared

@@ -38,8 +38,11 @@ def delete_screen(screen_id: PathId, actor: ActorDep, request: Request) -> None:
 def usage(actor: ActorDep, request: Request,
           sum_by: Annotated[str, Query(pattern="^(user|group|component)$")] = "user"
           ) -> list[dict[str, Any]]:
-    """Bytes on disk of the original files you may read (administrators: all), summed by
-    user, group or component (the store), as ``pixelvault fs usage`` sums them."""
+    """Bytes on disk of every original file, summed by user, group or component (the
+    store), as ``pixelvault fs usage`` sums them; administrators only (it stats every
+    file)."""
+    from pixelvault.services.access.principals import require_admin
     from pixelvault.services.objects import filesets
 
+    require_admin(actor)
     return [u.__dict__ for u in filesets.usage(vault_of(request), actor, sum_by)]

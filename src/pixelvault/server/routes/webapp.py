@@ -23,7 +23,7 @@ WEB = Path(__file__).resolve().parents[2] / "web"
 APP = WEB / "app"
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
-    "img-src 'self' data: blob:; connect-src 'self'; worker-src blob:; font-src 'self'; "
+    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 HEADERS = {"content-security-policy": PAGE_POLICY, "x-frame-options": "DENY",

@@ -185,15 +185,20 @@ def remove_member(catalog: Catalog, actor: Actor, group: str | int, user_id: int
         if not (actor.is_admin or group_id in actor.owned_group_ids):
             raise ForbiddenError("only administrators and the group's owners may remove "
                                  "members")
-        membership = session.get(GroupMembership, (user_id, group_id))
+        # the user's memberships, locked: two removals at once never leave them in none
+        held = {m.group_id: m for m in session.scalars(select(GroupMembership).where(
+            GroupMembership.experimenter_id == user_id).with_for_update())}
+        membership = held.get(group_id)
         if membership is None:
             raise NotFoundError(f"user {user_id} is not a member of group {group_id}")
-        others = sorted(session.scalars(select(GroupMembership.group_id).where(
-            GroupMembership.experimenter_id == user_id, GroupMembership.group_id != group_id)))
+        user = session.get(Experimenter, user_id)
+        if not actor.is_admin and (membership.is_owner or (user is not None and user.is_admin)):
+            raise ForbiddenError("only administrators may remove a group's owner or an "
+                                 "administrator from a group")
+        others = sorted(gid for gid in held if gid != group_id)
         if not others:
             raise InvalidInputError(f"group {group_id} is user {user_id}'s only group; add "
                                     "them to another group first")
-        user = session.get(Experimenter, user_id)
         if user is not None and user.default_group_id == group_id:
             user.default_group_id = others[0]
         session.delete(membership)

@@ -45,6 +45,7 @@ function count(item) {
 }
 
 const DRAGGED = "application/x-pixelvault-image";
+let dragged = null;  // {image, from} of the drag this page started, if any
 
 /** A dataset in the tree takes images dragged onto it: linked there, and unlinked from
  * the dataset they were dragged from. */
@@ -58,7 +59,11 @@ function dropTarget(label, dataset) {
   label.addEventListener("drop", async (event) => {
     event.preventDefault();
     label.classList.remove("over");
-    const {image, from} = JSON.parse(event.dataTransfer.getData(DRAGGED));
+    // only a drag this page started counts: another site may offer any payload
+    const moving = dragged;
+    dragged = null;
+    if (!moving || !Number.isInteger(moving.image) || !Number.isInteger(moving.from)) return;
+    const {image, from} = moving;
     if (from === dataset) return;
     try {
       await post(`/api/v1/datasets/${dataset}/images`, {child_id: image});
@@ -197,8 +202,17 @@ async function drawDataset(content, id) {
 
   const counted = h("span", {class: "muted"});
 
+  const more = h("button", {type: "button", onclick: async () => {
+    const next = await get(`${API}/datasets/${id}/images/${query({limit: PAGE, offset: images.data.length})}`);
+    images.data.push(...next.data);
+    draw();
+  }}, "Show more");
+
   function draw() {
-    fill(counted, `${images.meta.totalCount} image${images.meta.totalCount === 1 ? "" : "s"}`);
+    const total = images.meta.totalCount;
+    fill(counted, images.data.length < total ? `${images.data.length} of ${total} images`
+      : `${total} image${total === 1 ? "" : "s"}`);
+    more.hidden = images.data.length >= total;
     const items = shown();
     if (layout === "grid") {
       const tiles = items.map((i) => {
@@ -207,9 +221,11 @@ async function drawDataset(content, id) {
           h("figcaption", {}, i.Name)));
         tile.draggable = true;
         tile.addEventListener("dragstart", (event) => {
-          event.dataTransfer.setData(DRAGGED, JSON.stringify({image: i["@id"], from: id}));
+          dragged = {image: i["@id"], from: id};
+          event.dataTransfer.setData(DRAGGED, String(i["@id"]));
           event.dataTransfer.effectAllowed = "move";
         });
+        tile.addEventListener("dragend", () => setTimeout(() => { dragged = null; }, 0));
         return tile;
       });
       fill(body, h("div", {class: "thumbs"}, tiles));
@@ -231,7 +247,7 @@ async function drawDataset(content, id) {
   const parent = projects.data?.[0];
   const mayImport = dataset.data["omero:details"].permissions.canLink;
   fill(content, crumbs(parent ? link(`/?show=project-${parent["@id"]}`, parent.Name) : null, dataset.data.Name),
-    header(dataset.data), h("div", {class: "toolbar"}, filter, toggle, counted), body,
+    header(dataset.data), h("div", {class: "toolbar"}, filter, toggle, counted), body, more,
     mayImport ? dropZone(id, async () => {
       const again = await get(`${API}/datasets/${id}/images/${query({limit: PAGE})}`);
       images.data = again.data;
@@ -244,10 +260,11 @@ async function drawDataset(content, id) {
 async function drawPlate(content, id, field) {
   const [plate, grid] = await Promise.all([get(`${API}/plates/${id}/`),
     get(`/webgateway/plate/${id}/${field}/`)]);
-  const fields = plate.data["omero:wellsampleIndex"] || [0, 0];
+  const span = plate.data["omero:wellsampleIndex"];
+  const fields = Array.isArray(span) && span.length === 2 ? span : [0, 0];
   const picker = h("select", {"aria-label": "Field", onchange: (event) => drawPlate(content, id, Number(event.target.value))},
-    Array.from({length: fields[1] - fields[0] + 1}, (_, n) => h("option", {value: n, selected: n === field},
-      `Field ${n + 1}`)));
+    Array.from({length: fields[1] - fields[0] + 1}, (_, n) => h("option", {value: fields[0] + n,
+      selected: fields[0] + n === field}, `Field ${fields[0] + n + 1}`)));
   const table = h("table", {class: "plate"},
     h("thead", {}, h("tr", {}, h("th", {}), grid.collabels.map((c) => h("th", {scope: "col"}, String(c))))),
     h("tbody", {}, grid.grid.map((row, r) => h("tr", {}, h("th", {scope: "row"}, String(grid.rowlabels[r])),

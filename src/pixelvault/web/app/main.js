@@ -45,7 +45,7 @@ function drawBar() {
       go(`/?view=search&q=${encodeURIComponent(searchBox.value)}`);
     }}, searchBox) : null,
     h("span", {class: "spacer"}),
-    me && session.groups.length ? groups : null,
+    me && !me.public && session.groups.length ? groups : null,
     me && me.is_admin ? link("/?view=admin", "Administration") : null,
     me && !me.public ? link("/?view=account", h("span", {class: "who"}, me.username)) : null,
     me && !me.public ? h("button", {type: "button", onclick: logout}, "Log out") : null,
@@ -76,18 +76,22 @@ export async function render() {
       login(main, () => go("/", {replace: true}));
       return;
     }
+    // each view draws into a stage of its own: a newer view replaces it, and an older,
+    // slower one then finishes out of sight
+    const stage = h("div", {class: "view"});
+    fill(main, stage);
     const show = params.get("show") || "";
     const [kind, id] = show.split("-");
     if (params.get("view") === "admin") {
-      await admin(main, session.me);
+      await admin(stage, session.me);
     } else if (params.get("view") === "account" && !session.me.public) {
-      account(main, session.me);
+      account(stage, session.me);
     } else if (params.get("view") === "search") {
-      await search(main, params.get("q") || "", Number(params.get("page") || 1));
+      await search(stage, params.get("q") || "", Number(params.get("page") || 1));
     } else if (kind === "image" && /^\d+$/.test(id)) {
-      await viewer(main, Number(id), session.me);
+      await viewer(stage, Number(id), session.me);
     } else {
-      await browse(main, kind, /^\d+$/.test(id || "") ? Number(id) : null, session.me);
+      await browse(stage, kind, /^\d+$/.test(id || "") ? Number(id) : null, session.me);
     }
   } catch (error) {
     if (mine !== rendering) return;
@@ -112,6 +116,9 @@ window.addEventListener("unhandledrejection", (event) => {
   toast(String(error?.message || error), "error");
 });
 window.addEventListener("popstate", () => render());
+// a page restored from the back-forward cache asks the server again (after a logout,
+// it shows the login, not what was on screen)
+window.addEventListener("pageshow", (event) => { if (event.persisted) render(); });
 window.addEventListener("pv:navigate", () => render());
 window.addEventListener("pv:signed-out", () => {
   if (session.me) {

@@ -172,6 +172,7 @@ export function roiLayer(map, imageId, state, data, planeChanged) {
   function select(roi) {
     selected = roi["@id"];
     const shape = roi.shapes[0];
+    if (!shape) return;
     if (shape.TheZ !== undefined || shape.TheT !== undefined) {
       state.z = shape.TheZ ?? state.z;
       state.t = shape.TheT ?? state.t;

@@ -134,7 +134,7 @@ export async function viewer(main, imageId, me) {
   const levels = data.levels;
   const state = {
     z: data.rdefs.defaultZ, t: data.rdefs.defaultT, model: data.rdefs.model === "greyscale" ? "g" : "c",
-    channels: data.channels.map((c) => ({active: c.active, color: c.color, label: c.label,
+    channels: data.channels.map((c) => ({active: c.active, color: c.lut || c.color, label: c.label,
       inverted: Boolean(c.inverted), window: {...c.window}})),
   };
 
@@ -177,6 +177,7 @@ export async function viewer(main, imageId, me) {
   const drawScale = scaleBar(scale, data.pixel_size.x);
   view.on("change:resolution", () => drawScale(view.getResolution()));
   let pointed = null;
+  let asked = 0;
   map.on("pointermove", (event) => {
     const [x, y] = event.coordinate;
     clearTimeout(pointed);
@@ -187,9 +188,11 @@ export async function viewer(main, imageId, me) {
     const [px, py] = [Math.floor(x), Math.floor(-y)];
     fill(cursor, `x ${px}, y ${py}`);
     pointed = setTimeout(async () => {
+      const mine = ++asked;
       const values = await Promise.all(state.channels.slice(0, 8).map((channel, index) =>
         channel.active ? pixelValue(imageId, px, py, state.z, index, state.t)
           .then((value) => `${channel.label} ${value}`).catch(() => null) : null));
+      if (mine !== asked) return;  // the pointer has moved on
       fill(cursor, `x ${px}, y ${py}`, values.filter(Boolean).map((v) => `, ${v}`));
     }, 150);
   });
@@ -230,6 +233,10 @@ export async function viewer(main, imageId, me) {
       }
       fill(play, "⏸");
       playing = setInterval(() => {
+        if (!mapElement.isConnected) {  // the view was left
+          clearInterval(playing);
+          return;
+        }
         state[key] = (state[key] + 1) % size;
         slider.value = state[key];
         fill(value, `${state[key] + 1}/${size}`);
@@ -340,7 +347,6 @@ export async function viewer(main, imageId, me) {
   const pending = data.levels_ready < data.levels
     ? h("p", {class: "pending", role: "status"}, `Building the pyramid: ${data.levels_ready} of ${data.levels} levels ready.`)
     : null;
-  if (pending) watchPyramid(imageId, pending, source);
 
   const rendering = h("section", {class: "panel-section", "aria-label": "Rendering"},
     h("h2", {}, "Rendering"), planes,
@@ -371,6 +377,7 @@ export async function viewer(main, imageId, me) {
     h("aside", {class: "panel"}, rendering, rois.panel, await detailsPanel(imageId, data, me))));
   map.updateSize();
   view.fit(extent, {padding: [16, 16, 16, 16]});
+  if (pending) watchPyramid(imageId, pending, source);
   drawScale(view.getResolution());
   redraw();
   mapElement.focus();
