@@ -1,5 +1,6 @@
 """The pixel buffer over every backend: originals, created images, pyramids, OMERO raw."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -259,8 +260,16 @@ def test_damage_fails_only_the_reads_that_touch_it(vault: Vault, tmp_path: Path)
     level = vault.pixels.pyramid(pixels_id(vault, image_id)) / "0"
     shard = next(p for p in level.rglob("*") if p.is_file() and p.name != "zarr.json"
                  and set(p.relative_to(level).parts[1:]) == {"0"})  # the first chunk's
+    # where the first chunk lies in its shard (chunks need not be stored in grid order)
+    from pixelvault.formats.zarr_shards import ShardReader
+
+    reader = ShardReader(level)
+    fd, index = reader._index((0,) * len(reader.layout.per_shard))
+    assert index is not None
+    os.close(fd)
+    start = int(index.reshape(-1, 2)[0][0])
     damaged = bytearray(shard.read_bytes())
-    damaged[100:120] = b"\xff" * 20
+    damaged[start + 100:start + 120] = b"\xff" * 20
     shard.write_bytes(bytes(damaged))
     access.cache_for(vault).clear()
     buffer = access.open_buffer(vault, actor, image_id)
