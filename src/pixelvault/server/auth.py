@@ -10,6 +10,7 @@ page on another site cannot read.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Annotated
@@ -24,6 +25,7 @@ from pixelvault.services.vault import Vault
 SESSION_COOKIE = "pixelvault_session"
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "X-CSRFToken"
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,128}")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -89,7 +91,7 @@ def start_browser_session(request: Request, response: Response, token: str) -> N
     # but it is set again to live as long as the new session: an older cookie would
     # expire first, and every write after that would be refused.
     token_now = request.cookies.get(CSRF_COOKIE, "")
-    if not (20 <= len(token_now) <= 128 and token_now.isascii()):
+    if not TOKEN_SHAPE.fullmatch(token_now):  # only a token this server could have made
         token_now = secrets.token_urlsafe(32)
     response.set_cookie(CSRF_COOKIE, token_now, max_age=max_age, httponly=False,
                         samesite="strict", secure=secure, path="/")
