@@ -4,16 +4,38 @@ their files take."""
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
 
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
 from pixelvault.server.params import PathId
-from pixelvault.services.objects import deletion
+from pixelvault.services.objects import deletion, filesets
 
 router = APIRouter(prefix="/api/v1", tags=["filesets"], route_class=JsonBodyRoute)
+
+
+class FilesetFile(BaseModel):
+    """One original file of a fileset: its id downloads it at ``/api/v1/files/{id}``."""
+
+    id: int
+    name: str
+    client_path: str
+    size: int
+    hasher: str
+    hash: str
+
+
+@router.get("/filesets/{fileset_id}/files", response_model=list[FilesetFile])
+def fileset_files(fileset_id: PathId, actor: ActorDep, request: Request) -> list[FilesetFile]:
+    """The files the fileset was imported from, in import order (OMERO.web's "original
+    files" of an image)."""
+    return [FilesetFile(id=f.id, name=PurePosixPath(f.client_path).name,
+                        client_path=f.client_path, size=f.size, hasher=f.hasher, hash=f.hash)
+            for f in filesets.fileset_files(vault_of(request).catalog, actor, fileset_id)]
 
 
 @router.delete("/filesets/{fileset_id}", status_code=204)
@@ -42,7 +64,6 @@ def usage(actor: ActorDep, request: Request,
     store), as ``pixelvault fs usage`` sums them; administrators only (it stats every
     file)."""
     from pixelvault.services.access.principals import require_admin
-    from pixelvault.services.objects import filesets
 
     require_admin(actor)
     return [u.__dict__ for u in filesets.usage(vault_of(request), actor, sum_by)]

@@ -49,6 +49,23 @@ class NewGroup(BaseModel):
     description: Annotated[str, Field(max_length=10_000)] = ""
 
 
+class UserChange(BaseModel):
+    """What an administrator may change of a user; a field left out stays."""
+
+    first_name: Annotated[str | None, Field(max_length=255)] = None
+    last_name: Annotated[str | None, Field(max_length=255)] = None
+    email: Annotated[str | None, Field(max_length=255)] = None
+    admin: bool | None = None
+
+
+class GroupChange(BaseModel):
+    """`type` is OMERO's level name; a field left out stays."""
+
+    name: Annotated[str | None, Field(min_length=1, max_length=255)] = None
+    type: Annotated[str | None, Field(max_length=32)] = None
+    description: Annotated[str | None, Field(max_length=10_000)] = None
+
+
 class NewMember(BaseModel):
     user_id: BodyId
     owner: bool = False
@@ -75,6 +92,16 @@ def create_user(body: NewUser, actor: ActorDep, request: Request) -> UserOut:
     return UserOut(**principals.get_user(catalog, actor, user_id).__dict__)
 
 
+@router.patch("/users/{user_id}", response_model=UserOut)
+def update_user(user_id: PathId, body: UserChange, actor: ActorDep, request: Request
+                ) -> UserOut:
+    """Administrators only; nobody takes the administrator flag from themselves or root."""
+    catalog = vault_of(request).catalog
+    principals.update_user(catalog, actor, user_id, first_name=body.first_name,
+                           last_name=body.last_name, email=body.email, admin=body.admin)
+    return UserOut(**principals.get_user(catalog, actor, user_id).__dict__)
+
+
 @router.get("/groups", response_model=list[GroupOut], tags=["groups"])
 def list_groups(actor: ActorDep, request: Request) -> list[GroupOut]:
     """Your groups (administrators: every group)."""
@@ -90,6 +117,20 @@ def create_group(body: NewGroup, actor: ActorDep, request: Request) -> GroupOut:
                             body.description)
     return next(GroupOut(**g.__dict__) for g in principals.list_groups(catalog, actor)
                 if g.name == body.name)
+
+
+@router.patch("/groups/{group_id}", response_model=GroupOut, tags=["groups"])
+def update_group(group_id: PathId, body: GroupChange, actor: ActorDep, request: Request
+                 ) -> GroupOut:
+    """Rename, describe or change the permission level (private, read-only,
+    read-annotate, read-write). Going private is refused while links join different
+    members' data, as in OMERO."""
+    catalog = vault_of(request).catalog
+    principals.update_group(catalog, actor, group_id, name=body.name,
+                            description=body.description,
+                            level=principals.parse_level(body.type) if body.type else None)
+    return next(GroupOut(**g.__dict__) for g in principals.list_groups(catalog, actor)
+                if g.id == group_id)
 
 
 @router.post("/groups/{group_id}/members", status_code=204, tags=["groups"])

@@ -33,6 +33,14 @@ def search(actor: ActorDep, request: Request,
         group_id=group, limit=limit, offset=offset, sort=sort)
 
 
+@router.get("/search/fields")
+def fields(actor: ActorDep, request: Request,
+           prefix: Annotated[str, Query(max_length=100)] = "") -> dict[str, list[str]]:
+    """Field names a query may use that start with ``prefix`` (a search box's completion):
+    the index's fields, and the keys of the key-value annotations you may read."""
+    return index_of(vault_of(request)).completions(actor, prefix)
+
+
 @router.get("/search/status")
 def status(actor: ActorDep, request: Request) -> dict[str, Any]:
     """The index's state, documents, position in the event log and lag."""

@@ -10,14 +10,36 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session
 
 from pixelvault import text
 from pixelvault.catalog import Actor, Catalog
-from pixelvault.catalog.models import Experimenter, ExperimenterGroup, GroupMembership, Permissions
-from pixelvault.catalog.principals import ROOT_USER, groups_visible_to, users_visible_to
+from pixelvault.catalog.models import (
+    Annotation,
+    AnnotationLink,
+    Dataset,
+    DatasetImageLink,
+    Experimenter,
+    ExperimenterGroup,
+    GroupMembership,
+    Image,
+    Permissions,
+    Plate,
+    Project,
+    ProjectDatasetLink,
+    Roi,
+    Screen,
+    ScreenPlateLink,
+)
+from pixelvault.catalog.principals import (
+    ROOT_USER,
+    SYSTEM_GROUP,
+    USER_GROUP,
+    groups_visible_to,
+    users_visible_to,
+)
 from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
 from pixelvault.services.access import auth, passwords
 
@@ -203,6 +225,105 @@ def remove_member(catalog: Catalog, actor: Actor, group: str | int, user_id: int
             user.default_group_id = others[0]
         session.delete(membership)
     auth.forget_checked_sessions()  # the member's rights changed
+
+
+def update_user(catalog: Catalog, actor: Actor, user_id: int, *,
+                first_name: str | None = None, last_name: str | None = None,
+                email: str | None = None, admin: bool | None = None) -> None:
+    """Administrators edit a user's names, address and administrator flag. Nobody takes
+    their own flag, nor root's: the last way in as an administrator must stay."""
+    require_admin(actor)
+    for what, value in (("a first name", first_name), ("a last name", last_name),
+                        ("an email address", email)):
+        if value is not None:
+            text.check_name(what, value)
+    with catalog.session() as session:
+        user = session.get(Experimenter, user_id)
+        if user is None:
+            raise NotFoundError(f"no user with id {user_id}")
+        if admin is False and user.is_admin and (user_id == actor.user_id
+                                                 or user.username == ROOT_USER):
+            raise InvalidInputError("you cannot take the administrator flag from yourself "
+                                    "or from root; ask another administrator")
+        if first_name is not None:
+            user.first_name = first_name
+        if last_name is not None:
+            user.last_name = last_name
+        if email is not None:
+            user.email = email
+        if admin is not None:
+            user.is_admin = admin
+    auth.forget_checked_sessions()  # the user's rights may have changed
+
+
+def _cross_owner_links(session: Session, group_id: int) -> int:
+    """How many links in the group join one user's data to another's: a private group
+    would leave them pointing at what their owners may no longer see."""
+    total = 0
+    for link, parent, child in ((ProjectDatasetLink, Project, Dataset),
+                                (DatasetImageLink, Dataset, Image),
+                                (ScreenPlateLink, Screen, Plate)):
+        total += session.scalar(
+            select(func.count()).select_from(link)
+            .join(parent, parent.id == link.parent_id).join(child, child.id == link.child_id)
+            .where(link.group_id == group_id,
+                   (parent.owner_id != child.owner_id) | (link.owner_id != child.owner_id)
+                   | (link.owner_id != parent.owner_id))) or 0
+    total += session.scalar(
+        select(func.count()).select_from(AnnotationLink)
+        .join(Annotation, Annotation.id == AnnotationLink.annotation_id)
+        .where(AnnotationLink.group_id == group_id,
+               AnnotationLink.owner_id != Annotation.owner_id)) or 0
+    for kind, model in (("project", Project), ("dataset", Dataset), ("image", Image),
+                        ("screen", Screen), ("plate", Plate)):
+        total += session.scalar(
+            select(func.count()).select_from(AnnotationLink)
+            .join(model, model.id == AnnotationLink.parent_id)
+            .where(AnnotationLink.group_id == group_id, AnnotationLink.parent_kind == kind,
+                   AnnotationLink.owner_id != model.owner_id)) or 0
+    total += session.scalar(
+        select(func.count()).select_from(Roi).join(Image, Image.id == Roi.image_id)
+        .where(Roi.group_id == group_id, Roi.owner_id != Image.owner_id)) or 0
+    return int(total)
+
+
+def update_group(catalog: Catalog, actor: Actor, group_id: int, *, name: str | None = None,
+                 description: str | None = None, level: Permissions | None = None) -> None:
+    """Rename a group, describe it or change its permission level (administrators; a
+    group's owners may edit its description). As in OMERO, a group goes private only
+    while no link joins one member's data to another's."""
+    if name is not None:
+        _check_name("group", name)
+    if description is not None:
+        text.check_text("a description", description)
+    try:
+        with catalog.session() as session:
+            group = session.get(ExperimenterGroup, _group_id(session, actor, group_id),
+                                with_for_update=True)
+            assert group is not None
+            if not actor.is_admin and (name is not None or level is not None
+                                       or group_id not in actor.owned_group_ids):
+                raise ForbiddenError("only administrators may rename a group or change its "
+                                     "permission level; its owners may edit its description")
+            if group.name in (SYSTEM_GROUP, USER_GROUP) and (name is not None or level is not None):
+                raise InvalidInputError(f"group {group.name!r} is built in; its name and "
+                                        "level stay")
+            if level is Permissions.PRIVATE and group.permissions != level.value:
+                crossing = _cross_owner_links(session, group.id)
+                if crossing:
+                    raise InvalidInputError(
+                        f"group {group.name!r} holds {crossing} link(s) between different "
+                        "members' data (annotations, containers, ROIs); remove them or "
+                        "choose read-only")
+            if name is not None:
+                group.name = name
+            if description is not None:
+                group.description = description
+            if level is not None:
+                group.permissions = level.value
+    except SqlIntegrityError:
+        raise InvalidInputError(f"a group named {name!r} exists already") from None
+    auth.forget_checked_sessions()  # members' rights follow the level
 
 
 def set_password(catalog: Catalog, actor: Actor, user_id: int, new_password: str,

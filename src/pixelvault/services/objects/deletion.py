@@ -10,13 +10,14 @@ transaction; bytes only after it committed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from pixelvault.catalog import Actor, Right
@@ -31,6 +32,7 @@ from pixelvault.catalog.models import (
     OriginalFile,
     Pixels,
     Plate,
+    Roi,
     Screen,
     ScreenPlateLink,
     Thumbnail,
@@ -51,6 +53,30 @@ class Deleted:
     annotations: list[int] = field(default_factory=list)
     pixels: list[int] = field(default_factory=list)  # whose Pixels-store data goes too
     thumbnails: list[int] = field(default_factory=list)
+    images: list[int] = field(default_factory=list)
+    plates: list[int] = field(default_factory=list)
+    rois: int = 0
+    original_files: int = 0  # files' rows (fileset files and attachments) and bytes
+    bytes: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """What goes, as a page asks before it deletes (OMERO's delete dry run)."""
+        return {"kind": self.kind, "id": self.object_id, "images": self.images,
+                "plates": self.plates, "filesets": self.filesets,
+                "annotations": len(self.annotations), "rois": self.rois,
+                "original_files": self.original_files, "bytes": self.bytes}
+
+
+class _DryRunEndError(Exception):
+    """Raised inside the transaction of a dry run: the rows come back, nothing is lost."""
+
+
+def _count_files(session: Session, file_ids: list[int], deleted: Deleted) -> None:
+    if file_ids:
+        count, size = session.execute(select(func.count(), func.coalesce(
+            func.sum(OriginalFile.size), 0)).where(OriginalFile.id.in_(file_ids))).one()
+        deleted.original_files += int(count)
+        deleted.bytes += int(size)
 
 
 def _orphans(session: Session, candidates: list[int]) -> tuple[list[int], list[int]]:
@@ -72,6 +98,9 @@ def _drop(session: Session, kind: str, row: Any, deleted: Deleted,
     session.execute(sql_delete(AnnotationLink).where(AnnotationLink.parent_kind == kind,
                                                      AnnotationLink.parent_id == row.id))
     if kind == "image":
+        deleted.images.append(row.id)
+        deleted.rois += session.scalar(select(func.count()).select_from(Roi).where(
+            Roi.image_id == row.id)) or 0
         pixels = list(session.scalars(select(Pixels.id).where(Pixels.image_id == row.id)))
         deleted.pixels += pixels
         deleted.thumbnails += session.scalars(select(Thumbnail.id).where(
@@ -90,6 +119,7 @@ def _drop_fileset(session: Session, fileset_id: int, deleted: Deleted) -> str:
     assert fileset is not None
     files = list(session.scalars(select(FilesetEntry.original_file_id).where(
         FilesetEntry.fileset_id == fileset_id)))
+    _count_files(session, files, deleted)
     session.delete(fileset)
     session.flush()
     if files:
@@ -117,6 +147,16 @@ def _remove_bytes(vault: Vault, attachment_files: list[int], directories: list[s
         vault.memos.forget(vault.managed.path(directory))
 
 
+@contextmanager
+def _transaction(vault: Vault) -> Iterator[Session]:
+    """The delete's transaction; a dry run ends it by raising _DryRunEndError, rolled back here."""
+    try:
+        with vault.catalog.session() as session:
+            yield session
+    except _DryRunEndError:
+        pass
+
+
 def _require_repository(vault: Vault) -> None:
     """Before the commit of a delete that has bytes to remove: rows gone while their
     bytes cannot be reached would leave those bytes behind for good (and report a
@@ -124,11 +164,12 @@ def _require_repository(vault: Vault) -> None:
     vault.guard.require_available("nothing was deleted")
 
 
-def delete_object(vault: Vault, actor: Actor, kind: str, object_id: int) -> Deleted:
+def delete_object(vault: Vault, actor: Actor, kind: str, object_id: int, *,
+                  dry_run: bool = False) -> Deleted:
     deleted = Deleted(kind, object_id)
     attachment_files: list[int] = []
     directories: list[str] = []
-    with vault.catalog.session() as session:
+    with _transaction(vault) as session:
         row = containers.checked(session, actor, kind, object_id, Right.DELETE)
         fileset_id = row.fileset_id if kind == "image" else None
         if kind == "image":
@@ -150,20 +191,26 @@ def delete_object(vault: Vault, actor: Actor, kind: str, object_id: int) -> Dele
                     f"Fileset:{fileset_id}`)")
         _drop(session, kind, row, deleted, attachment_files)
         if attachment_files:
+            _count_files(session, attachment_files, deleted)
             session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
         if fileset_id is not None:
             directories.append(_drop_fileset(session, fileset_id, deleted))
+        if dry_run:
+            raise _DryRunEndError
         if attachment_files or directories or deleted.pixels or deleted.thumbnails:
             _require_repository(vault)
+    if dry_run:
+        return deleted
     _remove_bytes(vault, attachment_files, directories, deleted.pixels, deleted.thumbnails)
     return deleted
 
 
-def delete_fileset(vault: Vault, actor: Actor, fileset_id: int) -> Deleted:
+def delete_fileset(vault: Vault, actor: Actor, fileset_id: int, *,
+                   dry_run: bool = False) -> Deleted:
     """A fileset with all its images: the DELETE right on each of them is needed."""
     deleted = Deleted("fileset", fileset_id)
     attachment_files: list[int] = []
-    with vault.catalog.session() as session:
+    with _transaction(vault) as session:
         fileset = session.scalar(select(Fileset).where(
             Fileset.id == fileset_id, allowed(actor, Right.READ, Fileset)))
         if fileset is None:
@@ -176,9 +223,14 @@ def delete_fileset(vault: Vault, actor: Actor, fileset_id: int) -> Deleted:
             image = containers.checked(session, actor, "image", image_id, Right.DELETE)
             _drop(session, "image", image, deleted, attachment_files)
         if attachment_files:
+            _count_files(session, attachment_files, deleted)
             session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
         directory = _drop_fileset(session, fileset_id, deleted)
+        if dry_run:
+            raise _DryRunEndError
         _require_repository(vault)
+    if dry_run:
+        return deleted
     _remove_bytes(vault, attachment_files, [directory], deleted.pixels, deleted.thumbnails)
     return deleted
 
@@ -215,28 +267,32 @@ def _drop_plates(session: Session, actor: Actor, plate_ids: list[int], deleted: 
         image = session.get(Image, image_id)
         if image is not None:
             _drop(session, "image", image, deleted, attachment_files)
+    deleted.plates += plate_ids
     session.execute(sql_delete(Plate).where(Plate.id.in_(plate_ids)))
     for fileset_id in filesets:
         directories.append(_drop_fileset(session, fileset_id, deleted))
 
 
-def delete_plate(vault: Vault, actor: Actor, plate_id: int) -> Deleted:
+def delete_plate(vault: Vault, actor: Actor, plate_id: int, *, dry_run: bool = False
+                 ) -> Deleted:
     """A plate with its wells, fields, runs and their images (and its fileset, whose
     files hold them): OMERO's rule, a plate goes whole."""
-    return _delete_spw(vault, actor, "plate", plate_id)
+    return _delete_spw(vault, actor, "plate", plate_id, dry_run)
 
 
-def delete_screen(vault: Vault, actor: Actor, screen_id: int) -> Deleted:
+def delete_screen(vault: Vault, actor: Actor, screen_id: int, *, dry_run: bool = False
+                  ) -> Deleted:
     """A screen, and the plates only it holds (a plate in another screen stays there)."""
-    return _delete_spw(vault, actor, "screen", screen_id)
+    return _delete_spw(vault, actor, "screen", screen_id, dry_run)
 
 
-def _delete_spw(vault: Vault, actor: Actor, kind: str, object_id: int) -> Deleted:
+def _delete_spw(vault: Vault, actor: Actor, kind: str, object_id: int, dry_run: bool
+                ) -> Deleted:
     model: Any = Plate if kind == "plate" else Screen
     deleted = Deleted(kind, object_id)
     attachment_files: list[int] = []
     directories: list[str] = []
-    with vault.catalog.session() as session:
+    with _transaction(vault) as session:
         row = session.scalar(select(model).where(model.id == object_id,
                                                  allowed(actor, Right.READ, model)))
         if row is None:
@@ -259,9 +315,14 @@ def _delete_spw(vault: Vault, actor: Actor, kind: str, object_id: int) -> Delete
         if plate_ids:
             _drop_plates(session, actor, plate_ids, deleted, attachment_files, directories)
         if attachment_files:
+            _count_files(session, attachment_files, deleted)
             session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
+        if dry_run:
+            raise _DryRunEndError
         if attachment_files or directories or deleted.pixels or deleted.thumbnails:
             _require_repository(vault)
+    if dry_run:
+        return deleted
     _remove_bytes(vault, attachment_files, directories, deleted.pixels, deleted.thumbnails)
     return deleted
 

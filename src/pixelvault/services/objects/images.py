@@ -23,6 +23,11 @@ from pixelvault.catalog.models import (
     Fileset,
     Image,
     Pixels,
+    Plate,
+    Project,
+    ProjectDatasetLink,
+    Well,
+    WellSample,
 )
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import NotFoundError
@@ -57,6 +62,17 @@ def describe(catalog: Catalog, actor: Actor, image_id: int) -> dict[str, Any]:
             .where(DatasetImageLink.child_id == image_id,
                    allowed(actor, Right.READ, Dataset))
             .order_by(Dataset.id)).all()
+        projects = session.execute(
+            select(Project.id, Project.name).distinct()
+            .join(ProjectDatasetLink, ProjectDatasetLink.parent_id == Project.id)
+            .where(ProjectDatasetLink.child_id.in_([d.id for d in datasets]),
+                   allowed(actor, Right.READ, Project))
+            .order_by(Project.id)).all() if datasets else []
+        plate = session.execute(
+            select(Plate.id, Plate.name, Well.row, Well.column)
+            .join(Well, Well.plate_id == Plate.id)
+            .join(WellSample, WellSample.well_id == Well.id)
+            .where(WellSample.image_id == image_id, allowed(actor, Right.READ, Plate))).first()
     return {
         "id": image.id, "name": image.name, "description": image.description,
         "owner": {"id": image.owner_id, "username": owner},
@@ -65,6 +81,9 @@ def describe(catalog: Catalog, actor: Actor, image_id: int) -> dict[str, Any]:
         "fileset": None if fileset_id is None else {"id": fileset_id, "format": fileset_format,
                                                     "series": image.series},
         "datasets": [{"id": dataset_id, "name": name} for dataset_id, name in datasets],
+        "projects": [{"id": project_id, "name": name} for project_id, name in projects],
+        "plate": None if plate is None else {"id": plate.id, "name": plate.name,
+                                             "row": plate.row, "column": plate.column},
         "pixels": None if pixels is None else {
             "size_x": pixels.size_x, "size_y": pixels.size_y, "size_z": pixels.size_z,
             "size_c": pixels.size_c, "size_t": pixels.size_t,

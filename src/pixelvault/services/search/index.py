@@ -25,7 +25,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from pixelvault.catalog import Actor, Right
-from pixelvault.catalog.models import MapEntry, SearchEvent
+from pixelvault.catalog.models import Annotation, MapEntry, SearchEvent
+from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import InvalidInputError, PendingError, PixelvaultError
 from pixelvault.repository.fulltext import FullTextStore
 from pixelvault.services.search import documents, query, schema
@@ -291,6 +292,26 @@ class SearchIndex:
             self._kv_fields = {schema.kv_key(k) for k in keys if schema.kv_key(k)}
             self._kv_checked = time.monotonic()
         return self._kv_fields
+
+    def completions(self, actor: Actor, prefix: str, limit: int = 20) -> dict[str, list[str]]:
+        """The fields a query may name that start with ``prefix``: the index's own, and
+        the keys of key-value annotations ``actor`` may read (searched as ``key:value``).
+        A search box offers them as the user types."""
+        prefix = prefix.lower()
+        fields = sorted(f for f in (*schema.TEXT_FIELDS, *schema.RAW_FIELDS,
+                                    *schema.DATE_FIELDS, "type") if f.startswith(prefix))
+        # LIKE's "_" matches any one character, as kv_key's "_" stands for one
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%") + "%"
+        with self.vault.catalog.session() as session:
+            keys = session.scalars(
+                select(MapEntry.key).distinct()
+                .join(Annotation, Annotation.id == MapEntry.annotation_id)
+                .where(allowed(actor, Right.READ, Annotation),
+                       func.lower(MapEntry.key).like(pattern, escape="\\"))
+                .order_by(MapEntry.key).limit(limit * 4)).all()
+        names = dict.fromkeys(k for k in map(schema.kv_key, keys)
+                              if k and k.startswith(prefix) and k not in fields)
+        return {"fields": fields, "keys": list(names)[:limit]}
 
     def search(self, actor: Actor, text: str, *, kinds: list[str] | None = None,
                owner_id: int | None = None, group_id: int | None = None, limit: int = 50,
