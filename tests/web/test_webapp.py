@@ -515,3 +515,161 @@ def test_a_drop_from_another_page_moves_nothing(page: Any, site: Site) -> None:
     target.first.dispatch_event("drop", {"dataTransfer": forged})
     page.wait_for_timeout(500)
     assert not changes
+
+
+def map_pixels(page: Any, index: int) -> int:
+    """The sum of every channel of the ``index``-th map's canvas."""
+    total: int = page.evaluate("""(index) => {
+        const canvas = document.querySelectorAll('.map canvas')[index];
+        const {data} = canvas.getContext('2d', {willReadFrequently: true})
+            .getImageData(0, 0, canvas.width, canvas.height);
+        let sum = 0;
+        for (let i = 0; i < data.length; i += 1) sum += data[i];
+        return sum;
+    }""", index)
+    return total
+
+
+def test_two_images_side_by_side_move_together(page: Any, site: Site) -> None:
+    log_in(page, "alice")
+    page.goto(f"/?show=dataset-{site.dataset}")
+    page.get_by_label("Choose cells.ome.tif to compare").check()
+    page.get_by_label("Choose nuclei.ome.tif to compare").check()
+    page.get_by_role("button", name="Compare 2").click()
+    page.get_by_role("heading", name="2 images side by side").wait_for()
+    assert re.search(r"show=image-\d+(\||%7C)image-\d+", page.url)
+    page.wait_for_function("() => document.querySelectorAll('.map canvas').length === 2")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("(i) => { const c = document.querySelectorAll('.map canvas')[1];"
+                           " return c.getContext('2d').getImageData(0, 0, c.width, c.height)"
+                           ".data.some((v, n) => n % 4 === 3 && v > 0); }", arg=1)
+    before = map_pixels(page, 1)
+    page.locator(".ol-zoom-in").first.click()  # zoom into the first: the second follows
+    page.wait_for_timeout(800)
+    page.wait_for_load_state("networkidle")
+    assert map_pixels(page, 1) != before
+    copy_for_readme(screenshot(page, f"compare-{site.env.backend}"))
+    # without synchronising, the second stays where it is
+    page.get_by_label("Synchronise navigation").uncheck()
+    settled = map_pixels(page, 1)
+    page.locator(".ol-zoom-out").first.click()
+    page.wait_for_timeout(800)
+    assert map_pixels(page, 1) == settled
+
+
+@SQLITE_ONLY
+def test_a_file_is_given_away_and_deleted_after_saying_what_goes(page: Any, site: Site,
+                                                                 tmp_path: Path) -> None:
+    image = _imported(site, timelapse(tmp_path, "spare.ome.tif"))
+    files = site.api("alice").get(f"/api/v1/images/{image}/metadata").json()
+    (original,) = site.api("alice").get(
+        f"/api/v1/filesets/{files['fileset']['id']}/files").json()
+    log_in(page, "root", ROOT_PASSWORD)
+    page.goto(f"/?show=image-{image}")
+    page.get_by_text("Original files (1,").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="spare.ome.tif").click()
+    assert Path(download.value.path()).stat().st_size == original["size"]
+
+    dialogs: list[str] = []
+    refuse = True
+
+    def answer(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        if refuse:
+            dialog.dismiss()
+        else:
+            dialog.accept()
+
+    page.on("dialog", answer)
+    page.get_by_label("New owner").select_option(label="bob")
+    page.get_by_role("button", name="Give to").click()
+    page.wait_for_timeout(300)
+    assert dialogs and "1 image" in dialogs[-1] and "bob" in dialogs[-1]
+    assert site.api("alice").get(f"/api/v1/images/{image}/metadata").json()["owner"][
+        "username"] == "alice"  # refused: nothing changed
+    refuse = False
+    page.get_by_role("button", name="Give to").click()
+    page.get_by_text("Given to bob.").wait_for()
+    assert site.api("bob").get(f"/api/v1/images/{image}/metadata").json()["owner"][
+        "username"] == "bob"
+
+    refuse = True
+    page.get_by_role("button", name="Delete image").click()
+    page.wait_for_timeout(300)
+    said = dialogs[-1]
+    assert "1 image" in said and "1 original file" in said and "annotation" in said, said
+    assert site.api("bob").get(f"/api/v1/images/{image}/metadata").status_code == 200
+    refuse = False
+    page.get_by_role("button", name="Delete image").click()
+    page.get_by_text("Deleted 1 image").wait_for()
+    assert site.api("bob").get(f"/api/v1/images/{image}/metadata").status_code == 404
+    assert site.api("root").get(f"/api/v1/files/{original['id']}").status_code == 404
+
+
+@SQLITE_ONLY
+def test_the_search_box_completes_fields_and_keys(page: Any, site: Site) -> None:
+    alice = site.api("alice")
+    alice.post(f"/api/v1/images/{site.images['cells']}/annotations",
+               json={"type": "map", "values": [["Stain", "DAPI"]]})
+    log_in(page, "alice")
+    box = page.get_by_role("combobox", name="Search")
+    box.click()
+    box.press_sequentially("mitosis sta")
+    option = page.get_by_role("option", name=re.compile("^stain:"))
+    option.wait_for()
+    box.press("ArrowDown")
+    box.press("Enter")
+    assert box.input_value() == "mitosis stain:"
+    box.press_sequentially("dapi")
+    box.press("Enter")
+    page.get_by_role("heading", name=re.compile("result")).wait_for()
+    assert "q=mitosis+stain%3Adapi" in page.url or "q=mitosis%20stain%3Adapi" in page.url
+    # keys of others' data stay unknown: xavier is offered the index's fields only
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, "xavier")
+    box = page.get_by_role("combobox", name="Search")
+    box.press_sequentially("st")
+    page.wait_for_timeout(600)
+    assert page.get_by_role("option", name=re.compile("^stain:")).count() == 0
+
+
+@SQLITE_ONLY
+def test_administrators_edit_users_change_a_groups_level_and_read_in_place_import(
+        page: Any, site: Site) -> None:
+    root = site.api("root")
+    group = root.post("/api/v1/groups", json={"name": "core-facility", "type": "private"}).json()
+    page.on("dialog", lambda dialog: dialog.accept())
+    log_in(page, "root", ROOT_PASSWORD)
+    page.goto("/?view=admin")
+    page.get_by_role("button", name="Edit bob").click()
+    page.get_by_label("bob's first name").fill("Robert")
+    page.get_by_label("bob's email").fill("bob@lab.example")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_text("bob saved.").wait_for()
+    bob = root.get(f"/api/v1/users/{site.users['bob']}").json()
+    assert (bob["first_name"], bob["email"]) == ("Robert", "bob@lab.example")
+    page.get_by_label("Permission level of core-facility").select_option("read-annotate")
+    page.get_by_text("core-facility is read-annotate now.").wait_for()
+    levels = {g["name"]: g["permissions"] for g in root.get("/api/v1/groups").json()}
+    assert levels["core-facility"] == "rwra--" and group["permissions"] == "rw----"
+    page.get_by_role("heading", name="In-place import").wait_for()
+    assert "--transfer ln_s" in page.locator("pre.commands").inner_text()
+    assert page.get_by_label("Permission level of system").is_disabled()
+
+
+@SQLITE_ONLY
+def test_a_tree_of_more_than_a_page_shows_the_rest_on_asking(page: Any, site: Site) -> None:
+    xavier = site.api("xavier")
+    for number in range(501):
+        assert xavier.post("/api/v1/datasets", json={"name": f"run {number:03d}"}
+                           ).status_code == 201
+    log_in(page, "xavier")
+    tree = page.locator(".tree")
+    more = tree.get_by_role("button", name="Show more (1 left)")
+    more.wait_for()
+    assert tree.get_by_role("link", name=re.compile("^run ")).count() == 500
+    more.click()
+    tree.get_by_role("link", name=re.compile("^run 500")).wait_for()
+    assert tree.get_by_role("link", name=re.compile("^run ")).count() == 501
+    assert more.count() == 0

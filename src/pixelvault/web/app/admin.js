@@ -2,10 +2,11 @@
 // free space against its thresholds, the lock, the search index's lag), users and
 // groups with their members, pyramid jobs with a retry, and disk usage.
 
-import {del, get, post} from "./api.js";
+import {del, get, patch, post} from "./api.js";
 import {bytes, fill, h, toast} from "./dom.js";
 
 const LEVELS = ["private", "read-only", "read-annotate", "read-write"];
+const LEVEL_CODES = {"private": "rw----", "read-only": "rwr---", "read-annotate": "rwra--", "read-write": "rwrw--"};
 
 function table(head, rows) {
   return h("table", {class: "listing"}, h("thead", {}, h("tr", {}, head.map((name) => h("th", {scope: "col"}, name)))),
@@ -53,7 +54,7 @@ async function usersSection(redraw) {
   const memberGroup = h("select", {"aria-label": "Group to add to"}, groups.map((g) => h("option", {value: g.id}, g.name)));
   return h("section", {class: "admin-section", "aria-label": "Users and groups"},
     h("h2", {}, "Users"),
-    table(["username", "name", "email", "administrator", "groups"], users.map((u) => [
+    table(["username", "name", "email", "administrator", "groups", ""], users.map((u) => [
       u.username, `${u.first_name} ${u.last_name}`.trim(), u.email, u.is_admin ? "yes" : "",
       h("span", {class: "chips"}, u.group_ids.map((id) => h("span", {class: "chip"}, names.get(id) || String(id),
         h("button", {type: "button", class: "chip-remove", "aria-label": `Remove ${u.username} from ${names.get(id) || id}`,
@@ -67,6 +68,10 @@ async function usersSection(redraw) {
           toast(`${u.username} joined ${names.get(Number(memberGroup.value))}.`);
           redraw();
         }}, "add to the group chosen below"))),
+      h("button", {type: "button", "aria-label": `Edit ${u.username}`, onclick: (event) => {
+        event.target.closest("tr").after(userEditor(u, redraw));
+        event.target.disabled = true;
+      }}, "Edit"),
     ])),
     h("p", {class: "inline"}, "Group to add users to: ", memberGroup),
     h("form", {class: "adder", onsubmit: async (event) => {
@@ -78,13 +83,82 @@ async function usersSection(redraw) {
     }}, username, first, last, password, group, h("button", {type: "submit"}, "Create user")),
     h("h2", {}, "Groups"),
     table(["name", "permissions", "members", "description"], groups.map((g) => [
-      g.name, g.permissions, String(users.filter((u) => u.group_ids.includes(g.id)).length), g.description])),
+      g.name, levelPicker(g, redraw), String(users.filter((u) => u.group_ids.includes(g.id)).length),
+      descriptionEditor(g, redraw)])),
     h("form", {class: "adder", onsubmit: async (event) => {
       event.preventDefault();
       await post("/api/v1/groups", {name: groupName.value, type: level.value});
       toast(`Group ${groupName.value} created.`);
       redraw();
     }}, groupName, level, h("button", {type: "submit"}, "Create group")));
+}
+
+/** A row under the user's, to change their names, address and administrator flag. */
+function userEditor(user, redraw) {
+  const first = h("input", {"aria-label": `${user.username}'s first name`, value: user.first_name});
+  const last = h("input", {"aria-label": `${user.username}'s last name`, value: user.last_name});
+  const email = h("input", {type: "email", "aria-label": `${user.username}'s email`, value: user.email});
+  const isAdmin = h("input", {type: "checkbox", checked: user.is_admin, "aria-label": `${user.username} is an administrator`});
+  return h("tr", {class: "editor"}, h("td", {colspan: 6}, h("form", {class: "adder", onsubmit: async (event) => {
+    event.preventDefault();
+    await patch(`/api/v1/users/${user.id}`, {first_name: first.value, last_name: last.value,
+      email: email.value, admin: isAdmin.checked});
+    toast(`${user.username} saved.`);
+    redraw();
+  }}, first, last, email, h("label", {class: "inline"}, isAdmin, " administrator"),
+  h("button", {type: "submit", class: "primary"}, "Save"),
+  h("button", {type: "button", onclick: () => redraw()}, "Cancel"))));
+}
+
+/** A group's permission level, changed in place: the server refuses to make a group
+ * private while links join its members' data, and the toast says so. */
+function levelPicker(group, redraw) {
+  const builtIn = ["system", "user"].includes(group.name);
+  const current = LEVELS.find((name) => LEVEL_CODES[name] === group.permissions) || group.permissions;
+  return h("select", {"aria-label": `Permission level of ${group.name}`, disabled: builtIn, onchange: async (event) => {
+    const chosen = event.target.value;
+    if (!confirm(`Make ${group.name} ${chosen}? Members' rights on each other's data change at once.`)) {
+      event.target.value = current;
+      return;
+    }
+    try {
+      await patch(`/api/v1/groups/${group.id}`, {type: chosen});
+      toast(`${group.name} is ${chosen} now.`);
+    } catch (error) {
+      toast(`Not changed: ${error.message}`, "error");
+    }
+    redraw();
+  }}, LEVELS.map((name) => h("option", {value: name, selected: name === current}, name)));
+}
+
+function descriptionEditor(group, redraw) {
+  const box = h("input", {"aria-label": `${group.name} description`, value: group.description,
+    placeholder: "description"});
+  return h("form", {class: "inline", onsubmit: async (event) => {
+    event.preventDefault();
+    await patch(`/api/v1/groups/${group.id}`, {description: box.value});
+    toast(`${group.name}'s description saved.`);
+    redraw();
+  }}, box, h("button", {type: "submit", "aria-label": `Save ${group.name} description`}, "Save"));
+}
+
+/** Data already on a disk the server reads is imported in place, without a copy: from
+ * the command line, as an administrator (a browser cannot name the server's paths). */
+function inPlaceSection() {
+  const origin = location.origin;
+  const lines = [
+    `pixelvault login -s ${origin} -u root`,
+    "pixelvault import /mnt/scope/run42 --transfer ln_s --dataset \"Run 42\"",
+    "pixelvault import /mnt/scope/run43 --local --user alice --transfer ln    # hard links, for alice",
+  ];
+  return h("section", {class: "admin-section", "aria-label": "In-place import"},
+    h("h2", {}, "In-place import"),
+    h("p", {}, "Files already on a disk or share this server reads are imported where they are, " +
+      "without a copy: symbolic links (ln_s), hard links on the same file system (ln), or a copy " +
+      "(cp); cp_rm and ln_rm remove the source after a checked import. Run on the server's host:"),
+    h("pre", {class: "commands"}, lines.join("\n")),
+    h("p", {class: "muted"}, "The files must stay where they are (ln_s): `pixelvault admin diagnostics` " +
+      "reports links whose targets went missing. Browsers upload with drag and drop on a dataset instead."));
 }
 
 async function jobsSection(redraw) {
@@ -119,6 +193,7 @@ export async function admin(main, me) {
   const page = h("div", {class: "admin-page"}, h("h1", {}, "Administration"));
   const redraw = () => admin(main, me);
   const parts = await Promise.all([healthSection(), usersSection(redraw), jobsSection(redraw), usageSection()]);
+  parts.push(inPlaceSection());
   page.append(...parts);
   fill(main, page);
 }

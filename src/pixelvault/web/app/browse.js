@@ -7,6 +7,7 @@ import {fill, h, toast} from "./dom.js";
 import {go, link} from "./nav.js";
 import {thumbnails} from "./thumbnails.js";
 import {dropZone} from "./upload.js";
+import {MAX_COMPARED} from "./compare.js";
 
 const API = "/api/v0/m";
 const PAGE = 500;
@@ -92,30 +93,47 @@ function node(kind, item, selected, children) {
   return h("li", {}, details);
 }
 
+/** A list of the first page of ``page`` (an OMERO listing of ``url``), and a "Show more"
+ * that fetches the next pages: a tree of thousands of datasets stays quick. */
+function listOf(page, url, params, make) {
+  const list = h("ul", {}, page.data.map(make));
+  let loaded = page.data.length;
+  const total = page.meta?.totalCount ?? loaded;
+  if (loaded < total) {
+    const button = h("button", {type: "button", class: "link"}, `Show more (${total - loaded} left)`);
+    const more = h("li", {class: "more"}, button);
+    button.addEventListener("click", async () => {
+      const next = await get(`${url}${query({...params, limit: PAGE, offset: loaded})}`);
+      loaded += next.data.length;
+      more.before(...next.data.map(make));
+      if (loaded >= total || !next.data.length) more.remove();
+      else fill(button, `Show more (${total - loaded} left)`);
+    });
+    list.append(more);
+  }
+  return list;
+}
+
 async function drawTree(tree, kind, id, within, me) {
+  const listing = async (url, params, make) => listOf(await get(`${url}${query({...params, limit: PAGE})}`),
+    url, params, make);
+  const datasetNode = (d) => node("dataset", d, kind === "dataset" && d["@id"] === id);
+  const plateNode = (p) => node("plate", p, kind === "plate" && p["@id"] === id);
+  const datasetsOf = (project) => () => listing(`${API}/projects/${project}/datasets/`, {childCount: true}, datasetNode);
+  const platesOf = (screen) => () => listing(`${API}/screens/${screen}/plates/`, {}, plateNode);
   const [projects, datasets, screens, plates, picker] = await Promise.all([
-    get(`${API}/projects/${query({childCount: true, limit: PAGE, ...within})}`),
-    get(`${API}/datasets/${query({childCount: true, orphaned: true, limit: PAGE, ...within})}`),
-    get(`${API}/screens/${query({childCount: true, limit: PAGE, ...within})}`),
-    get(`${API}/plates/${query({orphaned: true, limit: PAGE, ...within})}`),
+    listing(`${API}/projects/`, {childCount: true, ...within}, (p) => node("project", p,
+      kind === "project" && p["@id"] === id, datasetsOf(p["@id"]))),
+    listing(`${API}/datasets/`, {childCount: true, orphaned: true, ...within}, datasetNode),
+    listing(`${API}/screens/`, {childCount: true, ...within}, (s) => node("screen", s,
+      kind === "screen" && s["@id"] === id, platesOf(s["@id"]))),
+    listing(`${API}/plates/`, {orphaned: true, ...within}, plateNode),
     ownerPicker(me, within.owner)]);
-  const list = (items) => h("ul", {}, items);
-  const datasetsOf = (project) => async () => list(
-    (await get(`${API}/projects/${project}/datasets/${query({childCount: true, limit: PAGE})}`))
-      .data.map((d) => node("dataset", d, kind === "dataset" && d["@id"] === id)));
-  const platesOf = (screen) => async () => list(
-    (await get(`${API}/screens/${screen}/plates/${query({limit: PAGE})}`))
-      .data.map((p) => node("plate", p, kind === "plate" && p["@id"] === id)));
   fill(tree, picker,
-    h("h2", {}, "Projects"),
-    list(projects.data.map((p) => node("project", p, kind === "project" && p["@id"] === id,
-      datasetsOf(p["@id"])))),
-    datasets.data.length ? [h("h2", {}, "Datasets"),
-      list(datasets.data.map((d) => node("dataset", d, kind === "dataset" && d["@id"] === id)))] : null,
-    screens.data.length || plates.data.length ? h("h2", {}, "Screens") : null,
-    list(screens.data.map((s) => node("screen", s, kind === "screen" && s["@id"] === id,
-      platesOf(s["@id"])))),
-    list(plates.data.map((p) => node("plate", p, kind === "plate" && p["@id"] === id))));
+    h("h2", {}, "Projects"), projects,
+    datasets.children.length ? [h("h2", {}, "Datasets"), datasets] : null,
+    screens.children.length || plates.children.length ? h("h2", {}, "Screens") : null,
+    screens, plates);
   const current = tree.querySelector("[aria-current=page]");
   if (current) current.scrollIntoView({block: "nearest"});
 }
@@ -201,6 +219,18 @@ async function drawDataset(content, id) {
   }
 
   const counted = h("span", {class: "muted"});
+  // images chosen to be seen side by side
+  const chosen = new Set();
+  const compareButton = h("button", {type: "button", disabled: true, onclick: () =>
+    go(`/?show=${[...chosen].map((image) => `image-${image}`).join("|")}`)}, "Compare");
+  const pick = (image, name) => h("input", {type: "checkbox", class: "pick", checked: chosen.has(image),
+    "aria-label": `Choose ${name} to compare`, onchange: (event) => {
+      if (event.target.checked) chosen.add(image);
+      else chosen.delete(image);
+      compareButton.disabled = chosen.size < 2 || chosen.size > MAX_COMPARED;
+      fill(compareButton, chosen.size ? `Compare ${chosen.size}` : "Compare");
+      compareButton.title = chosen.size > MAX_COMPARED ? `At most ${MAX_COMPARED} images side by side` : "";
+    }});
 
   const more = h("button", {type: "button", onclick: async () => {
     const next = await get(`${API}/datasets/${id}/images/${query({limit: PAGE, offset: images.data.length})}`);
@@ -226,18 +256,19 @@ async function drawDataset(content, id) {
           event.dataTransfer.effectAllowed = "move";
         });
         tile.addEventListener("dragend", () => setTimeout(() => { dragged = null; }, 0));
-        return tile;
+        return h("div", {class: "thumb-cell"}, tile, pick(i["@id"], i.Name));
       });
       fill(body, h("div", {class: "thumbs"}, tiles));
       thumbnails(body);
     } else {
-      const head = h("tr", {}, COLUMNS.map(([name], index) => h("th", {scope: "col",
+      const head = h("tr", {}, h("th", {scope: "col"}, h("span", {class: "hidden"}, "Compare")),
+        COLUMNS.map(([name], index) => h("th", {scope: "col",
         "aria-sort": sort.column === index ? (sort.descending ? "descending" : "ascending") : "none"},
         h("button", {type: "button", onclick: () => {
           sort = {column: index, descending: sort.column === index && !sort.descending};
           draw();
         }}, name))));
-      const rows = items.map((i) => h("tr", {}, COLUMNS.map(([, value], index) => h("td", {},
+      const rows = items.map((i) => h("tr", {}, h("td", {}, pick(i["@id"], i.Name)), COLUMNS.map(([, value], index) => h("td", {},
         index === 0 ? link(`/?show=image-${i["@id"]}`, value(i)) : value(i) ?? ""))));
       fill(body, h("table", {class: "listing"}, h("thead", {}, head), h("tbody", {}, rows)));
     }
@@ -247,7 +278,7 @@ async function drawDataset(content, id) {
   const parent = projects.data?.[0];
   const mayImport = dataset.data["omero:details"].permissions.canLink;
   fill(content, crumbs(parent ? link(`/?show=project-${parent["@id"]}`, parent.Name) : null, dataset.data.Name),
-    header(dataset.data), h("div", {class: "toolbar"}, filter, toggle, counted), body, more,
+    header(dataset.data), h("div", {class: "toolbar"}, filter, toggle, counted, compareButton), body, more,
     mayImport ? dropZone(id, async () => {
       const again = await get(`${API}/datasets/${id}/images/${query({limit: PAGE})}`);
       images.data = again.data;

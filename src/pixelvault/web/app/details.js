@@ -145,12 +145,59 @@ export async function detailsPanel(imageId, data, me) {
     }}, choice, h("button", {type: "submit"}, "Move to group"));
   }
 
+  /** What goes with the image, asked of the server's dry run of the same delete; an
+   * image of a fileset of several goes only with all of them, and the page says so. */
   async function remove() {
-    if (!confirm(`Delete image "${about.name}" with its ROIs, annotations only it holds and its rendering settings? ` +
-      "Its original files go when no image of their fileset is left.")) return;
-    await del(`/api/v1/images/${imageId}`);
-    toast(`Image ${about.name} deleted.`);
+    let target = `Image:${imageId}`;
+    let plan;
+    try {
+      plan = await post("/api/v1/delete", {target, dry_run: true});
+    } catch (error) {
+      if (!about.fileset || !/Fileset/.test(error.message)) throw error;
+      target = `Fileset:${about.fileset.id}`;
+      plan = await post("/api/v1/delete", {target, dry_run: true});
+    }
+    const parts = [`${plan.images.length} image${plan.images.length === 1 ? "" : "s"}`,
+      plan.rois ? `${plan.rois} ROI${plan.rois === 1 ? "" : "s"}` : null,
+      plan.annotations ? `${plan.annotations} annotation${plan.annotations === 1 ? "" : "s"} only they hold` : null,
+      plan.original_files ? `${plan.original_files} original file${plan.original_files === 1 ? "" : "s"} (${bytes(plan.bytes)})` : null]
+      .filter(Boolean).join(", ");
+    if (!confirm(`Delete ${parts}? This cannot be undone.`)) return;
+    await post("/api/v1/delete", {target});
+    toast(`Deleted ${parts}.`);
     go(about.datasets.length ? `/?show=dataset-${about.datasets[0].id}` : "/");
+  }
+
+  /** Giving the image to another member: administrators, and the group's owners. */
+  async function giveAway() {
+    if (!(me.is_admin || (me.owned_group_ids || []).includes(about.group.id))) return null;
+    const members = (await get("/api/v1/users")).filter((u) => u.group_ids.includes(about.group.id) && u.id !== about.owner.id);
+    if (!members.length) return null;
+    const choice = h("select", {"aria-label": "New owner"}, members.map((u) => h("option", {value: u.id}, u.username)));
+    return h("form", {class: "adder", onsubmit: async (event) => {
+      event.preventDefault();
+      const body = {user_id: Number(choice.value), targets: [`Image:${imageId}`]};
+      const plan = await post("/api/v1/chown", {...body, dry_run: true});
+      const giving = Object.entries(plan.moved).filter(([, ids]) => ids.length)
+        .map(([kind, ids]) => `${ids.length} ${kind}${ids.length === 1 ? "" : "s"}`).join(", ");
+      if (!confirm(`Give ${giving} to ${choice.selectedOptions[0].textContent}?`)) return;
+      await post("/api/v1/chown", body);
+      toast(`Given to ${choice.selectedOptions[0].textContent}.`);
+      go(`/?show=image-${imageId}`);
+    }}, choice, h("button", {type: "submit"}, "Give to"));
+  }
+
+  /** The files the image was imported from, each downloadable (the session's cookie
+   * goes with the link; no token is ever in the address). */
+  async function originals() {
+    if (!about.fileset) return null;
+    const found = await get(`/api/v1/filesets/${about.fileset.id}/files`).catch(() => []);
+    if (!found.length) return null;
+    return h("details", {class: "original-files"},
+      h("summary", {}, `Original files (${found.length}, ${bytes(found.reduce((sum, f) => sum + f.size, 0))})`),
+      h("ul", {class: "files"}, found.map((f) => h("li", {},
+        h("a", {href: `/api/v1/files/${f.id}`, download: f.name, title: f.client_path}, f.name),
+        h("small", {}, ` ${bytes(f.size)}`)))));
   }
 
   fill(section, name, description, editor,
@@ -164,14 +211,19 @@ export async function detailsPanel(imageId, data, me) {
         (pixels.physical_size_z ? ` × ${length(pixels.physical_size_z)}` : "")],
       pixels && pixels.time_increment && ["Time step", `${pixels.time_increment.value} s`],
       about.fileset && ["Fileset", `${about.fileset.id} (${about.fileset.format})`],
+      about.projects?.length && ["Projects", about.projects.map((p, i) => [i ? ", " : "", link(`/?show=project-${p.id}`, p.name)])],
       about.datasets.length && ["Datasets", about.datasets.map((d, i) => [i ? ", " : "", link(`/?show=dataset-${d.id}`, d.name)])],
+      about.plate && ["Plate", [link(`/?show=plate-${about.plate.id}`, about.plate.name),
+        ` well ${about.plate.row < 26 ? String.fromCharCode(65 + about.plate.row) : `${about.plate.row + 1}-`}${about.plate.column + 1}`]],
     ]),
+    await originals(),
     h("h3", {}, "Channels"),
     h("ul", {class: "channels"}, about.channels.map((c) => h("li", {},
       h("span", {class: "swatch", "data-colour": c.color || ""}), c.name || `Channel ${c.index + 1}`,
       c.emission_wavelength ? h("small", {}, ` em ${c.emission_wavelength.value} nm`) : null))),
     annotations,
     about.owner.id === me.user_id || me.is_admin ? await moveGroup() : null,
+    me.public ? null : await giveAway(),
     data.perms.canDelete ? h("div", {class: "buttons"}, h("button", {type: "button", class: "danger", onclick: remove}, "Delete image")) : null);
   section.querySelectorAll(".swatch").forEach((swatch) => {
     if (/^[0-9A-Fa-f]{6}/.test(swatch.dataset.colour)) swatch.style.background = `#${swatch.dataset.colour.slice(0, 6)}`;

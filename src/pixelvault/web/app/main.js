@@ -7,9 +7,10 @@ import {admin} from "./admin.js";
 import {HttpError, get, post, put} from "./api.js";
 import {fill, h, toast} from "./dom.js";
 import {browse} from "./browse.js";
+import {compare} from "./compare.js";
 import {login} from "./login.js";
 import {go, link} from "./nav.js";
-import {search} from "./search.js";
+import {completer, search} from "./search.js";
 import {viewer} from "./viewer.js";
 
 const main = document.getElementById("main");
@@ -43,7 +44,7 @@ function drawBar() {
     me ? h("form", {class: "search", role: "search", onsubmit: (event) => {
       event.preventDefault();
       go(`/?view=search&q=${encodeURIComponent(searchBox.value)}`);
-    }}, searchBox) : null,
+    }}, searchBox, completer(searchBox)) : null,
     h("span", {class: "spacer"}),
     me && !me.public && session.groups.length ? groups : null,
     me && me.is_admin ? link("/?view=admin", "Administration") : null,
@@ -82,12 +83,15 @@ export async function render() {
     fill(main, stage);
     const show = params.get("show") || "";
     const [kind, id] = show.split("-");
+    const several = show.split("|");
     if (params.get("view") === "admin") {
       await admin(stage, session.me);
     } else if (params.get("view") === "account" && !session.me.public) {
       account(stage, session.me);
     } else if (params.get("view") === "search") {
       await search(stage, params.get("q") || "", Number(params.get("page") || 1));
+    } else if (several.length > 1 && several.every((part) => /^image-\d+$/.test(part))) {
+      await compare(stage, several.map((part) => Number(part.slice("image-".length))));
     } else if (kind === "image" && /^\d+$/.test(id)) {
       await viewer(stage, Number(id), session.me);
     } else {

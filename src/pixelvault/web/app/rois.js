@@ -5,6 +5,7 @@
 import {del, get, post} from "./api.js";
 import {fill, h, toast} from "./dom.js";
 
+const PAGE = 500;
 const OME = "http://www.openmicroscopy.org/Schemas/OME/2016-06#";
 const TOOLS = [["Rectangle", "Circle"], ["Ellipse", "Circle"], ["Point", "Point"],
   ["Line", "LineString"], ["Polyline", "LineString"], ["Polygon", "Polygon"], ["Label", "Point"]];
@@ -129,7 +130,7 @@ export function roiLayer(map, imageId, state, data, planeChanged) {
       roi["omero:details"].permissions.canDelete
         ? h("button", {type: "button", class: "danger", "aria-label": `Delete ROI ${roi["@id"]}`,
           onclick: () => remove(roi)}, "Delete") : null)));
-    fill(total, `${all.length} ROI${all.length === 1 ? "" : "s"}`);
+    fill(total, more.hidden ? `${all.length} ROI${all.length === 1 ? "" : "s"}` : `${all.length} shown`);
   }
 
   let editing = [];
@@ -184,9 +185,23 @@ export function roiLayer(map, imageId, state, data, planeChanged) {
     if (geometry) map.getView().fit(geometry.getExtent(), {maxZoom: map.getView().getZoom(), padding: [80, 80, 80, 80]});
   }
 
+  // ROIs come a page at a time: an image with thousands shows the first page at once
+  const more = h("button", {type: "button", class: "link", hidden: true, onclick: async () => {
+    const next = await get(`/api/v0/m/rois/?image=${imageId}&limit=${PAGE}&offset=${all.length}`);
+    all = [...all, ...next.data];
+    counted(next.meta?.totalCount ?? all.length);
+    show();
+  }});
+
+  function counted(count) {
+    more.hidden = all.length >= count;
+    fill(more, `Show more ROIs (${count - all.length} left)`);
+  }
+
   async function load() {
-    const found = await get(`/api/v0/m/rois/?image=${imageId}&limit=500`);
+    const found = await get(`/api/v0/m/rois/?image=${imageId}&limit=${PAGE}`);
     all = found.data;
+    counted(found.meta?.totalCount ?? all.length);
     show();
     const chosen = all.find((roi) => roi["@id"] === selected);
     if (chosen) edit(chosen);
@@ -237,7 +252,7 @@ export function roiLayer(map, imageId, state, data, planeChanged) {
     }});
   const canAnnotate = data.perms.canAnnotate;
   const panel = h("section", {class: "panel-section", "aria-label": "ROIs"},
-    h("h2", {}, "ROIs ", total), canAnnotate ? tools : null, list,
+    h("h2", {}, "ROIs ", total), canAnnotate ? tools : null, list, more,
     h("div", {class: "buttons"},
       h("a", {href: `/api/v1/images/${imageId}/rois.geojson`, download: `image-${imageId}.geojson`}, "Export GeoJSON"),
       canAnnotate ? h("button", {type: "button", onclick: () => fileInput.click()}, "Import GeoJSON") : null,

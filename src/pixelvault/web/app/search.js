@@ -55,3 +55,91 @@ export async function search(main, text, page) {
     found.total > PAGE ? pager : null));
   thumbnails(main);
 }
+
+/** Field completion for a search box: as the last word is typed, the fields a query may
+ * name that start with it (the index's, and the keys of key-value pairs the user may
+ * read), chosen with the arrow keys and Enter or Tab, or the mouse. */
+export function completer(input) {
+  const list = h("ul", {class: "completions", role: "listbox", id: "search-completions", hidden: true});
+  input.setAttribute("role", "combobox");
+  input.setAttribute("aria-autocomplete", "list");
+  input.setAttribute("aria-controls", list.id);
+  input.setAttribute("aria-expanded", "false");
+  let options = [];
+  let active = -1;
+  let timer = null;
+  let asked = 0;
+
+  const lastWord = () => {
+    const match = /(^|[\s(+\-])([^\s():"+\-]*)$/.exec(input.value.slice(0, input.selectionStart ?? input.value.length));
+    return match ? match[2] : null;
+  };
+
+  function close() {
+    list.hidden = true;
+    options = [];
+    active = -1;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+  }
+
+  function mark(index) {
+    active = index;
+    [...list.children].forEach((item, n) => item.setAttribute("aria-selected", String(n === index)));
+    if (index >= 0) input.setAttribute("aria-activedescendant", list.children[index].id);
+  }
+
+  function choose(index) {
+    const word = lastWord();
+    if (word === null || !options[index]) return;
+    const end = input.selectionStart ?? input.value.length;
+    const start = end - word.length;
+    input.value = `${input.value.slice(0, start)}${options[index]}:${input.value.slice(end)}`;
+    const caret = start + options[index].length + 1;
+    input.setSelectionRange(caret, caret);
+    close();
+    input.focus();
+  }
+
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    const word = lastWord();
+    if (!word) {
+      close();
+      return;
+    }
+    timer = setTimeout(async () => {
+      const mine = ++asked;
+      const found = await get(`/api/v1/search/fields${query({prefix: word})}`).catch(() => null);
+      if (mine !== asked || !found || lastWord() !== word) return;
+      options = [...found.fields, ...found.keys].filter((name) => name !== word.toLowerCase()).slice(0, 12);
+      if (!options.length) {
+        close();
+        return;
+      }
+      fill(list, options.map((name, index) => h("li", {role: "option", id: `completion-${index}`,
+        "aria-selected": "false", onmousedown: (event) => {
+          event.preventDefault();  // the box keeps its focus
+          choose(index);
+        }}, `${name}:`, found.keys.includes(name) ? h("small", {}, " key-value") : null)));
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      mark(-1);
+    }, 120);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (list.hidden) return;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      mark((active + step + options.length) % options.length);
+    } else if ((event.key === "Enter" || event.key === "Tab") && active >= 0) {
+      event.preventDefault();
+      choose(active);
+    } else if (event.key === "Escape") {
+      close();
+    }
+  });
+  input.addEventListener("blur", () => setTimeout(close, 100));
+  return list;
+}

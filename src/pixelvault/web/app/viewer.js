@@ -123,32 +123,30 @@ function histogram(imageId, index, state, channel) {
   return {canvas, paint, load};
 }
 
-export async function viewer(main, imageId, me) {
-  const data = await get(`/webgateway/imgData/${imageId}/`);
-  if (me.public) {  // a visitor reads; the server refuses every change
-    data.perms = {canAnnotate: false, canEdit: false, canDelete: false, canLink: false};
-  }
-  const ol = window.ol;
-  const width = data.size.width;
-  const height = data.size.height;
-  const levels = data.levels;
-  const state = {
+/** The rendering state an image opens with: its saved settings (or the defaults). */
+export function initialState(data) {
+  return {
     z: data.rdefs.defaultZ, t: data.rdefs.defaultT, model: data.rdefs.model === "greyscale" ? "g" : "c",
     channels: data.channels.map((c) => ({active: c.active, color: c.lut || c.color, label: c.label,
       inverted: Boolean(c.inverted), window: {...c.window}})),
   };
+}
 
-  const mapElement = h("div", {class: "map", tabindex: "0", "aria-label": `Image ${data.meta.imageName}`});
-  const status = h("div", {class: "map-status", role: "status"});
-  const scale = h("div", {class: "scalebar", "aria-label": "Scale bar"});
-  const cursor = h("div", {class: "cursor"});
+/** An OpenLayers map of the image's tiles, in the image's pixel coordinates (y down, as
+ * negative numbers), rendered with ``state``; failed tiles are counted in ``status``
+ * with a retry. The viewer and the side-by-side comparison both build on it. */
+export function tiledMap(mapElement, imageId, data, state, status, fullScreen) {
+  const ol = window.ol;
+  const width = data.size.width;
+  const height = data.size.height;
+  const levels = data.levels;
   const tileSize = [data.tile_size.width, data.tile_size.height];
   const resolutions = [];
   for (let level = levels - 1; level >= 0; level -= 1) {
     resolutions.push(1 / data.zoomLevelScaling[String(level)]);
   }
   const extent = [0, -height, width, 0];
-  const projection = new ol.proj.Projection({code: "pixelvault-image", units: "pixels", extent});
+  const projection = new ol.proj.Projection({code: `pixelvault-image-${imageId}`, units: "pixels", extent});
   const grid = new ol.tilegrid.TileGrid({extent, origin: [0, 0], resolutions, tileSize});
   let failures = 0;
   const source = new ol.source.TileImage({
@@ -172,8 +170,24 @@ export async function viewer(main, imageId, me) {
     resolutions: [...resolutions, 0.5, 0.25, 0.125, 0.0625, 0.03125], center: [width / 2, -height / 2]});
   const map = new ol.Map({target: mapElement, layers: [new ol.layer.Tile({source, preload: 1})], view,
     controls: ol.control.defaults.defaults({attribution: false, rotate: false}).extend([
-      new ol.control.FullScreen({source: main})]),
+      new ol.control.FullScreen({source: fullScreen})]),
     keyboardEventTarget: mapElement});
+  return {map, view, source, extent};
+}
+
+export async function viewer(main, imageId, me) {
+  const data = await get(`/webgateway/imgData/${imageId}/`);
+  if (me.public) {  // a visitor reads; the server refuses every change
+    data.perms = {canAnnotate: false, canEdit: false, canDelete: false, canLink: false};
+  }
+  const state = initialState(data);
+  const width = data.size.width;
+  const height = data.size.height;
+  const mapElement = h("div", {class: "map", tabindex: "0", "aria-label": `Image ${data.meta.imageName}`});
+  const status = h("div", {class: "map-status", role: "status"});
+  const scale = h("div", {class: "scalebar", "aria-label": "Scale bar"});
+  const cursor = h("div", {class: "cursor"});
+  const {map, view, source, extent} = tiledMap(mapElement, imageId, data, state, status, main);
   const drawScale = scaleBar(scale, data.pixel_size.x);
   view.on("change:resolution", () => drawScale(view.getResolution()));
   let pointed = null;
