@@ -41,7 +41,7 @@ lint: install-test
 	$(BIN)/mypy
 
 test: lint $(WEB_STAMP)
-	scripts/install-chromium.sh
+	scripts/install-browsers.sh
 	PIXELVAULT_TEST_PG_URL="$$(scripts/start-postgres.sh)" $(BIN)/python -m pytest -q -ra -n 2 --dist loadgroup
 
 clean:

@@ -26,6 +26,11 @@ from tests.server.omero_clients import timelapse
 from tests.server.test_lifecycle import free_port
 
 CHROMIUM = os.environ.get("PIXELVAULT_CHROMIUM", "/usr/bin/chromium")
+FIREFOX = os.environ.get("PIXELVAULT_FIREFOX", "/usr/bin/firefox-esr")
+BIDI_DRIVERS = Path(__file__).parents[2] / "build" / "playwright-bidi"
+# Playwright sends this for every new Firefox page; Firefox ESR's WebDriver BiDi does not
+# know it yet, and the page works without it (the system's colour scheme stays)
+UNKNOWN_TO_ESR = "emulation.setMediaFeaturesOverride\", {"
 SCREENSHOTS = Path(os.environ.get("PIXELVAULT_SCREENSHOTS",
                                   Path(__file__).parents[2] / "build" / "screenshots"))
 SAMPLES = Path(__file__).parents[1] / "data" / "ome-model"
@@ -36,13 +41,46 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _need_chromium() -> None:
-    if Path(CHROMIUM).exists():
+def _need(path: str, what: str) -> None:
+    if Path(path).exists():
         return
-    message = f"no Chromium at {CHROMIUM}: run the suite with `make test`, which installs it"
+    message = f"no {what} at {path}: run the suite with `make test`, which installs it"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def _bidi_driver() -> tuple[str, str]:
+    """Playwright's driver, copied once into build/ with its calls of the one command
+    Firefox ESR lacks made to tolerate a refusal (the installed package stays as pip
+    installed it). A Playwright that no longer sends the command needs no copy."""
+    from playwright._impl import _driver
+
+    node, cli = _driver.compute_driver_executable()
+    package = Path(cli).parent
+    bundle = package / "lib" / "coreBundle.js"
+    text = bundle.read_text()
+    if UNKNOWN_TO_ESR not in text:
+        return node, cli
+    target = BIDI_DRIVERS / _driver.version
+    if not (target / "cli.js").exists():
+        scratch = target.with_name(f"{target.name}.{uuid.uuid4().hex}")
+        shutil.copytree(package, scratch, symlinks=True)
+        parts = text.split(UNKNOWN_TO_ESR)
+        patched = parts[0]
+        for part in parts[1:]:  # each call ends at the first "})" of a "});" after it
+            end = part.index("});") + 2  # before its semicolon
+            patched += UNKNOWN_TO_ESR + part[:end] + ".catch(() => {})" + part[end:]
+        (scratch / "lib" / "coreBundle.js").write_text(patched)
+        try:
+            scratch.rename(target)
+        except OSError:  # another worker made it first
+            shutil.rmtree(scratch, ignore_errors=True)
+    return node, str(target / "cli.js")
+
+
+def _need_chromium() -> None:
+    _need(CHROMIUM, "Chromium")
 
 
 @dataclass
@@ -137,14 +175,42 @@ def _populate(env: Env, url: str, scratch: Path) -> Site:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    _need_chromium()
+def driver() -> Iterator[Any]:
+    """One Playwright driver for both browsers (a second could not start in this thread),
+    the copy that tolerates Firefox ESR (the change touches only WebDriver BiDi)."""
+    from playwright._impl import transport
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
+    original = transport.compute_driver_executable
+    transport.compute_driver_executable = _bidi_driver
+    try:
+        manager = sync_playwright()
+        playwright = manager.__enter__()
+    finally:
+        transport.compute_driver_executable = original
+    try:
+        yield playwright
+    finally:
+        manager.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def browser(driver: Any) -> Iterator[Any]:
+    _need_chromium()
+    launched = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="session")
+def firefox(driver: Any) -> Iterator[Any]:
+    """Debian's Firefox ESR, driven over WebDriver BiDi (Playwright's own Firefox build is
+    a download this machine cannot make)."""
+    _need(FIREFOX, "Firefox ESR")
+    launched = driver.firefox.launch(channel="moz-firefox", executable_path=FIREFOX,
+                                     headless=True)
+    yield launched
+    launched.close()
 
 
 @pytest.fixture

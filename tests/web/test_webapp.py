@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -673,3 +674,42 @@ def test_a_tree_of_more_than_a_page_shows_the_rest_on_asking(page: Any, site: Si
     tree.get_by_role("link", name=re.compile("^run 500")).wait_for()
     assert tree.get_by_role("link", name=re.compile("^run ")).count() == 501
     assert more.count() == 0
+
+
+@SQLITE_ONLY
+def test_firefox_browses_views_and_renders_an_image(firefox: Any, site: Site) -> None:
+    """The same page in Firefox: log in, browse to an image, its tiles on the canvas, a
+    channel's window changing them, and the keyboard's plane shortcut."""
+    context = firefox.new_context(base_url=site.url, viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        log_in(page, "alice")
+        page.goto(f"/?show=dataset-{site.dataset}")
+        page.locator("img[src^='data:image/jpeg']").first.wait_for()
+        page.get_by_role("link", name="nuclei.ome.tif").click()
+        tiles = open_image(page, site, "nuclei")
+        assert tiles and all(r.status == 200 for r in tiles)
+        before = canvas_pixels(page)
+        assert before[0] > 1000
+        with page.expect_response(lambda r: "render_image_region" in r.url
+                                  and "1|0:50$" in unquote(r.url)):
+            # Firefox's BiDi fill() adds to a number box rather than replacing its text
+            box = page.get_by_label(re.compile("DAPI window end$"))
+            box.evaluate("(element) => { element.value = '50'; }")
+            box.dispatch_event("change")
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(300)
+        assert canvas_pixels(page) != before
+        page.locator(".map").first.focus()
+        with page.expect_response(lambda r: "render_image_region" in r.url
+                                  and re.search(r"/\d+/0/0/", r.url) is not None):
+            page.keyboard.press("PageUp")  # from the middle plane to the first
+        assert not errors, errors
+        # last: a screenshot over BiDi adds a <style> that the page's CSP rightly refuses,
+        # and Firefox reports the refusal as the page's error
+        screenshot(page, "viewer-firefox")
+    finally:
+        context.close()
