@@ -62,7 +62,9 @@ def _bidi_driver() -> tuple[str, str]:
     text = bundle.read_text()
     if UNKNOWN_TO_ESR not in text:
         return node, cli
-    target = BIDI_DRIVERS / _driver.version
+    from playwright._repo_version import version
+
+    target = BIDI_DRIVERS / version
     if not (target / "cli.js").exists():
         scratch = target.with_name(f"{target.name}.{uuid.uuid4().hex}")
         shutil.copytree(package, scratch, symlinks=True)
@@ -181,13 +183,14 @@ def driver() -> Iterator[Any]:
     from playwright._impl import transport
     from playwright.sync_api import sync_playwright
 
-    original = transport.compute_driver_executable
-    transport.compute_driver_executable = _bidi_driver
+    # transport imported the function by name: that name is what it calls
+    original = transport.compute_driver_executable  # type: ignore[attr-defined]
+    transport.compute_driver_executable = _bidi_driver  # type: ignore[attr-defined]
     try:
         manager = sync_playwright()
         playwright = manager.__enter__()
     finally:
-        transport.compute_driver_executable = original
+        transport.compute_driver_executable = original  # type: ignore[attr-defined]
     try:
         yield playwright
     finally:
