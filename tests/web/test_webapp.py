@@ -139,7 +139,7 @@ def test_search_finds_an_image_and_opens_it(page: Any, site: Site) -> None:
     site.api("alice").post(f"/api/v1/images/{site.images['nuclei']}/annotations",
                            json={"type": "tag", "text": "prophase"})
     log_in(page, "alice")
-    search = page.get_by_role("searchbox", name="Search")
+    search = page.get_by_role("combobox", name="Search")
     for _ in range(30):  # the index follows the catalog within a moment
         search.fill("tag:prophase")
         search.press("Enter")
@@ -324,7 +324,7 @@ def test_administrators_see_health_users_groups_jobs_and_usage(page: Any, site: 
     page.get_by_label("New group's name").fill("imaging-core")
     page.get_by_label("Permissions").select_option("read-only")
     page.get_by_role("button", name="Create group").click()
-    page.get_by_role("cell", name="imaging-core").wait_for()
+    page.get_by_role("cell", name="imaging-core", exact=True).wait_for()
     page.get_by_label("Group to add to").select_option(label="imaging-core")
     row = page.get_by_role("row").filter(has_text="xavier")
     row.get_by_role("button", name="add to the group chosen below").click()
