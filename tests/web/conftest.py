@@ -30,6 +30,7 @@ FIREFOX = os.environ.get("PIXELVAULT_FIREFOX", "/usr/bin/firefox-esr")
 BIDI_DRIVERS = Path(__file__).parents[2] / "build" / "playwright-bidi"
 # Playwright sends this for every new Firefox page; Firefox ESR's WebDriver BiDi does not
 # know it yet, and the page works without it (the system's colour scheme stays)
+PATCH_VERSION = 1  # a change to the patch below makes a new copy
 UNKNOWN_TO_ESR = "emulation.setMediaFeaturesOverride\", {"
 SCREENSHOTS = Path(os.environ.get("PIXELVAULT_SCREENSHOTS",
                                   Path(__file__).parents[2] / "build" / "screenshots"))
@@ -64,7 +65,7 @@ def _bidi_driver() -> tuple[str, str]:
         return node, cli
     from playwright._repo_version import version
 
-    target = BIDI_DRIVERS / version
+    target = BIDI_DRIVERS / f"{version}-{PATCH_VERSION}"
     if not (target / "cli.js").exists():
         scratch = target.with_name(f"{target.name}.{uuid.uuid4().hex}")
         shutil.copytree(package, scratch, symlinks=True)
@@ -73,6 +74,8 @@ def _bidi_driver() -> tuple[str, str]:
         for part in parts[1:]:  # each call ends at the first "})" of a "});" after it
             end = part.index("});") + 2  # before its semicolon
             patched += UNKNOWN_TO_ESR + part[:end] + ".catch(() => {})" + part[end:]
+        if patched.count(".catch(() => {})") - text.count(".catch(() => {})") != len(parts) - 1:
+            raise RuntimeError("Playwright's driver changed shape: update _bidi_driver")
         (scratch / "lib" / "coreBundle.js").write_text(patched)
         try:
             scratch.rename(target)

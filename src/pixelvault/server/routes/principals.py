@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.jsonbody import JsonBodyRoute
@@ -52,6 +52,8 @@ class NewGroup(BaseModel):
 class UserChange(BaseModel):
     """What an administrator may change of a user; a field left out stays."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not a no-op
+
     first_name: Annotated[str | None, Field(max_length=255)] = None
     last_name: Annotated[str | None, Field(max_length=255)] = None
     email: Annotated[str | None, Field(max_length=255)] = None
@@ -60,6 +62,8 @@ class UserChange(BaseModel):
 
 class GroupChange(BaseModel):
     """`type` is OMERO's level name; a field left out stays."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str | None, Field(min_length=1, max_length=255)] = None
     type: Annotated[str | None, Field(max_length=32)] = None
@@ -128,7 +132,7 @@ def update_group(group_id: PathId, body: GroupChange, actor: ActorDep, request: 
     catalog = vault_of(request).catalog
     principals.update_group(catalog, actor, group_id, name=body.name,
                             description=body.description,
-                            level=principals.parse_level(body.type) if body.type else None)
+                            level=None if body.type is None else principals.parse_level(body.type))
     return next(GroupOut(**g.__dict__) for g in principals.list_groups(catalog, actor)
                 if g.id == group_id)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
@@ -23,15 +24,20 @@ from pixelvault.catalog.models import (
     DatasetImageLink,
     Experimenter,
     ExperimenterGroup,
+    Fileset,
     GroupMembership,
     Image,
+    OriginalFile,
     Permissions,
     Plate,
+    PlateAcquisition,
     Project,
     ProjectDatasetLink,
     Roi,
     Screen,
     ScreenPlateLink,
+    Well,
+    WellSample,
 )
 from pixelvault.catalog.principals import (
     ROOT_USER,
@@ -281,9 +287,18 @@ def _cross_owner_links(session: Session, group_id: int) -> int:
             .join(model, model.id == AnnotationLink.parent_id)
             .where(AnnotationLink.group_id == group_id, AnnotationLink.parent_kind == kind,
                    AnnotationLink.owner_id != model.owner_id)) or 0
-    total += session.scalar(
-        select(func.count()).select_from(Roi).join(Image, Image.id == Roi.image_id)
-        .where(Roi.group_id == group_id, Roi.owner_id != Image.owner_id)) or 0
+    # an owned row pointing at another owned row: a ROI on an image, a field of a well,
+    # an image of a fileset, an attachment's file
+    pointers: list[tuple[Any, Any, Any]] = [
+        (Roi, Roi.image_id, Image), (Image, Image.fileset_id, Fileset),
+        (Plate, Plate.fileset_id, Fileset), (Well, Well.plate_id, Plate),
+        (PlateAcquisition, PlateAcquisition.plate_id, Plate),
+        (WellSample, WellSample.well_id, Well), (WellSample, WellSample.image_id, Image),
+        (Annotation, Annotation.file_id, OriginalFile)]
+    for owned, column, target in pointers:
+        total += session.scalar(
+            select(func.count()).select_from(owned).join(target, target.id == column)
+            .where(owned.group_id == group_id, owned.owner_id != target.owner_id)) or 0
     return int(total)
 
 

@@ -103,7 +103,9 @@ function listOf(page, url, params, make) {
     const button = h("button", {type: "button", class: "link"}, `Show more (${total - loaded} left)`);
     const more = h("li", {class: "more"}, button);
     button.addEventListener("click", async () => {
-      const next = await get(`${url}${query({...params, limit: PAGE, offset: loaded})}`);
+      button.disabled = true;  // a second click would ask for the same page
+      const next = await get(`${url}${query({...params, limit: PAGE, offset: loaded})}`)
+        .finally(() => { button.disabled = false; });
       loaded += next.data.length;
       more.before(...next.data.map(make));
       if (loaded >= total || !next.data.length) more.remove();

@@ -31,8 +31,10 @@ export async function compare(main, imageIds) {
   for (const [key, label] of [["z", "Z"], ["t", "T"]]) {
     const size = Math.max(...images.map((image) => image.data.size[key]));
     if (size < 2) continue;
-    const output = h("output", {}, `1/${size}`);
-    planes.push(h("label", {class: "plane"}, label, h("input", {type: "range", min: 0, max: size - 1, value: 0,
+    const start = images[0].state[key];  // the first image's saved plane, for all
+    for (const image of images) image.state[key] = Math.min(start, image.data.size[key] - 1);
+    const output = h("output", {}, `${start + 1}/${size}`);
+    planes.push(h("label", {class: "plane"}, label, h("input", {type: "range", min: 0, max: size - 1, value: start,
       "aria-label": `${label} plane of every image`, oninput: (event) => {
         const value = Number(event.target.value);
         fill(output, `${value + 1}/${size}`);

@@ -186,8 +186,13 @@ export function roiLayer(map, imageId, state, data, planeChanged) {
   }
 
   // ROIs come a page at a time: an image with thousands shows the first page at once
+  let loads = 0;  // a reload makes pages asked for before it stale
   const more = h("button", {type: "button", class: "link", hidden: true, onclick: async () => {
-    const next = await get(`/api/v0/m/rois/?image=${imageId}&limit=${PAGE}&offset=${all.length}`);
+    const mine = loads;
+    more.disabled = true;
+    const next = await get(`/api/v0/m/rois/?image=${imageId}&limit=${PAGE}&offset=${all.length}`)
+      .finally(() => { more.disabled = false; });
+    if (mine !== loads) return;
     all = [...all, ...next.data];
     counted(next.meta?.totalCount ?? all.length);
     show();
@@ -199,7 +204,9 @@ export function roiLayer(map, imageId, state, data, planeChanged) {
   }
 
   async function load() {
+    const mine = ++loads;
     const found = await get(`/api/v0/m/rois/?image=${imageId}&limit=${PAGE}`);
+    if (mine !== loads) return;
     all = found.data;
     counted(found.meta?.totalCount ?? all.length);
     show();

@@ -111,7 +111,7 @@ export function completer(input) {
     timer = setTimeout(async () => {
       const mine = ++asked;
       const found = await get(`/api/v1/search/fields${query({prefix: word})}`).catch(() => null);
-      if (mine !== asked || !found || lastWord() !== word) return;
+      if (mine !== asked || !found || lastWord() !== word || document.activeElement !== input) return;
       options = [...found.fields, ...found.keys].filter((name) => name !== word.toLowerCase()).slice(0, 12);
       if (!options.length) {
         close();
