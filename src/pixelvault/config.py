@@ -204,6 +204,9 @@ KEYS: dict[str, Key] = {
             "catalog database (SQLite file or PostgreSQL URL)"),
         Key("server.host", _parse_host, lambda home: "127.0.0.1", "address the server listens on"),
         Key("server.port", _parse_port, lambda home: "4080", "port the server listens on"),
+        Key("server.workers", _integer(1, 64, "server processes"), lambda home: "1",
+            "server processes behind the port (one per CPU for many users; caches stay "
+            "coherent across them)"),
         Key("server.http_parser", _parse_http_parser, lambda home: "h11",
             "h11, or httptools (faster, but it drops the body of a POST carrying Java's "
             "HTTP/2 upgrade headers, as QuPath sends on http://; use it behind an https "
@@ -441,6 +444,10 @@ class Settings:
     @property
     def http_parser(self) -> str:
         return self.get("server.http_parser")
+
+    @property
+    def server_workers(self) -> int:
+        return int(self.get("server.workers"))
 
     @property
     def cors_origins(self) -> tuple[str, ...]:

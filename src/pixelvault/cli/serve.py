@@ -6,11 +6,15 @@ import logging
 import os
 import signal
 import socket
+from typing import TYPE_CHECKING
 
 import typer
 
 from pixelvault.cli.output import errors
 from pixelvault.errors import PixelvaultError, RepositoryError
+
+if TYPE_CHECKING:
+    from pixelvault.services.vault import Vault
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -41,6 +45,11 @@ def serve(
         False, "--first-run",
         help="On the embedded defaults, create the repository and catalog if none exist yet.",
     ),
+    workers: int | None = typer.Option(
+        None, "--workers", "-w", min=1, max=64,
+        help="Server processes behind the port (default: server.workers). Caches stay "
+             "coherent across them; one that dies is replaced.",
+    ),
 ) -> None:
     """Run the server in the foreground (Ctrl-C or SIGTERM stops it cleanly).
 
@@ -48,19 +57,18 @@ def serve(
 
         pixelvault serve
 
+        pixelvault serve --workers 4     # one process per CPU
+
         PIXELVAULT_SERVER_PORT=8080 pixelvault serve
     """
-    import uvicorn
-
     from pixelvault.config import load_settings
-    from pixelvault.repository import LockMode
-    from pixelvault.server.app import create_app
     from pixelvault.services.access import principals
     from pixelvault.services.operations import diagnostics, process, setup
     from pixelvault.services.vault import open_vault
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = load_settings()
+    count = workers or settings.server_workers
     if first_run and setup.needs_first_init(settings):
         result = setup.init_repository(settings)
         errors.print(f"created repository {result.uuid} at {result.data_dir}", markup=False)
@@ -83,24 +91,50 @@ def serve(
             raise RepositoryError(
                 f"refusing to start: {first.name}: {first.detail}; {first.fix}"
             )
-        with process.pid_file(settings), vault.lock(LockMode.SHARED, "pixelvault serve") as lock:
+        with process.pid_file(settings):
             sock = _bind(settings.host, settings.port)
-            app = create_app(vault, lock)
-            server = uvicorn.Server(uvicorn.Config(
-                app, log_level="info", access_log=False, lifespan="on",
-                timeout_graceful_shutdown=10, http=settings.http_parser,
-            ))
             logging.getLogger("pixelvault").info(
-                "serving repository %s (%s) on %s", vault.uuid, vault.layout.root,
-                settings.base_url,
-            )
+                "serving repository %s (%s) on %s with %d process(es)", vault.uuid,
+                vault.layout.root, settings.base_url, count)
             errors.print(f"open {settings.base_url}/ in a browser for the web application",
                          markup=False)
             from pixelvault.server.routes.webapp import missing_packages
 
             if missing_packages():
                 errors.print(missing_packages(), markup=False)
-            signal.signal(signal.SIGTERM, _exit_cleanly)
-            server.run(sockets=[sock])
+            if count == 1:
+                _serve_here(vault, sock, None)
+                return
+            # each process opens its own connections: none may be shared across a fork
+            vault.close()
+            from pixelvault.server import supervisor
+
+            def serve_one(index: int) -> None:
+                own = open_vault(settings)
+                try:
+                    _serve_here(own, sock, index)
+                finally:
+                    own.close()
+
+            raise SystemExit(supervisor.supervise(count, serve_one))
     finally:
         vault.close()
+
+
+def _serve_here(vault: Vault, sock: socket.socket, index: int | None) -> None:
+    """Serve ``sock`` from this process until SIGTERM or SIGINT (uvicorn's graceful end)."""
+    import uvicorn
+
+    from pixelvault.repository import LockMode
+    from pixelvault.server.app import create_app
+
+    purpose = "pixelvault serve" if index is None else f"pixelvault serve (process {index})"
+    with vault.lock(LockMode.SHARED, purpose) as lock:
+        app = create_app(vault, lock, process=index)
+        server = uvicorn.Server(uvicorn.Config(
+            app, log_level="info", access_log=False, lifespan="on",
+            timeout_graceful_shutdown=10, http=vault.settings.http_parser,
+        ))
+        if index is None:
+            signal.signal(signal.SIGTERM, _exit_cleanly)
+        server.run(sockets=[sock])

@@ -46,12 +46,15 @@ from pixelvault.server.routes.omero import (
 from pixelvault.server.routes.omero import plates as omero_plates
 from pixelvault.server.routes.omero import principals as omero_principals
 from pixelvault.server.routes.omero import rois as omero_rois
+from pixelvault.services import coherence
 from pixelvault.services.access.auth import LoginLimiter
 from pixelvault.services.vault import Vault
 
 
-def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | None = None
-               ) -> FastAPI:
+def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | None = None,
+               process: int | None = None) -> FastAPI:
+    """The server's application; ``process``: its number among several server processes
+    (each answer says it in ``X-Pixelvault-Process``)."""
     from pixelvault.services.pixels.pyramids import Workers
     from pixelvault.services.search.index import Indexer
 
@@ -63,6 +66,7 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        listening = coherence.start(vault)
         monitor.start()
         workers.start()
         if indexer is not None:
@@ -75,6 +79,8 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
             workers.stop()
             monitor.stop()
             heavy_pool.shutdown(wait=True, cancel_futures=True)
+            for source in listening:
+                coherence.uninstall(source)
 
     app = FastAPI(title="pixelvault", version=__version__, lifespan=lifespan,
                   max_body_size=MAX_BODY)
@@ -84,7 +90,7 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.state.heavy_pool = heavy_pool
     if vault.settings.cors_origins:
         app.add_middleware(Cors, origins=vault.settings.cors_origins)
-    app.add_middleware(SecurityHeaders)  # outermost: preflight answers carry it too
+    app.add_middleware(SecurityHeaders, process=process)  # outermost: preflights carry it
     errors.install(app)
     app.include_router(health.router)
     app.include_router(sessions.router)

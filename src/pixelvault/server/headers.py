@@ -44,14 +44,18 @@ def _headers(path: str) -> list[tuple[bytes, bytes]]:
 class SecurityHeaders:
     """Adds the headers to every HTTP response that does not set them itself."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, process: int | None = None) -> None:
         self.app = app
+        # which of several server processes answered: load balancers and their logs,
+        # and tests that must reach a given one
+        self.own: list[tuple[bytes, bytes]] = [] if process is None else [
+            (b"x-pixelvault-process", str(process).encode())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = _headers(scope.get("path", ""))
+        extra = _headers(scope.get("path", "")) + self.own
         started = False
 
         async def send_with_headers(message: Message) -> None:

@@ -29,6 +29,7 @@ from pixelvault.errors import (
     NotFoundError,
     TooManyAttemptsError,
 )
+from pixelvault.services import coherence
 from pixelvault.services.access.passwords import check_password, hash_password, needs_rehash
 from pixelvault.services.access.session_cache import SESSIONS, CachedSession
 
@@ -183,6 +184,7 @@ def authenticate(catalog: Catalog, settings: Settings, token: str) -> tuple[Acto
     cached = SESSIONS.get(catalog.url, hashed, now)
     if cached is not None:
         return cached.actor, cached.session_id
+    seen = coherence.generation()  # before the query: a change after it is not trusted
     with catalog.session() as session:
         row = session.scalar(select(LoginSession).where(
             LoginSession.token_hash == hashed, LoginSession.closed_at.is_(None)))
@@ -204,7 +206,7 @@ def authenticate(catalog: Catalog, settings: Settings, token: str) -> tuple[Acto
     if raise_after_commit or actor is None:
         raise AuthenticationError(NO_SESSION)
     SESSIONS.put(catalog.url, hashed, CachedSession(actor, session_id, expires_at,
-                                                     idle_deadline, time.monotonic()))
+                                                     idle_deadline, time.monotonic(), seen))
     return actor, session_id
 
 
@@ -219,6 +221,7 @@ def public_actor(catalog: Catalog, username: str) -> Actor:
     cached = SESSIONS.get(catalog.url, key, now)
     if cached is not None:
         return cached.actor
+    seen = coherence.generation()
     with catalog.session() as session:
         user_id = session.scalar(select(Experimenter.id).where(Experimenter.username == username))
         actor = None if user_id is None else load_actor(session, user_id)
@@ -227,30 +230,34 @@ def public_actor(catalog: Catalog, username: str) -> Actor:
                     "is an administrator" if actor else "does not exist")
         raise AuthenticationError(NO_SESSION)
     forever = now + timedelta(days=1)
-    SESSIONS.put(catalog.url, key, CachedSession(actor, 0, forever, forever, time.monotonic()))
+    SESSIONS.put(catalog.url, key, CachedSession(actor, 0, forever, forever, time.monotonic(),
+                                                 seen))
     return actor
 
 
 def forget_checked_sessions() -> None:
-    """Call after any change to sessions, users, groups or memberships."""
+    """Call after the commit of any change to sessions, users, groups or memberships:
+    this process forgets at once, and so does every other (see coherence)."""
     SESSIONS.clear()
+    coherence.changed()
 
 
 def logout(catalog: Catalog, session_id: int) -> None:
-    forget_checked_sessions()
     with catalog.session() as session:
         session.execute(update(LoginSession).where(LoginSession.id == session_id,
                                                    LoginSession.closed_at.is_(None))
                         .values(closed_at=utcnow()))
+    forget_checked_sessions()
 
 
 def close_user_sessions(catalog: Catalog, user_id: int) -> int:
-    forget_checked_sessions()
     with catalog.session() as session:
         result = session.execute(update(LoginSession).where(
             LoginSession.user_id == user_id, LoginSession.closed_at.is_(None))
             .values(closed_at=utcnow()))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        closed = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    forget_checked_sessions()
+    return closed
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 Every API call checks its session token and loads the caller's groups and
 rights. Under load most calls come from the same few sessions, so the answer
-is kept for ``TTL`` seconds. Whatever this process changes about sessions,
-users, groups or memberships empties the cache at once (logout is immediate);
-a change made by another process on the same catalog shows within ``TTL``.
+is kept for ``TTL`` seconds. Whatever any server process changes about sessions,
+users, groups or memberships empties it at once (logout is immediate; see
+coherence); a change made by a command-line tool on the catalog directly shows
+within ``TTL``.
 The deadlines of the session itself are checked on every hit.
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pixelvault.catalog import Actor
+from pixelvault.services import coherence
 
 TTL = 2.0
 MAX_ENTRIES = 10_000
@@ -28,6 +30,7 @@ class CachedSession:
     expires_at: datetime  # absolute deadline
     idle_deadline: datetime  # last use in the catalog + idle timeout
     checked_at: float  # time.monotonic() of the catalog check
+    generation: int = -1  # coherence.generation() before that check
 
 
 class SessionCache:
@@ -44,7 +47,7 @@ class SessionCache:
             if entry is None:
                 return None
             if time.monotonic() - entry.checked_at > self.ttl or now >= entry.expires_at \
-                    or now >= entry.idle_deadline:
+                    or now >= entry.idle_deadline or entry.generation != coherence.generation():
                 del self._entries[key]
                 return None
             return entry

@@ -41,6 +41,7 @@ from pixelvault.catalog.models import (
 )
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import ForbiddenError, InvalidInputError, LockHeldError, NotFoundError
+from pixelvault.services import coherence
 from pixelvault.services.objects import containers
 from pixelvault.services.vault import Vault
 
@@ -195,12 +196,13 @@ def delete_object(vault: Vault, actor: Actor, kind: str, object_id: int, *,
             session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
         if fileset_id is not None:
             directories.append(_drop_fileset(session, fileset_id, deleted))
+        if attachment_files or directories or deleted.pixels or deleted.thumbnails:
+            _require_repository(vault)  # a dry run, too, says the delete would fail
         if dry_run:
             raise _DryRunEndError
-        if attachment_files or directories or deleted.pixels or deleted.thumbnails:
-            _require_repository(vault)
     if dry_run:
         return deleted
+    coherence.changed()  # every process forgets what it knew of what went
     _remove_bytes(vault, attachment_files, directories, deleted.pixels, deleted.thumbnails)
     return deleted
 
@@ -226,11 +228,12 @@ def delete_fileset(vault: Vault, actor: Actor, fileset_id: int, *,
             _count_files(session, attachment_files, deleted)
             session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
         directory = _drop_fileset(session, fileset_id, deleted)
+        _require_repository(vault)
         if dry_run:
             raise _DryRunEndError
-        _require_repository(vault)
     if dry_run:
         return deleted
+    coherence.changed()  # every process forgets what it knew of what went
     _remove_bytes(vault, attachment_files, [directory], deleted.pixels, deleted.thumbnails)
     return deleted
 
@@ -317,12 +320,13 @@ def _delete_spw(vault: Vault, actor: Actor, kind: str, object_id: int, dry_run: 
         if attachment_files:
             _count_files(session, attachment_files, deleted)
             session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
+        if attachment_files or directories or deleted.pixels or deleted.thumbnails:
+            _require_repository(vault)  # a dry run, too, says the delete would fail
         if dry_run:
             raise _DryRunEndError
-        if attachment_files or directories or deleted.pixels or deleted.thumbnails:
-            _require_repository(vault)
     if dry_run:
         return deleted
+    coherence.changed()  # every process forgets what it knew of what went
     _remove_bytes(vault, attachment_files, directories, deleted.pixels, deleted.thumbnails)
     return deleted
 

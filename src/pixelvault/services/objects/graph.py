@@ -45,6 +45,7 @@ from pixelvault.catalog.models import (
 from pixelvault.catalog.permissions import allowed
 from pixelvault.catalog.principals import USER_GROUP, groups_visible_to, users_visible_to
 from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError
+from pixelvault.services import coherence
 from pixelvault.services.objects import containers
 
 KINDS = ("project", "dataset", "image")
@@ -307,7 +308,9 @@ def chgrp(catalog: Catalog, actor: Actor, targets: Iterable[tuple[str, int]], gr
             _set_column(session, graph, "group_id", group_id)
         else:
             session.rollback()
-        return graph
+    if not dry_run:
+        coherence.changed()  # rights on what moved changed in every process
+    return graph
 
 
 def chown(catalog: Catalog, actor: Actor, targets: Iterable[tuple[str, int]], user_id: int,
@@ -349,4 +352,6 @@ def chown(catalog: Catalog, actor: Actor, targets: Iterable[tuple[str, int]], us
             _set_column(session, graph, "owner_id", user_id, only_owner=root_owners)
         else:
             session.rollback()
-        return graph
+    if not dry_run:
+        coherence.changed()  # rights on what moved changed in every process
+    return graph

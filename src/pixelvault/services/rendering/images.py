@@ -22,6 +22,7 @@ from pixelvault.render import split
 from pixelvault.render.encode import FORMATS, encode
 from pixelvault.render.engine import flip, project, render
 from pixelvault.render.params import ParameterError, Rendering, integers, parse
+from pixelvault.services import coherence
 from pixelvault.services.pixels.access import PixelsInfo, buffer_for, pixels_info
 from pixelvault.services.pixels.buffer import PixelBuffer
 from pixelvault.services.rendering import settings as rendering
@@ -44,22 +45,24 @@ class _InfoCache:
     bursts); the permission check is part of the query whose answer is kept."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[Any, ...], tuple[float, PixelsInfo]] = {}
+        # (when, coherence generation before the query, facts)
+        self._entries: dict[tuple[Any, ...], tuple[float, int, PixelsInfo]] = {}
         self._lock = threading.Lock()
 
     def get(self, vault: Vault, actor: Actor, image_id: int) -> PixelsInfo:
         key = (id(vault.catalog), actor.user_id, actor.is_admin,
                tuple(sorted(actor.groups_with.get(Right.READ, frozenset()))), image_id)
+        seen = coherence.generation()
         with self._lock:
             found = self._entries.get(key)
-        if found is not None and time.monotonic() - found[0] <= TTL:
-            return found[1]
+        if found is not None and time.monotonic() - found[0] <= TTL and found[1] == seen:
+            return found[2]
         with vault.catalog.session() as session:
             info = pixels_info(session, actor, image_id)
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[key] = (time.monotonic(), info)
+            self._entries[key] = (time.monotonic(), seen, info)
         return info
 
     def clear(self) -> None:
@@ -71,8 +74,10 @@ INFO = _InfoCache()
 
 
 def clear_caches() -> None:
+    """After the commit of a change to an image or its settings: every process forgets."""
     INFO.clear()
     rendering.CACHE.clear()
+    coherence.changed()
 
 
 def _prepared(vault: Vault, actor: Actor, image_id: int,

@@ -31,6 +31,7 @@ from pixelvault.render.settings import (
     default_colour,
     rgba_to_hex,
 )
+from pixelvault.services import coherence
 from pixelvault.services.vault import Vault
 
 TTL = 2.0
@@ -142,24 +143,26 @@ def effective_in(session: Session, actor: Actor, image_id: int) -> Effective:
 
 class _Cache:
     """A few seconds' memory of the settings in effect (tiles ask many times a second);
-    every change made through this process empties it."""
+    every change made through any server process empties it (see coherence)."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[Any, ...], tuple[float, Effective]] = {}
+        self._entries: dict[tuple[Any, ...], tuple[float, int, Effective]] = {}
         self._lock = threading.Lock()
 
     def get(self, key: tuple[Any, ...]) -> Effective | None:
         with self._lock:
             found = self._entries.get(key)
-            if found is None or time.monotonic() - found[0] > TTL:
+            if found is None or time.monotonic() - found[0] > TTL \
+                    or found[1] != coherence.generation():
                 return None
-            return found[1]
+            return found[2]
 
-    def put(self, key: tuple[Any, ...], value: Effective) -> None:
+    def put(self, key: tuple[Any, ...], value: Effective, seen: int) -> None:
+        """``seen``: coherence.generation() before the query that found ``value``."""
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[key] = (time.monotonic(), value)
+            self._entries[key] = (time.monotonic(), seen, value)
 
     def clear(self) -> None:
         with self._lock:
@@ -174,9 +177,10 @@ def effective(vault: Vault, actor: Actor, image_id: int) -> Effective:
            tuple(sorted(actor.groups_with.get(Right.READ, frozenset()))), image_id)
     found = CACHE.get(key)
     if found is None:
+        seen = coherence.generation()
         with vault.catalog.session() as session:
             found = effective_in(session, actor, image_id)
-        CACHE.put(key, found)
+        CACHE.put(key, found, seen)
     return found
 
 

@@ -12,7 +12,9 @@ rebuilt the same way, and searches say "rebuilding" until it is done.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 import time
 from collections import defaultdict
@@ -399,20 +401,51 @@ def index_of(vault: Vault) -> SearchIndex:
 
 
 class Indexer:
-    """The server's background indexer: catches up every ``poll`` seconds."""
+    """The server's background indexer: catches up every ``poll`` seconds.
+
+    Of several server processes, exactly one indexes: the one holding the lock file
+    in FullText (taken again by another within ``poll`` seconds of its holder's
+    death, which releases it). The others answer searches from the same index and
+    see its commits as they land.
+    """
 
     def __init__(self, vault: Vault, poll: float = 0.5) -> None:
         self.index = index_of(vault)
         self.poll = poll
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._leading: int | None = None  # the lock file's descriptor, while held
+        self._lock_file = self.index.store.root / "indexer.lock"
+
+    @property
+    def leading(self) -> bool:
+        return self._leading is not None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="search-indexer", daemon=True)
         self._thread.start()
 
+    def _lead(self) -> bool:
+        if self._leading is None:
+            try:
+                fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:  # the repository away: the monitor says so
+                log.debug("search indexer: %s", exc)
+                return False
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                return False
+            self._leading = fd
+            log.info("this process indexes for search (pid %d)", os.getpid())
+        return True
+
     def _run(self) -> None:
         while not self._stop.is_set():
+            if not self._lead():
+                self._stop.wait(self.poll)
+                continue
             try:
                 self.index.catch_up()
             except PixelvaultError as exc:
@@ -425,3 +458,6 @@ class Indexer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._leading is not None:
+            os.close(self._leading)  # another process takes over
+            self._leading = None
