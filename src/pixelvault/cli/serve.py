@@ -19,10 +19,16 @@ if TYPE_CHECKING:
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, shared: bool = False) -> socket.socket:
+    """The port, bound (uvicorn listens on it). ``shared``: one of several processes'
+    sockets on the same port (SO_REUSEPORT), among which the kernel spreads new
+    connections evenly; a single socket accepted from by several processes would
+    leave most connections to whichever wakes first."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -92,7 +98,9 @@ def serve(
                 f"refusing to start: {first.name}: {first.detail}; {first.fix}"
             )
         with process.pid_file(settings):
-            sock = _bind(settings.host, settings.port)
+            # the parent's socket holds the port (and says at once if it is taken); with
+            # several processes it never listens, each child listens on its own
+            sock = _bind(settings.host, settings.port, shared=count > 1)
             logging.getLogger("pixelvault").info(
                 "serving repository %s (%s) on %s with %d process(es)", vault.uuid,
                 vault.layout.root, settings.base_url, count)
@@ -110,9 +118,10 @@ def serve(
             from pixelvault.server import supervisor
 
             def serve_one(index: int) -> None:
+                sock.close()
                 own = open_vault(settings)
                 try:
-                    _serve_here(own, sock, index)
+                    _serve_here(own, _bind(settings.host, settings.port, shared=True), index)
                 finally:
                     own.close()
 
