@@ -212,3 +212,33 @@ def test_containers_and_rois_across_owners_keep_a_group_from_going_private(
     # a misspelt field is refused, not ignored; so is an empty level
     assert api.client.patch(url, headers=root, json={"typ": "read-only"}).status_code == 400
     assert api.client.patch(url, headers=root, json={"type": ""}).status_code == 400
+
+
+def test_key_value_pairs_replaced_and_file_sizes_per_image(api: Api, world: World,
+                                                            tmp_path: Path) -> None:
+    alice, bob = world.headers["alice"], world.headers["bob"]
+    group = world.groups[Permissions.READ_ANNOTATE]
+    single = import_as(api, "alice", group, ome_tiff(tmp_path).path)
+    image = single.image_ids[0]
+    made = api.client.post(f"/api/v1/images/{image}/annotations", headers=alice,
+                           json={"type": "map", "values": [["Stain", "DAPI"]]}).json()
+    url = f"/api/v1/annotations/{made['id']}/values"
+    changed = api.client.put(url, headers=alice, json={"values": [["Stain", "Hoechst"],
+                                                                  ["Binning", "2x2"]]})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["values"] == [["Stain", "Hoechst"], ["Binning", "2x2"]]
+    assert api.client.put(url, headers=bob, json={"values": [["x", "y"]]}).status_code == 403
+    assert api.client.put(url, headers=alice, json={"values": []}).status_code == 400
+    assert api.client.put(url, headers=world.headers["xavier"],
+                          json={"values": [["x", "y"]]}).status_code == 404
+
+    dataset = api.client.post("/api/v1/datasets", headers=alice,
+                              json={"name": "d", "group_id": group}).json()["id"]
+    api.client.post(f"/api/v1/datasets/{dataset}/images", headers=alice, json={"child_id": image})
+    loose = add_image(api, world.users["alice"], group)  # made from arrays: no files
+    api.client.post(f"/api/v1/datasets/{dataset}/images", headers=alice, json={"child_id": loose})
+    sizes = api.client.get(f"/api/v1/datasets/{dataset}/file-sizes", headers=bob)
+    on_disk = next(api.vault.managed.path(single.directory).rglob("cells.ome.tif")).stat()
+    assert sizes.status_code == 200 and sizes.json() == {str(image): on_disk.st_size}
+    assert api.client.get(f"/api/v1/datasets/{dataset}/file-sizes",
+                          headers=world.headers["xavier"]).status_code == 404

@@ -119,6 +119,20 @@ def get(annotation_id: PathId, actor: ActorDep, request: Request) -> AnnotationO
     return _out(annotation.get_annotation(vault_of(request).catalog, actor, annotation_id))
 
 
+class NewValues(BaseModel):
+    values: Annotated[list[tuple[str, str]],
+                      Field(min_length=1, max_length=annotation.MAX_ENTRIES)]
+
+
+@router.put("/annotations/{annotation_id}/values", response_model=AnnotationOut)
+def replace_values(annotation_id: PathId, body: NewValues, actor: ActorDep,
+                   request: Request) -> AnnotationOut:
+    """A key-value map's pairs, all replaced in their order (a table edited in place);
+    who may edit the annotation only (its owner, and as the group's level allows)."""
+    return _out(annotation.replace_values(vault_of(request).catalog, actor, annotation_id,
+                                          body.values))
+
+
 @router.delete("/annotations/{annotation_id}", status_code=204)
 def remove(annotation_id: PathId, actor: ActorDep, request: Request) -> None:
     annotation.remove_annotation(vault_of(request), actor, annotation_id)

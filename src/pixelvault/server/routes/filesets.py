@@ -38,6 +38,15 @@ def fileset_files(fileset_id: PathId, actor: ActorDep, request: Request) -> list
             for f in filesets.fileset_files(vault_of(request).catalog, actor, fileset_id)]
 
 
+@router.get("/datasets/{dataset_id}/file-sizes", tags=["datasets"])
+def dataset_file_sizes(dataset_id: PathId, actor: ActorDep, request: Request
+                       ) -> dict[str, int]:
+    """Image id -> bytes of the files it was imported from, for the dataset's images you
+    may read (images made from arrays have none)."""
+    found = filesets.dataset_file_sizes(vault_of(request).catalog, actor, dataset_id)
+    return {str(image_id): size for image_id, size in found.items()}
+
+
 @router.delete("/filesets/{fileset_id}", status_code=204)
 def delete_fileset(fileset_id: PathId, actor: ActorDep, request: Request) -> None:
     """Delete the fileset's images, its original files' rows, then their bytes."""

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from pixelvault.catalog import Actor, Catalog, Right
 from pixelvault.catalog import files as file_rows
 from pixelvault.catalog.models import (
+    DatasetImageLink,
     Experimenter,
     ExperimenterGroup,
     Fileset,
@@ -92,6 +93,23 @@ def fileset_files(catalog: Catalog, actor: Actor, fileset_id: int) -> list[FileI
             .join(OriginalFile, OriginalFile.id == FilesetEntry.original_file_id)
             .where(FilesetEntry.fileset_id == fileset_id).order_by(FilesetEntry.position))
         return [FileInfo(f.id, client, f.path, f.size, f.hasher, f.hash) for client, f in rows]
+
+
+def dataset_file_sizes(catalog: Catalog, actor: Actor, dataset_id: int) -> dict[int, int]:
+    """Per image of the dataset you may read, the bytes of the files it was imported
+    from (its whole fileset's, shared by the fileset's images): a table's column."""
+    from pixelvault.services.objects import containers
+
+    with catalog.session() as session:
+        containers.checked(session, actor, "dataset", dataset_id, Right.READ)
+        rows = session.execute(
+            select(Image.id, func.coalesce(func.sum(OriginalFile.size), 0))
+            .join(DatasetImageLink, DatasetImageLink.child_id == Image.id)
+            .join(FilesetEntry, FilesetEntry.fileset_id == Image.fileset_id)
+            .join(OriginalFile, OriginalFile.id == FilesetEntry.original_file_id)
+            .where(DatasetImageLink.parent_id == dataset_id, allowed(actor, Right.READ, Image))
+            .group_by(Image.id))
+        return {int(image_id): int(size) for image_id, size in rows}
 
 
 def import_times(catalog: Catalog, actor: Actor, fileset_id: int) -> dict[str, float]:

@@ -3,7 +3,7 @@
 // thumbnails or a table, a screen's plates, a plate's wells).
 
 import {del, get, post, query} from "./api.js";
-import {fill, h, toast} from "./dom.js";
+import {bytes, fill, h, toast} from "./dom.js";
 import {go, link} from "./nav.js";
 import {thumbnails} from "./thumbnails.js";
 import {dropZone} from "./upload.js";
@@ -191,7 +191,9 @@ const COLUMNS = [
   ["X", (i) => i.Pixels?.SizeX], ["Y", (i) => i.Pixels?.SizeY], ["Z", (i) => i.Pixels?.SizeZ],
   ["C", (i) => i.Pixels?.SizeC], ["T", (i) => i.Pixels?.SizeT],
   ["Type", (i) => i.Pixels?.Type?.value],
+  ["Files", (i) => i[FILES], (value) => (value === undefined ? "" : bytes(value))],
 ];
+const FILES = "pixelvault:filesBytes";  // set on each image from the dataset's file sizes
 
 async function drawDataset(content, id) {
   const [dataset, images] = await Promise.all([get(`${API}/datasets/${id}/`),
@@ -240,8 +242,24 @@ async function drawDataset(content, id) {
     draw();
   }}, "Show more");
 
+  // the bytes each image was imported from, asked once the table is shown
+  let sizes = null;
+  async function fileSizes() {
+    sizes = sizes || get(`/api/v1/datasets/${id}/file-sizes`).catch(() => ({}));
+    const found = await sizes;
+    let changed = false;
+    for (const image of images.data) {
+      if (image[FILES] === undefined && found[image["@id"]] !== undefined) {
+        image[FILES] = found[image["@id"]];
+        changed = true;
+      }
+    }
+    if (changed && layout === "table") draw();
+  }
+
   function draw() {
     const total = images.meta.totalCount;
+    if (layout === "table") fileSizes();
     fill(counted, images.data.length < total ? `${images.data.length} of ${total} images`
       : `${total} image${total === 1 ? "" : "s"}`);
     more.hidden = images.data.length >= total;
@@ -270,8 +288,8 @@ async function drawDataset(content, id) {
           sort = {column: index, descending: sort.column === index && !sort.descending};
           draw();
         }}, name))));
-      const rows = items.map((i) => h("tr", {}, h("td", {}, pick(i["@id"], i.Name)), COLUMNS.map(([, value], index) => h("td", {},
-        index === 0 ? link(`/?show=image-${i["@id"]}`, value(i)) : value(i) ?? ""))));
+      const rows = items.map((i) => h("tr", {}, h("td", {}, pick(i["@id"], i.Name)), COLUMNS.map(([, value, shown], index) => h("td", {},
+        index === 0 ? link(`/?show=image-${i["@id"]}`, value(i)) : shown ? shown(value(i)) : value(i) ?? ""))));
       fill(body, h("table", {class: "listing"}, h("thead", {}, head), h("tbody", {}, rows)));
     }
   }
@@ -284,6 +302,7 @@ async function drawDataset(content, id) {
     mayImport ? dropZone(id, async () => {
       const again = await get(`${API}/datasets/${id}/images/${query({limit: PAGE})}`);
       images.data = again.data;
+      sizes = null;
       images.meta = again.meta;
       draw();
     }) : null);

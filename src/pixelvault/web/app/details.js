@@ -2,7 +2,7 @@
 // annotations (tags, comments, key-value pairs, attached files), each added and
 // removed where the group's permissions allow.
 
-import {del, get, patch, post} from "./api.js";
+import {del, get, patch, post, put} from "./api.js";
 import {bytes, fill, h, toast} from "./dom.js";
 import {go, link} from "./nav.js";
 
@@ -65,7 +65,8 @@ export async function detailsPanel(imageId, data, me) {
       h("ul", {class: "chips"}, tags.map((a) => h("li", {class: "chip"}, a.text, removable(a) ? remove(a) : null))),
       canAnnotate ? adder("tag", "Add a tag") : null,
       h("h3", {}, "Key-value pairs"),
-      maps.map((a) => h("div", {class: "map-annotation"}, rows(a.values.map(([k, v]) => [k, v])), removable(a) ? remove(a) : null)),
+      maps.map((a) => h("div", {class: "map-annotation"}, editable(a) ? mapEditor(a)
+        : rows(a.values.map(([k, v]) => [k, v])), removable(a) ? remove(a) : null)),
       canAnnotate ? mapAdder() : null,
       h("h3", {}, "Comments"),
       h("ul", {class: "comments"}, comments.map((a) => h("li", {}, h("p", {}, a.text),
@@ -77,6 +78,39 @@ export async function detailsPanel(imageId, data, me) {
         h("small", {}, ` ${bytes(a.file.size)}`), removable(a) ? remove(a) : null))),
       canAnnotate ? attacher() : null,
       original.length ? originalMetadata(original) : null);
+  }
+
+  // the server decides (the annotation's owner, or as the group's level allows); the
+  // page offers the table's cells to its owner and to administrators
+  const editable = (a) => !me.public && (a.owner_id === me.user_id || me.is_admin);
+
+  /** A key-value annotation as a table whose cells are edited in place: rows added and
+   * removed, then saved together (OMERO.web's map annotation table). */
+  function mapEditor(a) {
+    const body = h("tbody");
+    const row = ([key, value]) => {
+      const line = h("tr", {},
+        h("td", {}, h("input", {value: key, "aria-label": "Key", required: true})),
+        h("td", {}, h("input", {value, "aria-label": `Value of ${key || "new key"}`})),
+        h("td", {}, h("button", {type: "button", class: "chip-remove", "aria-label": `Remove the pair ${key}`,
+          onclick: () => line.remove()}, "×")));
+      return line;
+    };
+    fill(body, a.values.map(row));
+    return h("form", {class: "map-editor", onsubmit: async (event) => {
+      event.preventDefault();
+      const values = [...body.querySelectorAll("tr")].map((line) =>
+        [...line.querySelectorAll("input")].map((input) => input.value));
+      if (!values.length) {
+        await del(`/api/v1/annotations/${a.id}`);
+      } else {
+        await put(`/api/v1/annotations/${a.id}/values`, {values});
+      }
+      toast("Key-value pairs saved.");
+      await drawAnnotations();
+    }}, h("table", {class: "facts"}, body), h("div", {class: "buttons"},
+      h("button", {type: "button", onclick: () => body.append(row(["", ""]))}, "Add a row"),
+      h("button", {type: "submit"}, "Save pairs")));
   }
 
   function originalMetadata(pairs) {
