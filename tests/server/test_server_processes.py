@@ -1,6 +1,6 @@
 """Several server processes behind one port (`server.workers`): what one process learns of
 a change, every other knows at once (a logout, a password, a permission level, new
-rendering settings, a deleted image); one killed with SIGKILL is replaced while the
+rendering settings, a deleted image, failed logins); one killed with SIGKILL is replaced while the
 others answer; exactly one indexes for search, and another takes over when it dies."""
 
 from __future__ import annotations
@@ -143,6 +143,14 @@ def test_what_one_process_changes_every_other_knows_at_once(cluster: Cluster,
                        json={"target": f"Fileset:{fileset['id']}"}).status_code == 200
     for process in range(PROCESSES):
         assert cluster.via(process, "GET", facts, alice).status_code == 404
+
+    # failed logins count in the catalog: whichever process answers, five are the limit
+    wrong = {"username": "bob", "password": "not bob's"}
+    for _ in range(5):
+        assert cluster.any("POST", "/api/v1/login", json=wrong).status_code == 401
+    right = {"username": "bob", "password": PASSWORD}
+    answers = {cluster.any("POST", "/api/v1/login", json=right).status_code for _ in range(6)}
+    assert answers == {429}
 
 
 # the parent and its children behave alike on either catalog: the kill and the indexer's

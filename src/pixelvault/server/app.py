@@ -86,7 +86,7 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
                   max_body_size=MAX_BODY)
     app.state.vault = vault
     app.state.monitor = monitor
-    app.state.limiter = LoginLimiter()
+    app.state.limiter = LoginLimiter(catalog=vault.catalog)
     app.state.heavy_pool = heavy_pool
     if vault.settings.cors_origins:
         app.add_middleware(Cors, origins=vault.settings.cors_origins)

@@ -41,7 +41,7 @@ from pixelvault.catalog.models.screens import (
     WellSample,
 )
 from pixelvault.catalog.models.search import SearchEvent
-from pixelvault.catalog.models.sessions import LoginSession
+from pixelvault.catalog.models.sessions import LoginFailure, LoginSession
 
 __all__ = [
     "Annotation",
@@ -60,6 +60,7 @@ __all__ = [
     "GroupMembership",
     "Image",
     "JobState",
+    "LoginFailure",
     "LoginSession",
     "MapEntry",
     "OriginalFile",

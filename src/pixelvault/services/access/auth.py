@@ -18,10 +18,11 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from pixelvault.catalog import Actor, Catalog
-from pixelvault.catalog.models import Experimenter, LoginSession, utcnow
+from pixelvault.catalog.models import Experimenter, LoginFailure, LoginSession, utcnow
 from pixelvault.catalog.permissions import load_actor
 from pixelvault.config import Settings
 from pixelvault.errors import (
@@ -59,12 +60,16 @@ class LoginLimiter:
     """
 
     def __init__(self, per_user: int = 5, per_address: int = 30,
-                 window: float = 60.0, max_delay: float = 2.0) -> None:
+                 window: float = 60.0, max_delay: float = 2.0,
+                 catalog: Catalog | None = None) -> None:
         self.limits = {"pair": per_user, "addr": per_address}
         self.window = window
         self.max_delay = max_delay
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        # with a catalog, failures are counted there: every server process and host
+        # counts the same ones (in memory, N processes would each allow the limit)
+        self.catalog = catalog
 
     @staticmethod
     def keys(username: str, address: str) -> tuple[str, str, str]:
@@ -81,33 +86,75 @@ class LoginLimiter:
             return deque()
         return failures
 
+    def _counted(self, session: Session, key: str, now: datetime) -> tuple[int, datetime | None]:
+        """Failures of ``key`` in the catalog within the window, and the oldest one's time."""
+        count, first = session.execute(
+            select(func.count(), func.min(LoginFailure.at)).where(
+                LoginFailure.key_hash == _key_hash(key),
+                LoginFailure.at > now - timedelta(seconds=self.window))).one()
+        return int(count), None if first is None else _as_utc(first)
+
     def check(self, username: str, address: str) -> None:
         """Refuse an attempt from an address that failed too often, for this user or all."""
-        now = time.monotonic()
         pair, addr, _user = self.keys(username, address)
+        if self.catalog is not None:
+            now = utcnow()
+            with self.catalog.session() as session:
+                for key in (pair, addr):
+                    count, first = self._counted(session, key, now)
+                    if count >= self.limits[key.split(":", 1)[0]] and first is not None:
+                        wait = int((first - now).total_seconds() + self.window) + 1
+                        raise TooManyAttemptsError(
+                            f"too many failed logins from your address; try again in "
+                            f"{wait} s", retry_after=wait)
+            return
+        now_s = time.monotonic()
         with self._lock:
             for key in (pair, addr):
-                failures = self._recent(key, now)
+                failures = self._recent(key, now_s)
                 if len(failures) >= self.limits[key.split(":", 1)[0]]:
-                    wait = int(failures[0] + self.window - now) + 1
+                    wait = int(failures[0] + self.window - now_s) + 1
                     raise TooManyAttemptsError(
                         f"too many failed logins from your address; try again in {wait} s",
                         retry_after=wait)
 
     def failed(self, username: str, address: str) -> float:
         """Count a failure; the seconds to wait before answering it."""
-        now = time.monotonic()
-        with self._lock:
-            for key in self.keys(username, address):
-                self._failures.setdefault(key, deque()).append(now)
-            everywhere = len(self._recent(self.keys(username, address)[2], now))
+        keys = self.keys(username, address)
+        if self.catalog is not None:
+            moment = utcnow()
+            with self.catalog.session() as session:
+                session.add_all(LoginFailure(key_hash=_key_hash(key), at=moment) for key in keys)
+                # what the window has left behind goes (bounded: a burst clears over time)
+                old = select(LoginFailure.id).where(
+                    LoginFailure.at <= moment - timedelta(seconds=self.window)).limit(1000)
+                session.execute(delete(LoginFailure).where(
+                    LoginFailure.id.in_(old.scalar_subquery())))
+                session.flush()
+                everywhere = self._counted(session, keys[2], moment)[0]
+        else:
+            now = time.monotonic()
+            with self._lock:
+                for key in keys:
+                    self._failures.setdefault(key, deque()).append(now)
+                everywhere = len(self._recent(keys[2], now))
         beyond = everywhere - self.limits["pair"]
         return 0.0 if beyond < 0 else min(self.max_delay, 0.05 * 2 ** beyond)
 
     def succeeded(self, username: str, address: str) -> None:
         """A right password from this address clears this address's count for the user."""
+        pair = self.keys(username, address)[0]
+        if self.catalog is not None:
+            with self.catalog.session() as session:
+                session.execute(delete(LoginFailure).where(
+                    LoginFailure.key_hash == _key_hash(pair)))
+            return
         with self._lock:
-            self._failures.pop(self.keys(username, address)[0], None)
+            self._failures.pop(pair, None)
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
