@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,13 @@ def test_a_killed_process_is_replaced_while_the_others_answer(cluster: Cluster) 
     wait_for(replaced, timeout=30)
     after = cluster.pids()
     assert after[0] == before[0]
+    # health and `admin status` list the processes alive, by their heartbeats
+    listed = cluster.any("GET", "/health").json()["processes"]
+    assert set(after.values()) <= {p["pid"] for p in listed}
+    assert {p["host"] for p in listed} == {socket.gethostname()}
+    assert all(p["last_seen"] < 30 and p["version"] for p in listed)
+    status = cluster.env.cli("admin", "status").stdout
+    assert all(f"pid {pid}" in status for pid in after.values()), status
     assert cluster.env.cli("admin", "stop").returncode == 0
     for pid in (parent, *after.values()):
         assert not Path(f"/proc/{pid}").exists()

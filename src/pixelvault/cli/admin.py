@@ -109,6 +109,11 @@ def status(output: Output = typer.Option(Output.table, "--output", "-o")) -> Non
             ("version", body.get("version", "?")),
             ("log", str(settings.log_file)),
         ]
+        # every server process alive on every host of the catalog, by its heartbeat
+        rows += [("process", f"{p['host']} pid {p['pid']}"
+                  + ("" if p.get("number") is None else f" (#{p['number']})")
+                  + f", {p['version']}, heartbeat {p['last_seen']} s ago")
+                 for p in body.get("processes") or []]
         print_table(["", ""], rows)
     raise typer.Exit(0 if healthy else 1)
 

@@ -58,7 +58,7 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     from pixelvault.services.pixels.pyramids import Workers
     from pixelvault.services.search.index import Indexer
 
-    monitor = RepositoryMonitor(vault, lock)
+    monitor = RepositoryMonitor(vault, lock, process)
     workers = Workers(vault, vault.settings.pyramid_workers if pyramid_workers is None
                       else pyramid_workers)
     indexer = Indexer(vault) if vault.settings.search_indexer else None

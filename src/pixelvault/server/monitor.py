@@ -12,13 +12,17 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from pixelvault import __version__
 from pixelvault.catalog.engine import check_connection
 from pixelvault.errors import PixelvaultError
 from pixelvault.repository import RepositoryLock
+from pixelvault.services.operations import heartbeats
 from pixelvault.services.vault import Vault
 
 log = logging.getLogger("pixelvault.monitor")
@@ -31,15 +35,21 @@ class Health:
 
 
 class RepositoryMonitor:
-    def __init__(self, vault: Vault, lock: RepositoryLock) -> None:
+    """Also writes this process's heartbeat into the catalog (see heartbeats)."""
+
+    def __init__(self, vault: Vault, lock: RepositoryLock, process: int | None = None) -> None:
         self.vault = vault
         self.lock = lock
+        self.process = process
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_problem: str | None = None
         self._evaluating = threading.Lock()
+        self._heartbeat: int | None = None
+        self._beaten = 0.0
 
     def start(self) -> None:
+        self._beat()
         self._thread = threading.Thread(target=self._run, name="repository-monitor", daemon=True)
         self._thread.start()
 
@@ -47,9 +57,27 @@ class RepositoryMonitor:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self._heartbeat is not None:
+            try:
+                heartbeats.unregister(self.vault.catalog, self._heartbeat)
+            except SQLAlchemyError as exc:  # gone from the list once stale, all the same
+                log.warning("could not remove this process from the catalog: %s", exc)
+
+    def _beat(self) -> None:
+        """The heartbeat, every heartbeats.EVERY seconds; a catalog away skips it."""
+        if time.monotonic() - self._beaten < heartbeats.EVERY and self._heartbeat is not None:
+            return
+        try:
+            self._heartbeat = heartbeats.register(self.vault.catalog, self.process) \
+                if self._heartbeat is None else \
+                heartbeats.beat(self.vault.catalog, self._heartbeat, self.process)
+            self._beaten = time.monotonic()
+        except SQLAlchemyError as exc:
+            log.debug("heartbeat skipped: %s", exc)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.vault.settings.check_interval):
+        while not self._stop.wait(min(self.vault.settings.check_interval, heartbeats.EVERY)):
+            self._beat()
             try:
                 self.evaluate()
             except Exception:  # the watchdog must outlive any single failed check
@@ -116,7 +144,20 @@ class RepositoryMonitor:
             "lock": {"mode": self.lock.mode.value, "holder_pid": os.getpid(),
                      "holder_host": socket.gethostname(), "current": self.lock.is_current()},
             "search": self._search() if catalog_problem is None else None,
+            "process": {"number": self.process, "pid": os.getpid(),
+                        "host": socket.gethostname()},
+            "processes": self._processes() if catalog_problem is None else None,
         })
+
+    def _processes(self) -> list[dict[str, Any]] | None:
+        """Every server process alive on every host of this catalog."""
+        try:
+            found = heartbeats.alive(self.vault.catalog)
+        except SQLAlchemyError as exc:
+            log.warning("could not list the server processes: %s", exc)
+            return None
+        return [{**alive.__dict__, "started_at": alive.started_at.isoformat()}
+                for alive in found]
 
     def _search(self) -> dict[str, Any] | None:
         """The search index's state and lag (events it has still to read)."""

@@ -29,6 +29,7 @@ from pixelvault.catalog.models.principals import (
     GroupMembership,
     Permissions,
 )
+from pixelvault.catalog.models.processes import ServerProcess
 from pixelvault.catalog.models.rendering import ChannelBinding, RenderingDef, Thumbnail
 from pixelvault.catalog.models.repository import RepositoryRow
 from pixelvault.catalog.models.rois import Roi, Shape
@@ -79,6 +80,7 @@ __all__ = [
     "Screen",
     "ScreenPlateLink",
     "SearchEvent",
+    "ServerProcess",
     "Shape",
     "Thumbnail",
     "Well",
