@@ -158,6 +158,28 @@ def _transaction(vault: Vault) -> Iterator[Session]:
         pass
 
 
+def _before_commit(session: Session, vault: Vault, deleted: Deleted,
+                   attachment_files: list[int], directories: list[str], dry_run: bool) -> None:
+    """The attachments' rows go; a delete with bytes to remove needs the repository
+    there (a dry run says so too); a dry run ends here, its transaction rolled back."""
+    if attachment_files:
+        _count_files(session, attachment_files, deleted)
+        session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
+    if attachment_files or directories or deleted.pixels or deleted.thumbnails:
+        _require_repository(vault)
+    if dry_run:
+        raise _DryRunEndError
+
+
+def _after_commit(vault: Vault, deleted: Deleted, attachment_files: list[int],
+                  directories: list[str], dry_run: bool) -> Deleted:
+    if not dry_run:
+        coherence.changed()  # every process forgets what it knew of what went
+        _remove_bytes(vault, attachment_files, directories, deleted.pixels,
+                      deleted.thumbnails)
+    return deleted
+
+
 def _require_repository(vault: Vault) -> None:
     """Before the commit of a delete that has bytes to remove: rows gone while their
     bytes cannot be reached would leave those bytes behind for good (and report a
@@ -191,20 +213,10 @@ def delete_object(vault: Vault, actor: Actor, kind: str, object_id: int, *,
                     f"(DELETE /api/v1/filesets/{fileset_id}, `pixelvault delete "
                     f"Fileset:{fileset_id}`)")
         _drop(session, kind, row, deleted, attachment_files)
-        if attachment_files:
-            _count_files(session, attachment_files, deleted)
-            session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
         if fileset_id is not None:
             directories.append(_drop_fileset(session, fileset_id, deleted))
-        if attachment_files or directories or deleted.pixels or deleted.thumbnails:
-            _require_repository(vault)  # a dry run, too, says the delete would fail
-        if dry_run:
-            raise _DryRunEndError
-    if dry_run:
-        return deleted
-    coherence.changed()  # every process forgets what it knew of what went
-    _remove_bytes(vault, attachment_files, directories, deleted.pixels, deleted.thumbnails)
-    return deleted
+        _before_commit(session, vault, deleted, attachment_files, directories, dry_run)
+    return _after_commit(vault, deleted, attachment_files, directories, dry_run)
 
 
 def delete_fileset(vault: Vault, actor: Actor, fileset_id: int, *,
@@ -224,18 +236,9 @@ def delete_fileset(vault: Vault, actor: Actor, fileset_id: int, *,
                 Image.fileset_id == fileset_id)).all():
             image = containers.checked(session, actor, "image", image_id, Right.DELETE)
             _drop(session, "image", image, deleted, attachment_files)
-        if attachment_files:
-            _count_files(session, attachment_files, deleted)
-            session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
-        directory = _drop_fileset(session, fileset_id, deleted)
-        _require_repository(vault)
-        if dry_run:
-            raise _DryRunEndError
-    if dry_run:
-        return deleted
-    coherence.changed()  # every process forgets what it knew of what went
-    _remove_bytes(vault, attachment_files, [directory], deleted.pixels, deleted.thumbnails)
-    return deleted
+        directories = [_drop_fileset(session, fileset_id, deleted)]
+        _before_commit(session, vault, deleted, attachment_files, directories, dry_run)
+    return _after_commit(vault, deleted, attachment_files, directories, dry_run)
 
 
 def _plate_images(session: Session, plate_ids: list[int]) -> list[int]:
@@ -317,16 +320,6 @@ def _delete_spw(vault: Vault, actor: Actor, kind: str, object_id: int, dry_run: 
             plate_ids = [object_id]
         if plate_ids:
             _drop_plates(session, actor, plate_ids, deleted, attachment_files, directories)
-        if attachment_files:
-            _count_files(session, attachment_files, deleted)
-            session.execute(sql_delete(OriginalFile).where(OriginalFile.id.in_(attachment_files)))
-        if attachment_files or directories or deleted.pixels or deleted.thumbnails:
-            _require_repository(vault)  # a dry run, too, says the delete would fail
-        if dry_run:
-            raise _DryRunEndError
-    if dry_run:
-        return deleted
-    coherence.changed()  # every process forgets what it knew of what went
-    _remove_bytes(vault, attachment_files, directories, deleted.pixels, deleted.thumbnails)
-    return deleted
+        _before_commit(session, vault, deleted, attachment_files, directories, dry_run)
+    return _after_commit(vault, deleted, attachment_files, directories, dry_run)
 
