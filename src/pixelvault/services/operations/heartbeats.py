@@ -49,6 +49,10 @@ def _utc(moment: datetime) -> datetime:
 def register(catalog: Catalog, number: int | None) -> int:
     """This process is alive; the id of its row, for its heartbeats."""
     with catalog.session() as session:
+        # rows of processes long gone go here, at a start, not at every /health
+        now = _utc(session.execute(select(_now())).scalar_one())
+        session.execute(delete(ServerProcess).where(
+            ServerProcess.seen_at < now - timedelta(seconds=FORGET)))
         row_id = session.execute(insert(ServerProcess).values(
             host=socket.gethostname()[:255], pid=os.getpid(), number=number,
             version=__version__, started_at=_now(), seen_at=_now())
@@ -70,11 +74,9 @@ def unregister(catalog: Catalog, row_id: int) -> None:
 
 
 def alive(catalog: Catalog) -> list[Alive]:
-    """The processes whose heartbeat is recent, oldest first."""
+    """The processes whose heartbeat is recent, by host, oldest first (reads only)."""
     with catalog.session() as session:
         now = _utc(session.execute(select(_now())).scalar_one())
-        session.execute(delete(ServerProcess).where(
-            ServerProcess.seen_at < now - timedelta(seconds=FORGET)))
         rows = session.scalars(select(ServerProcess).where(
             ServerProcess.seen_at >= now - timedelta(seconds=STALE))
             .order_by(ServerProcess.host, ServerProcess.started_at)).all()
