@@ -42,6 +42,15 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked sqlite_only leave their PostgreSQL variant out."""
+    dropped = [item for item in items if item.get_closest_marker("sqlite_only")
+               and "[postgresql" in item.nodeid]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
 def _need(path: str, what: str) -> None:
     if Path(path).exists():
         return

@@ -286,9 +286,11 @@ class SearchIndex:
             self._rebuilding = False
 
     # Searching -----------------------------------------------------------------------
-    def kv_fields(self) -> set[str]:
-        """Keys of key-value annotations, as field names (asked again every minute)."""
-        if time.monotonic() - self._kv_checked > 60:
+    def kv_fields(self, fresh: bool = False) -> set[str]:
+        """Keys of key-value annotations, as field names (asked again every minute, or
+        at once when ``fresh``, at most once a second: unknown fields cost no more)."""
+        since = time.monotonic() - self._kv_checked
+        if since > 60 or (fresh and since > 1):
             with self.vault.catalog.session() as session:
                 keys = session.scalars(select(MapEntry.key).distinct().limit(100_000)).all()
             self._kv_fields = {schema.kv_key(k) for k in keys if schema.kv_key(k)}
@@ -329,7 +331,10 @@ class SearchIndex:
         for kind in kinds or []:
             if kind not in schema.KINDS:
                 raise InvalidInputError(f"type {kind!r}: use {', '.join(schema.KINDS)}")
-        parsed = query.parse(text, self.kv_fields())
+        try:
+            parsed = query.parse(text, self.kv_fields())
+        except query.UnknownFieldError:  # a key added within the minute: ask again
+            parsed = query.parse(text, self.kv_fields(fresh=True))
         with self._lock:
             index = self._open()
             if index is None:

@@ -43,6 +43,10 @@ class QueryError(InvalidInputError):
     """A query that cannot be searched; the message says how to write it."""
 
 
+class UnknownFieldError(QueryError):
+    """A field no index field or known key-value key is named."""
+
+
 def words(text: str) -> list[str]:
     """The index's analyzer: lower-cased runs of letters and digits, at most 40 long."""
     return [w for w in _WORDS.findall(text.lower()) if len(w) <= 40]
@@ -201,7 +205,7 @@ class _Parser:
         key = kv_key(field)
         if key and key in self.fields:
             return f"{KV_FIELD}.{key}"
-        raise QueryError(
+        raise UnknownFieldError(
             f"unknown field {field!r}; search name, description, owner, group, tag, comment, "
             "file, path, channel, format, content, mimetype, hash, type, created, modified, "
             "or a key of a key-value annotation")
