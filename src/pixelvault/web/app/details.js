@@ -161,22 +161,38 @@ export async function detailsPanel(imageId, data, me) {
     return h("label", {class: "attach"}, "Attach a file ", input);
   }
 
+  /** A form that moves the image (chgrp) or gives it away (chown) once the server's dry
+   * run has said what goes with it, and the user agreed. */
+  function graphChange(verb, field, choice, [ask, done, button]) {
+    return h("form", {class: "adder", onsubmit: async (event) => {
+      event.preventDefault();
+      const target = choice.selectedOptions[0].textContent;
+      const body = {[field]: Number(choice.value), targets: [`Image:${imageId}`]};
+      const plan = await post(`/api/v1/${verb}`, {...body, dry_run: true});
+      const what = Object.entries(plan.moved).filter(([, ids]) => ids.length)
+        .map(([kind, ids]) => `${ids.length} ${kind}${ids.length === 1 ? "" : "s"}`).join(", ");
+      const cut = Object.entries(plan.unlinked).filter(([, n]) => n).map(([kind, n]) => `${n} ${kind} link(s)`).join(", ");
+      if (!confirm(`${ask} ${what} to ${target}?` + (cut ? ` This cuts ${cut}.` : ""))) return;
+      await post(`/api/v1/${verb}`, body);
+      toast(`${done} ${target}.`);
+      go(`/?show=image-${imageId}`);
+    }}, choice, h("button", {type: "submit"}, button));
+  }
+
   async function moveGroup() {
     const groups = (await get("/api/v1/groups")).filter((g) => g.id !== about.group.id && me.group_ids.includes(g.id));
     if (!groups.length) return null;
     const choice = h("select", {"aria-label": "Group to move to"}, groups.map((g) => h("option", {value: g.id}, g.name)));
-    return h("form", {class: "adder", onsubmit: async (event) => {
-      event.preventDefault();
-      const body = {group_id: Number(choice.value), targets: [`Image:${imageId}`]};
-      const plan = await post("/api/v1/chgrp", {...body, dry_run: true});
-      const moving = Object.entries(plan.moved).filter(([, ids]) => ids.length)
-        .map(([kind, ids]) => `${ids.length} ${kind}${ids.length === 1 ? "" : "s"}`).join(", ");
-      const cut = Object.entries(plan.unlinked).filter(([, n]) => n).map(([kind, n]) => `${n} ${kind} link(s)`).join(", ");
-      if (!confirm(`Move ${moving} to ${choice.selectedOptions[0].textContent}?` + (cut ? ` This cuts ${cut}.` : ""))) return;
-      await post("/api/v1/chgrp", body);
-      toast(`Moved to ${choice.selectedOptions[0].textContent}.`);
-      go(`/?show=image-${imageId}`);
-    }}, choice, h("button", {type: "submit"}, "Move to group"));
+    return graphChange("chgrp", "group_id", choice, ["Move", "Moved to", "Move to group"]);
+  }
+
+  /** Giving the image to another member: administrators, and the group's owners. */
+  async function giveAway() {
+    if (!(me.is_admin || (me.owned_group_ids || []).includes(about.group.id))) return null;
+    const members = (await get("/api/v1/users")).filter((u) => u.group_ids.includes(about.group.id) && u.id !== about.owner.id);
+    if (!members.length) return null;
+    const choice = h("select", {"aria-label": "New owner"}, members.map((u) => h("option", {value: u.id}, u.username)));
+    return graphChange("chown", "user_id", choice, ["Give", "Given to", "Give to"]);
   }
 
   /** What goes with the image, asked of the server's dry run of the same delete; an
@@ -200,25 +216,6 @@ export async function detailsPanel(imageId, data, me) {
     await post("/api/v1/delete", {target});
     toast(`Deleted ${parts}.`);
     go(about.datasets.length ? `/?show=dataset-${about.datasets[0].id}` : "/");
-  }
-
-  /** Giving the image to another member: administrators, and the group's owners. */
-  async function giveAway() {
-    if (!(me.is_admin || (me.owned_group_ids || []).includes(about.group.id))) return null;
-    const members = (await get("/api/v1/users")).filter((u) => u.group_ids.includes(about.group.id) && u.id !== about.owner.id);
-    if (!members.length) return null;
-    const choice = h("select", {"aria-label": "New owner"}, members.map((u) => h("option", {value: u.id}, u.username)));
-    return h("form", {class: "adder", onsubmit: async (event) => {
-      event.preventDefault();
-      const body = {user_id: Number(choice.value), targets: [`Image:${imageId}`]};
-      const plan = await post("/api/v1/chown", {...body, dry_run: true});
-      const giving = Object.entries(plan.moved).filter(([, ids]) => ids.length)
-        .map(([kind, ids]) => `${ids.length} ${kind}${ids.length === 1 ? "" : "s"}`).join(", ");
-      if (!confirm(`Give ${giving} to ${choice.selectedOptions[0].textContent}?`)) return;
-      await post("/api/v1/chown", body);
-      toast(`Given to ${choice.selectedOptions[0].textContent}.`);
-      go(`/?show=image-${imageId}`);
-    }}, choice, h("button", {type: "submit"}, "Give to"));
   }
 
   /** The files the image was imported from, each downloadable (the session's cookie
