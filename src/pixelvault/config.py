@@ -238,6 +238,12 @@ KEYS: dict[str, Key] = {
             "resolution levels of its own gets a pyramid (OMERO's 3192x3192)"),
         Key("pixels.pyramid_workers", _integer(0, 64, "workers"), lambda home: "2",
             "pyramids a server builds at once (0: none; `admin pyramids run` builds them)"),
+        Key("jobs.attempts", _integer(1, 20, "attempts"), lambda home: "3",
+            "times a failing background job is tried, with a growing wait between "
+            "tries, before it is marked failed"),
+        Key("jobs.stalled_after", _seconds(3, 3600), lambda home: "30",
+            "seconds without a heartbeat after which a job worker is gone and its jobs "
+            "are run again by another (PostgreSQL)"),
         Key("pixels.max_request", _parse_bytes, lambda home: str(256 << 20),
             "largest raw pixel read or write one HTTP request may ask for"),
         Key("pixels.open_files", _integer(1, 10_000, "files"), lambda home: "64",
@@ -476,6 +482,14 @@ class Settings:
     @property
     def import_max_seconds(self) -> float:
         return float(self.get("import.max_seconds"))
+
+    @property
+    def job_attempts(self) -> int:
+        return int(self.get("jobs.attempts"))
+
+    @property
+    def jobs_stalled_after(self) -> float:
+        return float(self.get("jobs.stalled_after"))
 
     @property
     def import_workers(self) -> int:

@@ -22,6 +22,12 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def libpq_url(engine: Engine) -> str:
+    """The catalog's address as libpq (psycopg) takes it, for the connections that
+    are not SQLAlchemy's: LISTEN threads and the task queue's workers."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions; tests check that they agree.
-HEAD = "0012"
+HEAD = "0013"
 
 
 def _config(engine: Engine) -> Config:
@@ -41,9 +41,19 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def _refuse_newer(current: str | None) -> None:
+    """A catalog upgraded by a newer pixelvault is neither used nor "upgraded" back."""
+    if current is not None and current.isdigit() and int(current) > int(HEAD):
+        raise CatalogError(
+            f"the catalog schema is at revision {current}, newer than this pixelvault "
+            f"knows ({HEAD}): a newer pixelvault upgraded it; install that version here "
+            "too (every server and worker must run the same one)")
+
+
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the schema to the newest revision; returns (before, after)."""
     before = current_revision(engine)
+    _refuse_newer(before)
     if before != HEAD:
         from alembic import command
 
@@ -53,6 +63,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
 
 def require_current(engine: Engine) -> None:
     current = current_revision(engine)
+    _refuse_newer(current)
     if current != HEAD:
         state = "empty" if current is None else f"at revision {current}"
         raise CatalogError(

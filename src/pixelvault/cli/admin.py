@@ -109,8 +109,9 @@ def status(output: Output = typer.Option(Output.table, "--output", "-o")) -> Non
             ("version", body.get("version", "?")),
             ("log", str(settings.log_file)),
         ]
-        # every server process alive on every host of the catalog, by its heartbeat
-        rows += [("process", f"{p['host']} pid {p['pid']}"
+        # every server process and job worker alive on every host, by its heartbeat
+        rows += [(p.get("kind", "server") if p.get("kind") == "worker" else "process",
+                  f"{p['host']} pid {p['pid']}"
                   + ("" if p.get("number") is None else f" (#{p['number']})")
                   + f", {p['version']}, heartbeat {p['last_seen']} s ago")
                  for p in body.get("processes") or []]

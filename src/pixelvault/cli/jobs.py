@@ -17,7 +17,8 @@ app = typer.Typer(
          "Examples:\n\n"
          "    pixelvault jobs list\n\n"
          "    pixelvault jobs list --all --output json\n\n"
-         "    pixelvault jobs show 12 --output json",
+         "    pixelvault jobs show 12 --output json\n\n"
+         "    pixelvault jobs cancel 7",
     no_args_is_help=True, rich_markup_mode="markdown")
 
 
@@ -63,3 +64,13 @@ def show(job: int = typer.Argument(..., help="Import (fileset) id."),
                  for f in found["files"]],
                 title=f"import {found['id']}: {found['state']}, started "
                       f"{_started(found['started'])}")
+
+
+@app.command("cancel")
+def cancel(job: int = typer.Argument(..., help="The pyramid job's id (`pixelvault jobs "
+                                              "list`).")) -> None:
+    """Stop a pending or running pyramid job; a running one stops within a second and
+    leaves nothing behind (`pixelvault admin pyramids retry` queues it again)."""
+    with connection() as conn:
+        found = conn.cancel_job(job)
+    typer.echo(f"pyramid job {job} cancelled (it was {found['was']})")

@@ -30,6 +30,7 @@ from pixelvault.cli import (
     search,
     serve,
     sessions,
+    worker,
 )
 from pixelvault.errors import PixelvaultError
 
@@ -48,6 +49,7 @@ app.add_typer(admin.app, name="admin")
 app.add_typer(files.app, name="files")
 app.add_typer(fs.app, name="fs")
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.command("login")(login.login)
 app.command("logout")(login.logout)
 app.add_typer(principals.users, name="user")

@@ -69,7 +69,7 @@ def serve(
     """
     from pixelvault.config import load_settings
     from pixelvault.services.access import principals
-    from pixelvault.services.operations import diagnostics, process, setup
+    from pixelvault.services.operations import process, setup
     from pixelvault.services.vault import open_vault
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
@@ -87,16 +87,7 @@ def serve(
                          "set PIXELVAULT_ROOT_PASSWORD before the first start to choose it, "
                          "or log in and change it with `pixelvault user passwd`)",
                          markup=False)
-        checks = diagnostics.repository_checks(vault)
-        for check in checks:
-            if check.status is not diagnostics.Status.OK:
-                errors.print(check.line(), markup=False, highlight=False, soft_wrap=True)
-        blocking = diagnostics.blocking(checks)
-        if blocking:
-            first = blocking[0]
-            raise RepositoryError(
-                f"refusing to start: {first.name}: {first.detail}; {first.fix}"
-            )
+        refuse_if_unhealthy(vault)
         with process.pid_file(settings):
             # the parent's socket holds the port (and says at once if it is taken); with
             # several processes it never listens, each child listens on its own
@@ -128,6 +119,21 @@ def serve(
             raise SystemExit(supervisor.supervise(count, serve_one))
     finally:
         vault.close()
+
+
+def refuse_if_unhealthy(vault: Vault) -> None:
+    """Print the repository's warnings; refuse to start on a blocking problem (a data
+    dir not this catalog's, not writable, full...)."""
+    from pixelvault.services.operations import diagnostics
+
+    checks = diagnostics.repository_checks(vault)
+    for check in checks:
+        if check.status is not diagnostics.Status.OK:
+            errors.print(check.line(), markup=False, highlight=False, soft_wrap=True)
+    blocking = diagnostics.blocking(checks)
+    if blocking:
+        first = blocking[0]
+        raise RepositoryError(f"refusing to start: {first.name}: {first.detail}; {first.fix}")
 
 
 def _serve_here(vault: Vault, sock: socket.socket, index: int | None) -> None:

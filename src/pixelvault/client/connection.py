@@ -200,6 +200,11 @@ class Connection(Http):
         answer: list[dict[str, Any]] = self.request("GET", "/api/v1/jobs")
         return answer
 
+    def cancel_job(self, job_id: int) -> dict[str, Any]:
+        """Stop a pending or running pyramid job (the image's owner, or an administrator)."""
+        answer: dict[str, Any] = self.request("POST", f"/api/v1/jobs/{job_id}/cancel")
+        return answer
+
     def imports(self) -> list[dict[str, Any]]:
         """Imports under way on the server (yours; administrators: everyone's)."""
         answer: list[dict[str, Any]] = self.request("GET", "/api/v1/imports")

@@ -70,6 +70,18 @@ class PixelsStore:
         ensure_parents(self.root, base)
         return base.with_name(f".{base.name}_pyramid{secrets.token_hex(6)}.tmp")
 
+    def remove_temps(self, pixels_id: int) -> int:
+        """Remove the temporary pyramids a killed builder left (call while holding the
+        pyramid's lock, so none of them is being written); how many."""
+        base = self.path(pixels_id)
+        if not base.parent.is_dir():
+            return 0
+        found = [p for p in base.parent.glob(f".{base.name}_pyramid*.tmp")
+                 if (m := _TEMP.match(p.name)) and m[1] == base.name]
+        for path in found:
+            remove_path(path)
+        return len(found)
+
     def prepare(self, pixels_id: int) -> Path:
         """The path of an image's own pixels, its parents created (for a new image)."""
         self.guard.check()

@@ -55,12 +55,12 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
                process: int | None = None) -> FastAPI:
     """The server's application; ``process``: its number among several server processes
     (each answer says it in ``X-Pixelvault-Process``)."""
-    from pixelvault.services.pixels.pyramids import Workers
+    from pixelvault.services.jobs.worker import background
     from pixelvault.services.search.index import Indexer
 
     monitor = RepositoryMonitor(vault, lock, process)
-    workers = Workers(vault, vault.settings.pyramid_workers if pyramid_workers is None
-                      else pyramid_workers)
+    workers = background(vault, vault.settings.pyramid_workers if pyramid_workers is None
+                         else pyramid_workers)
     indexer = Indexer(vault) if vault.settings.search_indexer else None
     heavy_pool = make_pool(vault.settings.import_workers)
 

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from pixelvault.catalog.engine import libpq_url
+
 if TYPE_CHECKING:
     from pixelvault.services.vault import Vault
 
@@ -145,8 +147,8 @@ def start(vault: Vault) -> list[Source]:
     sources: list[Source] = [FileGeneration(vault.settings.state_dir / FILE_NAME)]
     url = vault.catalog.engine.url
     if url.get_backend_name() == "postgresql":
-        libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        sources.append(NotifiedGeneration(libpq, vault.catalog.engine))
+        sources.append(NotifiedGeneration(libpq_url(vault.catalog.engine),
+                                          vault.catalog.engine))
     for source in sources:
         install(source)
     return sources

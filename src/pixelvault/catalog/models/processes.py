@@ -22,6 +22,7 @@ class ServerProcess(Base):
     host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
     number: Mapped[int | None] = mapped_column(Integer, nullable=True)  # among a host's
+    kind: Mapped[str] = mapped_column(String(16), default="server")  # server | worker
     version: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -210,7 +210,7 @@ def export_plate(plate_id: PathId, actor: ActorDep, request: Request) -> Respons
 def _job(job: pyramids.JobInfo) -> dict[str, Any]:
     return {"id": job.id, "kind": "pyramid", "image": job.image_id, "name": job.image_name,
             "state": job.state, "progress": round(job.progress, 4), "reason": job.reason,
-            "attempts": job.attempts,
+            "attempts": job.attempts, "worker": job.worker,
             "created_at": job.created_at.isoformat() if job.created_at else None,
             "finished_at": job.finished_at.isoformat() if job.finished_at else None}
 
@@ -227,3 +227,11 @@ def retry(job_id: PathId, actor: ActorDep, request: Request) -> dict[str, Any]:
     """Queue a failed (or finished) pyramid job again; administrators only."""
     pyramids.retry(vault_of(request), actor, job_id)
     return {"id": job_id, "state": "pending"}
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel(job_id: PathId, actor: ActorDep, request: Request) -> dict[str, Any]:
+    """Stop a pending or running pyramid job (the image's owner, or an administrator);
+    a running build stops within a second and removes what it wrote."""
+    was = pyramids.cancel(vault_of(request), actor, job_id)
+    return {"id": job_id, "state": "cancelled", "was": was}

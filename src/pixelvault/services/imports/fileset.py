@@ -58,6 +58,7 @@ from pixelvault.services.imports import structure
 from pixelvault.services.imports.minmax import channel_ranges
 from pixelvault.services.imports.plan import PlannedFileset
 from pixelvault.services.imports.unreadable import unreadable
+from pixelvault.services.jobs import queue
 from pixelvault.services.objects import containers
 from pixelvault.services.objects.files import guess_mimetype
 from pixelvault.services.pixels.access import needs_pyramid
@@ -265,11 +266,13 @@ def _record(session: Session, actor: Actor, fileset_id: int, copied: list[Copied
         insert_rows(session, AnnotationLink, links)
     structure.record(session, owned, fileset_id, entry_name, image_ids, metadata)
     # Large planes without levels of their own get a pyramid, built in the background.
+    pyramids = [pixels_id for pixels_id, series in zip(pixels_ids, metadata.series, strict=True)
+                if needs_pyramid(series.size_x, series.size_y, len(series.levels),
+                                 pyramid_threshold)]
     insert_rows(session, PyramidJob, [
         {"pixels_id": pixels_id, "state": JobState.PENDING, "progress": 0.0, "reason": "",
-         "attempts": 0, "worker": "", "created_at": now}
-        for pixels_id, series in zip(pixels_ids, metadata.series, strict=True)
-        if needs_pyramid(series.size_x, series.size_y, len(series.levels), pyramid_threshold)])
+         "attempts": 0, "worker": "", "created_at": now} for pixels_id in pyramids])
+    queue.defer_pyramids(session, pyramids)
     # The owner's default thumbnails: bytes written before this transaction commits.
     made = [(pixels_id, thumb) for pixels_id, thumb in zip(pixels_ids, thumbs, strict=True)
             if thumb is not None]

@@ -35,6 +35,7 @@ class Alive:
     version: str
     started_at: datetime
     last_seen: float  # seconds since its heartbeat, by the catalog's clock
+    kind: str  # "server" answers requests, "worker" runs background jobs
 
 
 def _now() -> Any:
@@ -46,7 +47,7 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def register(catalog: Catalog, number: int | None) -> int:
+def register(catalog: Catalog, number: int | None, kind: str = "server") -> int:
     """This process is alive; the id of its row, for its heartbeats."""
     with catalog.session() as session:
         # rows of processes long gone go here, at a start, not at every /health
@@ -54,18 +55,18 @@ def register(catalog: Catalog, number: int | None) -> int:
         session.execute(delete(ServerProcess).where(
             ServerProcess.seen_at < now - timedelta(seconds=FORGET)))
         row_id = session.execute(insert(ServerProcess).values(
-            host=socket.gethostname()[:255], pid=os.getpid(), number=number,
+            host=socket.gethostname()[:255], pid=os.getpid(), number=number, kind=kind,
             version=__version__, started_at=_now(), seen_at=_now())
             .returning(ServerProcess.id)).scalar_one()
     return int(row_id)
 
 
-def beat(catalog: Catalog, row_id: int, number: int | None) -> int:
+def beat(catalog: Catalog, row_id: int, number: int | None, kind: str = "server") -> int:
     """The heartbeat; a row cleaned away meanwhile (a long pause) is written anew."""
     with catalog.session() as session:
         found = session.execute(update(ServerProcess).where(ServerProcess.id == row_id)
                                 .values(seen_at=_now())).rowcount  # type: ignore[attr-defined]
-    return row_id if found else register(catalog, number)
+    return row_id if found else register(catalog, number, kind)
 
 
 def unregister(catalog: Catalog, row_id: int) -> None:
@@ -81,5 +82,5 @@ def alive(catalog: Catalog) -> list[Alive]:
             ServerProcess.seen_at >= now - timedelta(seconds=STALE))
             .order_by(ServerProcess.host, ServerProcess.started_at)).all()
         return [Alive(r.host, r.pid, r.number, r.version, _utc(r.started_at),
-                      round(max(0.0, (now - _utc(r.seen_at)).total_seconds()), 1))
+                      round(max(0.0, (now - _utc(r.seen_at)).total_seconds()), 1), r.kind)
                 for r in rows]

@@ -1,17 +1,22 @@
 """Pyramid jobs: queued in the catalog, built in the background, for every pixel type.
 
 A job is queued in the same transaction as the image it is for (import, or an
-image created through the API); a server's workers claim them one at a time
-(an atomic UPDATE), build the pyramid under a temporary name while holding the
-pyramid's lock file, and rename it into place. Progress goes to the catalog
-for ``pixelvault jobs`` and for the 503 answers of levels not built yet. A
-failure keeps its reason and waits for `pixelvault admin pyramids retry`; a
-builder killed mid-way leaves a temporary directory (removed) and a job marked
-running whose lock nobody holds, which goes back to the queue.
+image created through the API). On PostgreSQL it also goes on procrastinate's
+queue (``jobs.queue``) for ``pixelvault worker`` processes on any host; on the
+embedded SQLite catalog a server's threads claim the rows one at a time (an
+atomic UPDATE). Either way the pyramid is built under a temporary name while
+holding the pyramid's lock file, and renamed into place. Progress goes to the
+catalog for ``pixelvault jobs`` and for the 503 answers of levels not built
+yet; the same write notices a job cancelled meanwhile, which stops and leaves
+nothing behind. A failure is tried again (with back-off, on the queue), then
+keeps its reason and waits for `pixelvault admin pyramids retry`; a builder
+killed mid-way leaves a temporary directory (removed by the next builder) and a
+job marked running whose lock nobody holds, which is run again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -24,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from pixelvault.catalog import Actor, Right
@@ -35,10 +41,17 @@ from pixelvault.catalog.models import (
     PyramidJob,
 )
 from pixelvault.catalog.permissions import allowed
-from pixelvault.errors import ForbiddenError, InvalidInputError, NotFoundError, PixelvaultError
+from pixelvault.errors import (
+    ForbiddenError,
+    InvalidInputError,
+    LockHeldError,
+    NotFoundError,
+    PixelvaultError,
+)
 from pixelvault.formats import PIXEL_TYPES
 from pixelvault.formats.ngff_write import Image as PyramidImage
 from pixelvault.formats.ngff_write import write_pyramid
+from pixelvault.services.jobs import queue
 from pixelvault.services.pixels.access import cache_for, pixels_info, source_backend
 from pixelvault.services.vault import Vault
 
@@ -46,8 +59,13 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY = 0.5  # seconds between progress writes to the catalog
 
 
+class Cancelled(Exception):  # noqa: N818 (a state, not an error)
+    """The job was cancelled (or its image deleted) while it ran."""
+
+
 def enqueue(session: Session, pixels_ids: list[int]) -> None:
     """Queue pyramids (in the caller's transaction); an existing job starts over."""
+    queue.defer_pyramids(session, pixels_ids)
     for pixels_id in pixels_ids:
         job = session.scalar(select(PyramidJob).where(PyramidJob.pixels_id == pixels_id))
         if job is None:
@@ -96,14 +114,59 @@ def recover(vault: Vault) -> int:
     return len(stale)
 
 
+def take(vault: Vault, pixels_id: int) -> int | None:
+    """Claim the job of these pixels for a worker of the queue: pending, or left running
+    by a builder that died (nobody holds its lock). None: nothing to do (built,
+    failed, cancelled, or the image deleted meanwhile)."""
+    with vault.catalog.session() as session:
+        job = session.execute(select(PyramidJob.id, PyramidJob.state).where(
+            PyramidJob.pixels_id == pixels_id)).first()
+        if job is None or job.state not in (JobState.PENDING, JobState.RUNNING):
+            return None
+        if job.state == JobState.RUNNING and vault.pixels.is_building(pixels_id):
+            return None  # `admin pyramids run`, or a server thread, builds it now
+        taken = session.execute(update(PyramidJob).where(
+            PyramidJob.id == job.id, PyramidJob.state == job.state).values(
+            state=JobState.RUNNING, worker=_worker_name(), progress=0.0,
+            attempts=PyramidJob.attempts + 1, started_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False))
+        return int(job.id) if taken.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
 def _set(vault: Vault, job_id: int, **values: Any) -> None:
     with vault.catalog.session() as session:
         session.execute(update(PyramidJob).where(PyramidJob.id == job_id).values(**values)
                         .execution_options(synchronize_session=False))
 
 
-def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None = None) -> None:
-    """Build one claimed job's pyramid; the job ends done or failed, with its reason."""
+def _still_running(vault: Vault, job_id: int, **values: Any) -> None:
+    """Write progress; raise Cancelled if the job was cancelled or deleted meanwhile."""
+    values = values or {"worker": _worker_name()}
+    with vault.catalog.session() as session:
+        found = session.execute(update(PyramidJob).where(
+            PyramidJob.id == job_id, PyramidJob.state == JobState.RUNNING).values(**values)
+            .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    if found != 1:
+        raise Cancelled
+
+
+def _transient(exc: Exception) -> bool:
+    """Failures worth another try later: the catalog or the repository away, a full
+    disk, an I/O error (not a file that cannot be read)."""
+    from pixelvault.errors import CatalogError, OutOfSpaceError, RepositoryError
+
+    if isinstance(exc, LockHeldError):
+        return False
+    return isinstance(exc, OSError | SQLAlchemyError | CatalogError | OutOfSpaceError
+                      | RepositoryError)
+
+
+def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None = None,
+          *, last_attempt: bool = True) -> None:
+    """Build one claimed job's pyramid; the job ends done or failed, with its reason.
+
+    Not the ``last_attempt``: a transient failure puts the job back to pending, with
+    its reason, and is raised for the queue to try again later."""
     with vault.catalog.session() as session:
         job = session.get(PyramidJob, job_id)
         if job is None:
@@ -116,10 +179,13 @@ def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None
         names = session.execute(select(Channel.index, Channel.name, Channel.color).where(
             Channel.pixels_id == pixels_id).order_by(Channel.index)).all()
     store = vault.pixels
-    temp = None
     try:
-        with store.building(pixels_id):
+        # the temporary directory goes before the lock is let go: once nobody builds,
+        # nothing half-written is left
+        with store.building(pixels_id), contextlib.ExitStack() as cleanup:
+            store.remove_temps(pixels_id)  # a killed builder's leftovers
             temp = store.new_temp(pixels_id)
+            cleanup.callback(shutil.rmtree, temp, ignore_errors=True)
             backend = source_backend(vault, info)
             last = [0.0]
 
@@ -127,7 +193,7 @@ def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None
                 now = time.monotonic()
                 if now - last[0] >= PROGRESS_EVERY:
                     last[0] = now
-                    _set(vault, job_id, progress=round(fraction, 4))
+                    _still_running(vault, job_id, progress=round(fraction, 4))
                 if on_progress is not None:
                     on_progress(fraction)
 
@@ -138,12 +204,17 @@ def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None
                 channel_colours=[_hex(colour) for _, _, colour in names])
             ranges = write_pyramid(temp, image, lambda z, c, t, y, h: backend.read(
                 0, z, c, t, 0, y, info.size_x, h), progress=progress)
+            _still_running(vault, job_id)
             store.publish(temp, store.pyramid(pixels_id))
-            temp = None
         with vault.catalog.session() as session:
-            session.execute(update(PyramidJob).where(PyramidJob.id == job_id).values(
+            finished = session.execute(update(PyramidJob).where(
+                PyramidJob.id == job_id, PyramidJob.state == JobState.RUNNING).values(
                 state=JobState.DONE, progress=1.0, reason="", finished_at=datetime.now(UTC))
-                .execution_options(synchronize_session=False))
+                .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+            if finished != 1:  # cancelled or deleted between the check and the rename
+                session.rollback()
+                shutil.rmtree(store.pyramid(pixels_id), ignore_errors=True)
+                raise Cancelled
             session.execute(update(Pixels).where(Pixels.id == pixels_id).values(
                 version=Pixels.version + 1).execution_options(synchronize_session=False))
             for index, (low, high) in enumerate(ranges):  # statistics import skipped
@@ -152,15 +223,20 @@ def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None
                     Channel.min.is_(None)).values(min=low, max=high)
                     .execution_options(synchronize_session=False))
         log.info("pyramid of image %s built", image_id)
+    except Cancelled:
+        log.info("pyramid of image %s cancelled; nothing of it is kept", image_id)
+    except LockHeldError:
+        log.info("pyramid of image %s is built by another process", image_id)
     except Exception as exc:  # any failure is recorded with its reason, never lost
         reason = exc.message if isinstance(exc, PixelvaultError) else \
             f"{type(exc).__name__}: {exc}"
-        log.warning("pyramid of image %s failed: %s", image_id, reason)
-        _set(vault, job_id, state=JobState.FAILED, reason=reason[:4000],
-             finished_at=datetime.now(UTC))
-    finally:
-        if temp is not None:
-            shutil.rmtree(temp, ignore_errors=True)
+        again = not last_attempt and _transient(exc)
+        log.warning("pyramid of image %s failed%s: %s", image_id,
+                    ", to be tried again" if again else "", reason)
+        _set(vault, job_id, state=JobState.PENDING if again else JobState.FAILED,
+             reason=reason[:4000], finished_at=None if again else datetime.now(UTC))
+        if again:
+            raise
 
 
 def _hex(colour: int | None) -> str:
@@ -189,10 +265,35 @@ def retry(vault: Vault, actor: Actor, job_id: int) -> None:
         job = session.get(PyramidJob, job_id)
         if job is None:
             raise NotFoundError(f"no pyramid job {job_id}; see `pixelvault jobs list`")
-        if job.state not in (JobState.FAILED, JobState.DONE):
-            raise InvalidInputError(f"pyramid job {job_id} is {job.state}; only failed or "
-                                    "finished ones are retried")
+        if job.state not in (JobState.FAILED, JobState.DONE, JobState.CANCELLED):
+            raise InvalidInputError(f"pyramid job {job_id} is {job.state}; only failed, "
+                                    "cancelled or finished ones are retried")
         enqueue(session, [job.pixels_id])
+
+
+def cancel(vault: Vault, actor: Actor, job_id: int) -> str:
+    """Stop a pending or running job (its image's owner, or an administrator); a
+    running build notices within a second and removes what it wrote. The state
+    the job was in."""
+    with vault.catalog.session() as session:
+        found = session.execute(
+            select(PyramidJob.state, Image.id).join(Pixels, Pixels.id == PyramidJob.pixels_id)
+            .join(Image, Image.id == Pixels.image_id)
+            .where(PyramidJob.id == job_id, allowed(actor, Right.READ, Image))).first()
+        if found is None:
+            raise NotFoundError(f"no pyramid job {job_id}; see `pixelvault jobs list`")
+        writable = session.scalar(select(Image.id).where(
+            Image.id == found.id, allowed(actor, Right.EDIT, Image)))
+        if writable is None:
+            raise ForbiddenError(f"pyramid job {job_id} is for an image you may not change")
+        if found.state not in (JobState.PENDING, JobState.RUNNING):
+            raise InvalidInputError(f"pyramid job {job_id} is {found.state} already; only "
+                                    "pending or running jobs are cancelled")
+        session.execute(update(PyramidJob).where(
+            PyramidJob.id == job_id, PyramidJob.state.in_([JobState.PENDING, JobState.RUNNING]))
+            .values(state=JobState.CANCELLED, reason=f"cancelled by {actor.username}",
+                    finished_at=datetime.now(UTC)).execution_options(synchronize_session=False))
+    return str(found.state)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Background jobs: the queue they travel through and the workers that run them."""

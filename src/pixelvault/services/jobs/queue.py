@@ -1,0 +1,59 @@
+"""The task queue background jobs travel through: procrastinate, on PostgreSQL.
+
+Why procrastinate: it keeps its queue in the catalog's own PostgreSQL (no broker
+to run, back up or keep in step), hands a job to exactly one worker with
+``FOR UPDATE SKIP LOCKED``, wakes workers with ``LISTEN/NOTIFY``, keeps workers'
+heartbeats so a killed worker's jobs can be found and run again, serialises
+jobs that share a lock, and retries with back-off. Its tables and functions
+are created by the catalog's migration 0013, from the schema of the pinned
+procrastinate version.
+
+A job is deferred in the same transaction as the rows it is for (an image and
+its ``pyramid_job`` row): procrastinate's own defer function is called through
+the catalog's connection, so a rolled-back import leaves no job behind and a
+committed one always has its job, with nothing to reconcile afterwards.
+
+The embedded SQLite catalog has no such queue; there the server's own threads
+take the jobs from the ``pyramid_job`` table (see ``pixels.pyramids``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+PYRAMIDS = "pyramids"  # the queue
+PYRAMID_TASK = "pixelvault.pyramid"
+
+_DEFER = text("""
+    SELECT procrastinate_defer_jobs_v1(ARRAY(
+        SELECT ROW(:queue, :task, 0, j->>'lock', NULL, j->'args', NULL)
+               ::procrastinate_job_to_defer_v1
+          FROM jsonb_array_elements(CAST(:jobs AS jsonb)) AS j))""")
+
+
+def on_queue(bind: Engine | Session) -> bool:
+    """Whether jobs go through procrastinate (a PostgreSQL catalog)."""
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    return engine.dialect.name == "postgresql"
+
+
+def defer(session: Session, queue: str, task: str,
+          jobs: list[tuple[dict[str, Any], str]]) -> None:
+    """Queue ``(arguments, lock)`` jobs in the caller's transaction (PostgreSQL only;
+    jobs sharing a lock never run at the same time)."""
+    if jobs and on_queue(session):
+        session.execute(_DEFER, {"queue": queue, "task": task, "jobs": json.dumps(
+            [{"args": args, "lock": lock} for args, lock in jobs])})
+
+
+def pyramid_lock(pixels_id: int) -> str:
+    return f"pyramid-{pixels_id}"
+
+
+def defer_pyramids(session: Session, pixels_ids: list[int]) -> None:
+    defer(session, PYRAMIDS, PYRAMID_TASK,
+          [({"pixels_id": pixels_id}, pyramid_lock(pixels_id)) for pixels_id in pixels_ids])

@@ -1,0 +1,176 @@
+"""Processes that run background jobs: `pixelvault worker`, or a server's own.
+
+On PostgreSQL a :class:`QueueWorker` is a procrastinate worker (see
+:mod:`.queue`) with two duties of ours beside it: it writes this process's
+heartbeat into the catalog (``admin status`` and ``/health`` list workers
+alive on every host), and it looks for jobs whose worker stopped sending
+procrastinate heartbeats (killed, or its host died) and puts them back on the
+queue, where any worker takes them up again. When the catalog goes away the
+worker waits and reconnects, without losing a job: those it had taken are
+found stalled by whichever worker comes back first.
+
+On the embedded SQLite catalog the same jobs are taken by the server's own
+threads from the job table (``pixels.pyramids.Workers``); a ``pixelvault
+worker`` there does the same in a process of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pixelvault.catalog.engine import libpq_url
+from pixelvault.services.jobs import queue
+from pixelvault.services.operations import heartbeats
+from pixelvault.services.pixels import pyramids
+from pixelvault.services.pixels.access import cache_for
+
+if TYPE_CHECKING:
+    import procrastinate
+
+    from pixelvault.services.vault import Vault
+
+log = logging.getLogger(__name__)
+RECONNECT = 2.0  # seconds between tries while the catalog is away
+SHUTDOWN = 10.0  # seconds a stopping worker waits for its jobs before leaving them
+
+
+class Runner(Protocol):
+    def start(self) -> None: ...
+    def stop(self, timeout: float = 30) -> None: ...
+
+
+def make_app(vault: Vault, concurrency: int) -> procrastinate.App:
+    """The queue's application with pixelvault's tasks; retried ``jobs.attempts``
+    times in all, waiting 2, 4, 8... seconds between tries."""
+    import procrastinate
+    from procrastinate import JobContext, RetryStrategy
+
+    attempts = vault.settings.job_attempts
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(
+        conninfo=libpq_url(vault.catalog.engine), min_size=1, max_size=concurrency + 2,
+        timeout=10))
+    retry: Any = RetryStrategy(max_attempts=attempts - 1, exponential_wait=2) \
+        if attempts > 1 else False
+
+    @app.task(name=queue.PYRAMID_TASK, queue=queue.PYRAMIDS, pass_context=True, retry=retry)
+    def pyramid(context: JobContext, pixels_id: int) -> None:
+        job_id = pyramids.take(vault, pixels_id)
+        if job_id is None:  # built, cancelled, or its image deleted meanwhile
+            return
+        pyramids.build(vault, job_id, last_attempt=context.job.attempts >= attempts - 1)
+        cache_for(vault).drop(lambda key: key[0] == "pyramid")
+
+    return app
+
+
+class QueueWorker:
+    """A procrastinate worker with this process's heartbeat and the recovery of
+    stalled jobs, run in the foreground (:meth:`run`) or in a thread (:meth:`start`)."""
+
+    def __init__(self, vault: Vault, concurrency: int, queues: list[str] | None = None,
+                 *, own_heartbeat: bool = True, number: int | None = None) -> None:
+        self.vault = vault
+        self.concurrency = max(1, concurrency)
+        self.queues = queues
+        self.own_heartbeat = own_heartbeat
+        self.number = number
+        self.stalled_after = vault.settings.jobs_stalled_after
+        self._stopping = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._worker: Any = None
+        self._thread: threading.Thread | None = None
+        self._heartbeat: int | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="job-worker", daemon=True)
+        self._thread.start()
+
+    def run(self) -> None:
+        asyncio.run(self._serve())
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stopping.set()
+        loop, worker = self._loop, self._worker
+        if loop is not None and worker is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop ended meanwhile
+                loop.call_soon_threadsafe(worker.stop)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    async def _serve(self) -> None:
+        from procrastinate.worker import Worker
+
+        self._loop = asyncio.get_running_loop()
+        if self.own_heartbeat:
+            self._heartbeat = await asyncio.to_thread(
+                heartbeats.register, self.vault.catalog, self.number, "worker")
+        try:
+            while not self._stopping.is_set():
+                app = make_app(self.vault, self.concurrency)
+                try:
+                    async with app.open_async():
+                        self._worker = Worker(
+                            app, queues=self.queues, concurrency=self.concurrency,
+                            name="pixelvault", install_signal_handlers=False,
+                            update_heartbeat_interval=max(1.0, self.stalled_after / 3),
+                            stalled_worker_timeout=self.stalled_after,
+                            shutdown_graceful_timeout=SHUTDOWN,
+                            delete_jobs="successful", fetch_job_polling_interval=2.0)
+                        if self._stopping.is_set():
+                            break
+                        side = asyncio.create_task(self._look_after(app))
+                        try:
+                            await self._worker.run()
+                        finally:
+                            side.cancel()
+                except Exception as exc:  # the catalog away: wait, then connect again
+                    log.warning("the job queue is unavailable (%s); trying again in %g s",
+                                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                                RECONNECT)
+                finally:
+                    self._worker = None
+                await asyncio.to_thread(self._stopping.wait, RECONNECT)
+        finally:
+            if self._heartbeat is not None:
+                try:
+                    await asyncio.to_thread(heartbeats.unregister, self.vault.catalog,
+                                            self._heartbeat)
+                except Exception as exc:  # the catalog away: the row goes stale by itself
+                    log.info("heartbeat row not removed: %s", exc)
+
+    async def _look_after(self, app: procrastinate.App) -> None:
+        """Every few seconds: our heartbeat, and the jobs of workers gone silent."""
+        every = min(heartbeats.EVERY, self.stalled_after / 3)
+        while True:
+            try:
+                if self._heartbeat is not None:
+                    self._heartbeat = await asyncio.to_thread(
+                        heartbeats.beat, self.vault.catalog, self._heartbeat, self.number,
+                        "worker")
+                await app.job_manager.prune_stalled_workers(self.stalled_after)
+                stalled = await app.job_manager.get_stalled_jobs(
+                    seconds_since_heartbeat=self.stalled_after)
+                for job in stalled:
+                    log.warning("job %s (%s) was left by a worker gone silent; queued again",
+                                job.id, job.call_string)
+                    try:
+                        await app.job_manager.retry_job(job)
+                    except Exception as exc:  # another worker queued it first
+                        log.info("job %s not queued again: %s", job.id, exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("job upkeep failed (%s); trying again", exc)
+            await asyncio.sleep(every)
+
+
+def background(vault: Vault, concurrency: int) -> Runner:
+    """A server's own job runner: a queue worker in a thread on PostgreSQL, threads
+    taking from the job table on SQLite."""
+    if concurrency > 0 and queue.on_queue(vault.catalog.engine):
+        return QueueWorker(vault, concurrency, own_heartbeat=False)
+    return pyramids.Workers(vault, concurrency)

@@ -1,0 +1,165 @@
+"""`pixelvault worker` processes on PostgreSQL's task queue: a worker killed with SIGKILL
+mid-job has its job taken up by another, which finishes it exactly once; a job
+cancelled, or whose image is deleted, mid-run leaves nothing behind."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select, text
+
+from pixelvault.catalog.models import Pixels, PyramidJob
+from pixelvault.services import imports
+from pixelvault.services.objects import deletion
+from pixelvault.services.pixels import access, pyramids
+from pixelvault.services.vault import Vault, open_vault
+from tests.conftest import Env, _base_env
+
+SIDE = 6000  # a pyramid that takes a second or more to build, so it can be caught mid-run
+
+
+@pytest.fixture
+def pg_env(tmp_path: Path, pg_database: str) -> Env:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = Env(home, {**_base_env(home), "PIXELVAULT_DB_URL": pg_database}, "postgresql")
+    env.cli("admin", "init", check=True)
+    env.set(pixels_pyramid_threshold=str(1000 * 1000), jobs_stalled_after="3")
+    return env
+
+
+@pytest.fixture
+def vault(pg_env: Env) -> Iterator[Vault]:
+    opened = open_vault(pg_env.settings())
+    yield opened
+    opened.close()
+
+
+class Workers:
+    def __init__(self, env: Env) -> None:
+        self.env = env
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([sys.executable, "-m", "pixelvault", "worker", "-c", "1"],
+                                   env=self.env.vars, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE)
+        self.running.append(process)
+        return process
+
+    def stop_all(self) -> str:
+        logs = ""
+        for process in self.running:
+            if process.poll() is None:
+                process.send_signal(signal.SIGCONT)
+                process.terminate()
+            _, err = process.communicate(timeout=30)
+            logs += err.decode(errors="replace")
+        return logs
+
+
+@pytest.fixture
+def workers(pg_env: Env) -> Iterator[Workers]:
+    found = Workers(pg_env)
+    yield found
+    print(found.stop_all())  # shown when the test fails
+
+
+def _job(vault: Vault) -> PyramidJob:
+    with vault.catalog.session() as session:
+        job = session.scalars(select(PyramidJob)).one()
+        session.expunge(job)
+        return job
+
+
+def _until(predicate: Callable[[], bool], timeout: float = 60, every: float = 0.02) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(every)
+    raise AssertionError("condition not reached in time")
+
+
+def _mid_build(vault: Vault) -> Callable[[], bool]:
+    def check() -> bool:
+        job = _job(vault)
+        assert job.state in ("pending", "running"), (job.state, job.reason)
+        return job.state == "running" and 0 < job.progress < 1
+    return check
+
+
+def _leftovers(vault: Vault, pixels_id: int) -> list[str]:
+    folder = vault.pixels.path(pixels_id).parent
+    return sorted(p.name for p in folder.iterdir() if "_pyramid" in p.name
+                  and not p.name.endswith(".pyr_lock")) if folder.is_dir() else []
+
+
+def test_a_killed_worker_s_job_is_finished_once_by_another_and_cancels_leave_nothing(
+        vault: Vault, workers: Workers, tmp_path: Path) -> None:
+    import tifffile
+
+    data = np.random.default_rng(5).integers(0, 4000, (2, SIDE, SIDE), dtype=np.uint16)
+    path = tmp_path / "large.ome.tif"
+    tifffile.imwrite(path, data, ome=True, metadata={"axes": "CYX"})
+    del data
+    actor = vault.local_admin()
+    outcome = imports.run(vault, actor, imports.plan([path]), imports.ImportOptions())
+    assert not outcome.failed, outcome.failed
+    image_id = outcome.imported[0].image_ids[0]
+    with vault.catalog.session() as session:
+        pixels_id, version = session.execute(select(Pixels.id, Pixels.version).where(
+            Pixels.image_id == image_id)).one()
+        # deferred in the import's own transaction: the queue holds it already
+        assert session.scalar(text("SELECT count(*) FROM procrastinate_jobs "
+                                   "WHERE status = 'todo'")) == 1
+
+    # SIGKILL mid-build (stopped first, so "mid-build" stays true until the kill)
+    first = workers.start()
+    _until(_mid_build(vault))
+    first.send_signal(signal.SIGSTOP)
+    assert not vault.pixels.pyramid(pixels_id).exists()
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    second = workers.start()
+    _until(lambda: _job(vault).state == "done")
+    job = _job(vault)
+    assert job.attempts == 2 and job.worker.endswith(f":{second.pid}")
+    with vault.catalog.session() as session:
+        # finished once: the image's version moved by one, the queue's job succeeded
+        assert session.scalar(select(Pixels.version).where(Pixels.id == pixels_id)) == \
+            version + 1
+        assert session.scalar(text("SELECT count(*) FROM procrastinate_jobs")) == 0
+    assert _leftovers(vault, pixels_id) == [f"{pixels_id}_pyramid"]
+    buffer = access.open_buffer(vault, actor, image_id)
+    assert buffer.pending is None and buffer.resolution_levels >= 4
+
+    # cancelled mid-run: the job says so, the old pyramid is gone with nothing new
+    pyramids.retry(vault, actor, job.id)
+    _until(_mid_build(vault))
+    assert pyramids.cancel(vault, actor, job.id) == "running"
+    _until(lambda: not vault.pixels.is_building(pixels_id))
+    job = _job(vault)
+    assert job.state == "cancelled" and job.reason == "cancelled by root"
+    assert [n for n in _leftovers(vault, pixels_id) if n.endswith(".tmp")] == []
+
+    # the image deleted mid-run: the job ends cleanly, no pyramid is left under any name
+    pyramids.retry(vault, actor, job.id)
+    _until(_mid_build(vault))
+    deletion.delete_fileset(vault, actor, outcome.imported[0].fileset_id)
+    _until(lambda: not vault.pixels.is_building(pixels_id))
+    _until(lambda: _leftovers(vault, pixels_id) == [], timeout=5)
+    with vault.catalog.session() as session:
+        _until(lambda: session.scalar(text(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status <> 'succeeded'")) == 0,
+            timeout=10)
+    logs = workers.stop_all()
+    assert "was left by a worker gone silent; queued again" in logs
+    assert "Traceback" not in logs, logs
