@@ -208,6 +208,14 @@ def test_exactly_one_process_indexes_and_another_takes_over(cluster: Cluster,
     assert len(leader_lines) == 1, leader_lines
     leader = int(leader_lines[0].rsplit("pid ", 1)[1].rstrip(")"))
     assert leader in cluster.pids().values()
+    if cluster.env.backend == "postgresql":  # chosen through the catalog, for every host
+        import psycopg
+
+        with psycopg.connect(cluster.env.settings().db_url) as conn:
+            holders = conn.execute("SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a "
+                                   "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND "
+                                   "l.granted").fetchall()
+        assert len(holders) == 1, holders
     os.kill(leader, signal.SIGKILL)
     cluster.any("POST", "/api/v1/projects", root, json={"name": "medaka-late"})
     for process in range(PROCESSES):

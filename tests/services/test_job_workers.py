@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 from pixelvault.catalog.models import Pixels, PyramidJob
 from pixelvault.services import imports
 from pixelvault.services.objects import deletion
+from pixelvault.services.operations import heartbeats
 from pixelvault.services.pixels import access, pyramids
 from pixelvault.services.vault import Vault, open_vault
 from tests.conftest import Env, _base_env
@@ -130,6 +131,8 @@ def test_a_killed_worker_s_job_is_finished_once_by_another_and_cancels_leave_not
     first.wait(10)
     second = workers.start()
     _until(lambda: _job(vault).state == "done")
+    alive = heartbeats.alive(vault.catalog)  # `admin status` and /health list it
+    assert (second.pid, "worker") in [(p.pid, p.kind) for p in alive]
     job = _job(vault)
     assert job.attempts == 2 and job.worker.endswith(f":{second.pid}")
     with vault.catalog.session() as session:

@@ -12,7 +12,6 @@ rebuilt the same way, and searches say "rebuilding" until it is done.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import threading
@@ -408,47 +407,41 @@ def index_of(vault: Vault) -> SearchIndex:
 class Indexer:
     """The server's background indexer: catches up every ``poll`` seconds.
 
-    Of several server processes, exactly one indexes: the one holding the lock file
-    in FullText (taken again by another within ``poll`` seconds of its holder's
-    death, which releases it). The others answer searches from the same index and
-    see its commits as they land.
+    Of several server processes, on one host or many, exactly one indexes: the
+    leader (see ``operations.leadership``), replaced by another within ``poll``
+    seconds of its death. The others answer searches from the same index and see
+    its commits as they land.
     """
 
     def __init__(self, vault: Vault, poll: float = 0.5) -> None:
+        from pixelvault.services.operations.leadership import leadership
+
         self.index = index_of(vault)
         self.poll = poll
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._leading: int | None = None  # the lock file's descriptor, while held
-        self._lock_file = self.index.store.root / "indexer.lock"
+        self._lead = leadership(vault, "search indexer",
+                                self.index.store.root / "indexer.lock")
+        self._leading = False
 
     @property
     def leading(self) -> bool:
-        return self._leading is not None
+        return self._leading
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="search-indexer", daemon=True)
         self._thread.start()
 
-    def _lead(self) -> bool:
-        if self._leading is None:
-            try:
-                fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError as exc:  # the repository away: the monitor says so
-                log.debug("search indexer: %s", exc)
-                return False
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                return False
-            self._leading = fd
+    def _leads(self) -> bool:
+        now = self._lead.hold()
+        if now and not self._leading:
             log.info("this process indexes for search (pid %d)", os.getpid())
-        return True
+        self._leading = now
+        return now
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            if not self._lead():
+            if not self._leads():
                 self._stop.wait(self.poll)
                 continue
             try:
@@ -463,6 +456,5 @@ class Indexer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._leading is not None:
-            os.close(self._leading)  # another process takes over
-            self._leading = None
+        self._lead.release()  # another process takes over
+        self._leading = False
