@@ -41,7 +41,7 @@ lint: install-test
 	$(BIN)/mypy
 
 test: lint $(WEB_STAMP)
-	scripts/install-browsers.sh
+	scripts/install-test-tools.sh
 	PIXELVAULT_TEST_PG_URL="$$(scripts/start-postgres.sh)" $(BIN)/python -m pytest -q -ra -n 2 --dist loadgroup --durations=25
 
 clean:

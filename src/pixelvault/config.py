@@ -106,6 +106,25 @@ def _parse_origins(text: str) -> str:
     return ",".join(dict.fromkeys(origins))
 
 
+def _parse_proxies(text: str) -> str:
+    """Addresses or networks (comma-separated) whose X-Forwarded-For is believed."""
+    import ipaddress
+
+    found = []
+    for part in re.split(r"[\s,]+", text.strip()):
+        if not part:
+            continue
+        if part == "*":
+            raise ValueError("'*' would let any client claim any address (and so escape the "
+                             "login limits); list the load balancers, e.g. 10.0.0.10")
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address or network, e.g. 10.0.0.10 or "
+                             "10.0.0.0/24") from None
+    return ",".join(dict.fromkeys(found))
+
+
 # OMERO's omero.fs.repo.path: where each import goes in ManagedRepository.
 DEFAULT_TEMPLATE = "%user%_%userId%//%year%-%month%/%day%/%time%"
 TEMPLATE_TOKENS = ("user", "userId", "group", "groupId", "year", "month", "monthname", "day",
@@ -229,6 +248,9 @@ KEYS: dict[str, Key] = {
             "(19 MiB)"),
         Key("server.public_user", _parse_public_user, lambda home: "",
             "user whose data visitors without a session may read (empty: off)"),
+        Key("server.trusted_proxies", _parse_proxies, lambda home: "127.0.0.1",
+            "load balancers (addresses or networks, comma-separated) whose "
+            "X-Forwarded-For names the client, for the login limits and the logs"),
         Key("server.cors_origins", _parse_origins, lambda home: "",
             "web origins (scheme://host[:port], comma-separated) whose pages may read "
             "/api/, /webgateway/ and /zarr/ with a user's session (empty: none)"),
@@ -482,6 +504,10 @@ class Settings:
     @property
     def import_max_seconds(self) -> float:
         return float(self.get("import.max_seconds"))
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        return [p for p in self.get("server.trusted_proxies").split(",") if p]
 
     @property
     def job_attempts(self) -> int:

@@ -149,6 +149,7 @@ def _serve_here(vault: Vault, sock: socket.socket, index: int | None) -> None:
         server = uvicorn.Server(uvicorn.Config(
             app, log_level="info", access_log=False, lifespan="on",
             timeout_graceful_shutdown=10, http=vault.settings.http_parser,
+            proxy_headers=True, forwarded_allow_ips=vault.settings.trusted_proxies,
         ))
         if index is None:
             signal.signal(signal.SIGTERM, _exit_cleanly)

@@ -1,0 +1,210 @@
+"""The deployment guide (docs/deployment.md), followed on loopback: its environment file
+configures two "hosts" sharing one PostgreSQL catalog and one repository; its systemd
+units pass `systemd-analyze verify`, and their ExecStart lines start the servers and a
+worker; its HAProxy configuration spreads requests over the hosts without sticky
+sessions, and goes on answering while one host is killed under load; its logrotate
+configuration rotates a log."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pixelvault.config import load_settings
+from tests.conftest import _base_env
+from tests.server.test_lifecycle import free_port, wait_for
+
+GUIDE = Path(__file__).parents[2] / "docs" / "deployment.md"
+VENV_BIN = Path(sys.executable).parent
+ROOT_PASSWORD = "root-secret-1"
+CLIENTS = 4  # requests in flight at once during the load
+
+
+def guide_files() -> dict[str, str]:
+    """Each code block of the guide whose first line names a file: that file's text."""
+    found = {}
+    for block in re.findall(r"```[a-z]*\n(.*?)```", GUIDE.read_text(), flags=re.S):
+        first, _, rest = block.partition("\n")
+        if first.startswith("# /"):
+            found[first[2:].strip()] = rest
+    return found
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if found is None:
+        pytest.skip(f"{name} is not installed: run the suite with `make test`")
+    return found
+
+
+class Hosts:
+    """Processes started from the guide's unit files, each in its own process group."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, command: list[str], env: dict[str, str],
+              log: Path) -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        self.groups[name] = process
+        return process
+
+    def kill(self, name: str) -> None:
+        os.killpg(self.groups[name].pid, signal.SIGKILL)
+        self.groups[name].wait(10)
+
+    def stop_all(self) -> None:
+        for process in self.groups.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.groups.values():
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def hosts() -> Iterator[Hosts]:
+    found = Hosts()
+    yield found
+    found.stop_all()
+
+
+def test_the_guide_runs_two_hosts_behind_haproxy_and_survives_one_dying(
+        tmp_path: Path, pg_database: str, hosts: Hosts) -> None:
+    files = guide_files()
+    haproxy, logrotate, analyze = tool("haproxy"), tool("logrotate"), tool("systemd-analyze")
+    data_dir = tmp_path / "share" / "OMERO"
+    env_text = files["/etc/pixelvault/pixelvault.env"]
+    guide_env = dict(line.split("=", 1) for line in env_text.splitlines()
+                     if line and not line.startswith("#"))
+    load_settings(guide_env)  # every key the guide sets is a real one, with a valid value
+    ports = {"host1": free_port(), "host2": free_port()}
+
+    def host_env(name: str) -> dict[str, str]:
+        home = tmp_path / name
+        home.mkdir(exist_ok=True)
+        return {**_base_env(home), **guide_env, "PIXELVAULT_HOME": str(home),
+                "PIXELVAULT_DB_URL": pg_database, "PIXELVAULT_DATA_DIR": str(data_dir),
+                "PIXELVAULT_SERVER_HOST": "127.0.0.1",
+                "PIXELVAULT_SERVER_PORT": str(ports[name]),
+                "PIXELVAULT_SERVER_WORKERS": "1",  # two cores for two hosts and a balancer
+                "PIXELVAULT_ROOT_PASSWORD": ROOT_PASSWORD}
+
+    env_file = tmp_path / "pixelvault.env"
+    env_file.write_text(env_text)
+    subprocess.run([str(VENV_BIN / "pixelvault"), "admin", "init"], env=host_env("host1"),
+                   check=True, capture_output=True)
+
+    # the units: valid for systemd, and their ExecStart lines start the hosts
+    commands = {}
+    for unit in ("pixelvault.service", "pixelvault-worker.service"):
+        text = (files[f"/etc/systemd/system/{unit}"]
+                .replace("/opt/pixelvault/.venv/bin/", f"{VENV_BIN}/")
+                .replace("/etc/pixelvault/pixelvault.env", str(env_file))
+                .replace("/mnt/omero/OMERO", str(data_dir)))
+        (tmp_path / unit).write_text(text)
+        verified = subprocess.run([analyze, "verify", str(tmp_path / unit)],
+                                  capture_output=True, text=True)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        (line,) = [x for x in text.splitlines() if x.startswith("ExecStart=")]
+        commands[unit] = shlex.split(line.removeprefix("ExecStart="))
+    for name in ports:
+        hosts.start(name, commands["pixelvault.service"], host_env(name),
+                    tmp_path / f"{name}.log")
+    hosts.start("worker", commands["pixelvault-worker.service"], host_env("host2"),
+                tmp_path / "worker.log")
+
+    # the balancer, with the guide's configuration on loopback ports
+    front = free_port()
+    config = (files["/etc/haproxy/haproxy.cfg"]
+              .replace("log /dev/log local0", "log stderr format raw local0")
+              .replace("bind :80", f"bind 127.0.0.1:{front}")
+              .replace("10.0.0.11:4080", f"127.0.0.1:{ports['host1']}")
+              .replace("10.0.0.12:4080", f"127.0.0.1:{ports['host2']}"))
+    (tmp_path / "haproxy.cfg").write_text(config)
+    checked = subprocess.run([haproxy, "-c", "-f", str(tmp_path / "haproxy.cfg")],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    hosts.start("haproxy", [haproxy, "-db", "-f", str(tmp_path / "haproxy.cfg")],
+                dict(os.environ), tmp_path / "haproxy.log")
+    url = f"http://127.0.0.1:{front}"
+
+    def health() -> dict[str, Any] | None:
+        try:
+            answer = httpx.get(f"{url}/health", timeout=5)
+        except httpx.HTTPError:
+            return None
+        return answer.json() if answer.status_code == 200 else None
+
+    def everyone_up() -> bool:
+        found = health()
+        kinds = sorted(str(p["kind"]) for p in found["processes"]) if found else []
+        return kinds == ["server", "server", "worker"]
+
+    wait_for(everyone_up, timeout=60)
+    login = httpx.post(f"{url}/api/v1/login", json={"username": "root",
+                                                    "password": ROOT_PASSWORD}, timeout=30)
+    assert login.status_code == 200, login.text
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+
+    # load from CLIENTS clients while host1 dies; a session made through either host
+    # is good on both (no sticky sessions)
+    results: list[tuple[float, int | str]] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        with httpx.Client(base_url=url, headers=headers, timeout=30) as http:
+            while not stop.is_set():
+                try:
+                    code: int | str = http.get("/api/v1/projects").status_code
+                except httpx.HTTPError as exc:
+                    code = type(exc).__name__
+                results.append((time.monotonic(), code))
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    killed_at = time.monotonic()
+    hosts.kill("host1")
+    time.sleep(3)
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+    before = [code for at, code in results if at < killed_at]
+    after = [code for at, code in results if at >= killed_at]
+    failed = [code for code in after if code != 200]
+    assert before and set(before) == {200}, set(before)
+    assert len(after) > 20 and len(failed) <= CLIENTS, (len(after), failed)
+    assert set(after[-10:]) == {200}
+
+    # logrotate: the guide's configuration rotates the server's log file
+    log = tmp_path / "host2" / "var" / "server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("a line the server wrote\n")
+    rotate = tmp_path / "logrotate.conf"
+    rotate.write_text(files["/etc/logrotate.d/pixelvault"].replace(
+        "/srv/pixelvault/var/server.log", str(log)))
+    rotate.chmod(0o644)
+    rotated = subprocess.run([logrotate, "-f", "-s", str(tmp_path / "logrotate.state"),
+                              str(rotate)], capture_output=True, text=True)
+    assert rotated.returncode == 0, rotated.stderr
+    assert log.read_text() == ""  # truncated in place: the server's descriptor stays good
+    assert (log.parent / "server.log.1").read_text() == "a line the server wrote\n"
