@@ -56,7 +56,12 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    # a database host that vanishes without closing its sockets is noticed within
+    # seconds (keepalives, and tcp_user_timeout for data sent but never acknowledged):
+    # requests then fail with 503 instead of hanging for the kernel's minutes
+    return create_engine(url, pool_pre_ping=True, connect_args={
+        "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 10,
+        "keepalives_interval": 3, "keepalives_count": 3, "tcp_user_timeout": 20_000})
 
 
 def check_connection(engine: Engine) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pixelvault.errors import (
@@ -25,7 +26,21 @@ def _where(error: Mapping[str, Any]) -> str:
     return ".".join(parts) or "request"
 
 
+CATALOG_RETRY = 5  # seconds a client is asked to wait while the catalog is away
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _catalog_away(_request: Request, exc: Exception) -> JSONResponse:
+        """The database went away (or SQLite stayed locked): 503 and a wait, not a 500."""
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+        return JSONResponse(
+            {"message": "the catalog is unavailable"
+                        + (f" ({reason[0][:200]})" if reason else "")
+                        + f"; try again in {CATALOG_RETRY} seconds"},
+            status_code=503, headers={"Retry-After": str(CATALOG_RETRY)})
+
     @app.exception_handler(PixelvaultError)
     async def _pixelvault_error(_request: Request, exc: PixelvaultError) -> JSONResponse:
         headers = {}

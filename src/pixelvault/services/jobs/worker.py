@@ -129,8 +129,7 @@ class QueueWorker:
                             side.cancel()
                 except Exception as exc:  # the catalog away: wait, then connect again
                     log.warning("the job queue is unavailable (%s); trying again in %g s",
-                                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                                RECONNECT)
+                                _first_line(exc), RECONNECT)
                 finally:
                     self._worker = None
                 await asyncio.to_thread(self._stopping.wait, RECONNECT)
@@ -163,9 +162,15 @@ class QueueWorker:
                         log.info("job %s not queued again: %s", job.id, exc)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
-                log.warning("job upkeep failed (%s); trying again", exc)
+            except Exception as exc:  # procrastinate's pool reconnects by itself
+                log.warning("the catalog is unavailable (%s); jobs wait until it is back",
+                            _first_line(exc))
             await asyncio.sleep(every)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def background(vault: Vault, concurrency: int) -> Runner:
