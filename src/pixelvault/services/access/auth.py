@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from pixelvault.catalog import Actor, Catalog
+from pixelvault.catalog import Actor, Catalog, clock
 from pixelvault.catalog.models import Experimenter, LoginFailure, LoginSession, utcnow
 from pixelvault.catalog.permissions import load_actor
 from pixelvault.config import Settings
@@ -98,8 +98,8 @@ class LoginLimiter:
         """Refuse an attempt from an address that failed too often, for this user or all."""
         pair, addr, _user = self.keys(username, address)
         if self.catalog is not None:
-            now = utcnow()
             with self.catalog.session() as session:
+                now = clock.now(session)  # failures written by every host, by one clock
                 for key in (pair, addr):
                     count, first = self._counted(session, key, now)
                     if count >= self.limits[key.split(":", 1)[0]] and first is not None:
@@ -122,8 +122,8 @@ class LoginLimiter:
         """Count a failure; the seconds to wait before answering it."""
         keys = self.keys(username, address)
         if self.catalog is not None:
-            moment = utcnow()
             with self.catalog.session() as session:
+                moment = clock.now(session)
                 session.add_all(LoginFailure(key_hash=_key_hash(key), at=moment) for key in keys)
                 # what the window has left behind goes (bounded: a burst clears over time)
                 old = select(LoginFailure.id).where(
@@ -183,7 +183,7 @@ def login(catalog: Catalog, settings: Settings, username: str, password: str, *,
         actor = load_actor(session, user.id)
         assert actor is not None
         token = secrets.token_urlsafe(32)
-        now = utcnow()
+        now = clock.now(session)
         expires = now + timedelta(seconds=settings.session_max_age)
         row = LoginSession(token_hash=token_hash(token), user_id=user.id,
                            group_id=actor.group_id, created_at=now, last_used_at=now,
@@ -226,13 +226,13 @@ def authenticate(catalog: Catalog, settings: Settings, token: str) -> tuple[Acto
     """The actor of a live session, and the session's id; AuthenticationError otherwise."""
     if not token or len(token) > 256:
         raise AuthenticationError(NO_SESSION)
-    now = utcnow()
     hashed = token_hash(token)
-    cached = SESSIONS.get(catalog.url, hashed, now)
+    cached = SESSIONS.get(catalog.url, hashed, clock.estimate())
     if cached is not None:
         return cached.actor, cached.session_id
     seen = coherence.generation()  # before the query: a change after it is not trusted
     with catalog.session() as session:
+        now = clock.now(session)  # every host's sessions end at the same moment
         row = session.scalar(select(LoginSession).where(
             LoginSession.token_hash == hashed, LoginSession.closed_at.is_(None)))
         if row is None:
