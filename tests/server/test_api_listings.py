@@ -36,7 +36,18 @@ def test_listing_json_keeps_text_order_and_utc_timestamps(api: Api, world: World
     second = api.client.get("/api/v1/datasets?offset=1&limit=2", headers=alice).json()
     assert [d["id"] for d in second["data"]] == [made[1]["id"], made[2]["id"]]
     beyond = api.client.get("/api/v1/datasets?offset=10", headers=alice)
-    assert json.loads(beyond.content) == {"data": [], "offset": 10, "limit": 200, "total": 4}
+    assert json.loads(beyond.content) == {"data": [], "offset": 10, "limit": 200, "total": 4,
+                                          "after": 0}
+    # Keyset paging: the last id of a page asks for the next one; the total stays whole.
+    ids: list[int] = []
+    while True:
+        keyset = api.client.get(f"/api/v1/datasets?limit=3&after={ids[-1] if ids else 0}",
+                                headers=alice).json()
+        assert keyset["total"] == 4 and keyset["after"] == (ids[-1] if ids else 0)
+        if not keyset["data"]:
+            break
+        ids += [d["id"] for d in keyset["data"]]
+    assert ids == [d["id"] for d in made]
     # Filters and permissions apply to the JSON path as to any query.
     assert api.client.get("/api/v1/datasets", headers=world.headers["xavier"]
                           ).json()["total"] == 0

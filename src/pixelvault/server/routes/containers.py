@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_serializer
 from pixelvault.server.auth import ActorDep, vault_of
 from pixelvault.server.encoding import utc_iso
 from pixelvault.server.jsonbody import JsonBodyRoute
-from pixelvault.server.params import BodyId, Offset, PathId, QueryId
+from pixelvault.server.params import MAX_ID, BodyId, Offset, PathId, QueryId
 from pixelvault.services.objects import containers, deletion
 
 router = APIRouter(prefix="/api/v1", route_class=JsonBodyRoute)
@@ -39,6 +39,13 @@ class Listing(BaseModel):
     offset: int
     limit: int
     total: int
+    after: int  # the ids listed are above it (keyset paging)
+
+
+# keyset paging: pass the last id of a page as ``after`` for the next one; as fast at
+# the ten-thousandth page as at the first, where an offset reads every row before it
+After = Annotated[int, Query(ge=0, le=MAX_ID, description=(
+    "Only ids above this one: the last id of the page before (keyset paging)."))]
 
 
 class NewContainer(BaseModel):
@@ -56,9 +63,10 @@ def _out(row: Any) -> ContainerOut:
     return ContainerOut.model_validate(row, from_attributes=True)
 
 
-def _page(page: containers.JsonPage, offset: int, limit: int) -> Response:
+def _page(page: containers.JsonPage, offset: int, limit: int, after: int) -> Response:
     """The Listing JSON around the array the database wrote."""
-    body = f'{{"data":{page.data},"offset":{offset},"limit":{limit},"total":{page.total}}}'
+    body = (f'{{"data":{page.data},"offset":{offset},"limit":{limit},"total":{page.total},'
+            f'"after":{after}}}')
     return Response(body.encode("utf-8"), media_type="application/json")
 
 
@@ -69,10 +77,10 @@ def _routes(kind: str, plural: str, *, creatable: bool = True) -> None:
     def list_(actor: ActorDep, request: Request,
               offset: Offset = 0,
               limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 200,
-              owner: QueryId = None, group: QueryId = None) -> Response:
+              owner: QueryId = None, group: QueryId = None, after: After = 0) -> Response:
         page = containers.listing_json(vault_of(request).catalog, actor, kind, offset=offset,
-                                  limit=limit, owner=owner, group=group)
-        return _page(page, offset, limit)
+                                       limit=limit, owner=owner, group=group, after=after)
+        return _page(page, offset, limit, after)
 
     if creatable:
         @router.post(f"/{plural}", response_model=ContainerOut, status_code=201, tags=tag,
@@ -109,10 +117,12 @@ def _children(kind: str, plural: str, child_plural: str) -> None:
     @router.get(f"/{plural}/{{object_id}}/{child_plural}", response_model=Listing, tags=tag,
                 name=f"list_{kind}_{child_plural}")
     def children(object_id: PathId, actor: ActorDep, request: Request, offset: Offset = 0,
-                 limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 200) -> Response:
+                 limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 200,
+                 after: After = 0) -> Response:
         page = containers.listing_json(vault_of(request).catalog, actor, child_plural[:-1],
-                                  offset=offset, limit=limit, parent=(kind, object_id))
-        return _page(page, offset, limit)
+                                       offset=offset, limit=limit, parent=(kind, object_id),
+                                       after=after)
+        return _page(page, offset, limit, after)
 
     @router.post(f"/{plural}/{{object_id}}/{child_plural}", status_code=204, tags=tag,
                  name=f"link_{kind}_{child_plural}")

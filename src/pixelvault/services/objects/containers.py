@@ -123,19 +123,22 @@ def _statements(shape: _Shape, dialect: str) -> tuple[Any, Any, Any]:
             .where(link.parent_id == model.id, allowed_template(shape.permission, child))
             .correlate(model).scalar_subquery().label("child_count"))
     count = select(func.count()).select_from(model).where(*where)
-    rows = (select(*columns.values()).where(*where).order_by(model.id)
+    # keyset paging: rows after the last id a client saw, found through the primary
+    # key's index however deep the page (an OFFSET reads and drops every row before)
+    paged = [*where, model.id > bindparam("pv_after")]
+    rows = (select(*columns.values()).where(*paged).order_by(model.id)
             .offset(bindparam("pv_offset")).limit(bindparam("pv_limit")))
-    return count, rows, json_page_statement(columns, where, "id", dialect)
+    return count, rows, json_page_statement(columns, paged, "id", dialect)
 
 
 def _prepare(catalog: Catalog, actor: Actor, kind: str, offset: int, limit: int,
              owner: int | None, group: int | None,
              parent: tuple[str, int] | None, child: tuple[str, int] | None = None,
-             orphaned: bool = False,
-             child_count: bool = False) -> tuple[tuple[Any, Any, Any], dict[str, Any]]:
+             orphaned: bool = False, child_count: bool = False,
+             after: int = 0) -> tuple[tuple[Any, Any, Any], dict[str, Any]]:
     _model(kind)
     params = {**permission_params(actor, Right.READ), "pv_owner": owner, "pv_group": group,
-              "pv_offset": offset, "pv_limit": limit}
+              "pv_offset": offset, "pv_limit": limit, "pv_after": after}
     held_kind = None
     if child is not None:
         held_kind, params["pv_child"] = child
@@ -161,16 +164,17 @@ def _prepare(catalog: Catalog, actor: Actor, kind: str, offset: int, limit: int,
 def listing(catalog: Catalog, actor: Actor, kind: str, *, offset: int = 0, limit: int = 200,
             owner: int | None = None, group: int | None = None,
             parent: tuple[str, int] | None = None, child: tuple[str, int] | None = None,
-            orphaned: bool = False, child_count: bool = False) -> Page:
+            orphaned: bool = False, child_count: bool = False, after: int = 0) -> Page:
     """Objects the actor may read: optionally only the children of ``parent``, the
     parents of ``child``, or those no parent holds (``orphaned``); with
     ``child_count``, a ``child_count`` column of the children the actor may read.
 
     Rows carry the columns as attributes (``row.name``), not ORM objects,
-    which load several times faster.
+    which load several times faster. ``after``: only ids above it (keyset paging;
+    the total still counts them all).
     """
     (count, rows, _), params = _prepare(catalog, actor, kind, offset, limit, owner, group,
-                                        parent, child, orphaned, child_count)
+                                        parent, child, orphaned, child_count, after)
     with catalog.session() as session:
         total = session.scalar(count, params) or 0
         return Page(list(session.execute(rows, params).all()), int(total))
@@ -178,10 +182,10 @@ def listing(catalog: Catalog, actor: Actor, kind: str, *, offset: int = 0, limit
 
 def listing_json(catalog: Catalog, actor: Actor, kind: str, *, offset: int = 0,
                  limit: int = 200, owner: int | None = None, group: int | None = None,
-                 parent: tuple[str, int] | None = None) -> JsonPage:
+                 parent: tuple[str, int] | None = None, after: int = 0) -> JsonPage:
     """:func:`listing` as JSON written by the database (the API's hot path)."""
     (count, _, as_json), params = _prepare(catalog, actor, kind, offset, limit, owner, group,
-                                           parent)
+                                           parent, after=after)
     with catalog.session() as session:
         total = session.scalar(count, params) or 0
         return JsonPage(session.scalar(as_json, params) or "[]", int(total))
