@@ -30,6 +30,9 @@ from pixelvault.services.access import principals
 from pixelvault.services.operations import setup
 from pixelvault.services.vault import open_vault
 
+# a benchmark of "one server process" says so: server.workers defaults to the CPUs
+ONE_PROCESS = (sys.executable, "-m", "pixelvault", "serve", "--workers", "1")
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -101,7 +104,7 @@ def main() -> None:
         vault.close()
 
         base = settings.base_url
-        procs.append(subprocess.Popen([sys.executable, "-m", "pixelvault", "serve"], env=env,
+        procs.append(subprocess.Popen(list(ONE_PROCESS), env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_until_up(base + "/health")
         token = httpx.post(base + "/api/v1/login", json={

@@ -59,12 +59,12 @@ print(seconds)
 
 def upload_through_server(home: Path, path: Path) -> float:
     """Import with a running server: the client hashes and uploads, the server re-hashes."""
-    from benchmarks.api import free_port, wait_until_up
+    from benchmarks.api import ONE_PROCESS, free_port, wait_until_up
 
     env = init_home(home)
     port = free_port()
     env.update(PIXELVAULT_SERVER_PORT=str(port), PIXELVAULT_ROOT_PASSWORD="bench-root-1")
-    server = subprocess.Popen([sys.executable, "-m", "pixelvault", "serve"], env=env,
+    server = subprocess.Popen(list(ONE_PROCESS), env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"

@@ -62,7 +62,7 @@ import httpx
 import numpy as np
 import tifffile
 
-from benchmarks.api import free_port
+from benchmarks.api import ONE_PROCESS, free_port
 from benchmarks.imports import init_home
 from benchmarks.render import make_source, serve
 from pixelvault.catalog.models import Permissions
@@ -583,7 +583,7 @@ def main() -> None:
         env["PIXELVAULT_SERVER_HTTP_PARSER"] = args.http_parser
         print(f"server: one process, HTTP parsed by {args.http_parser}")
         url = f"http://127.0.0.1:{env['PIXELVAULT_SERVER_PORT']}"
-        processes.append(serve([sys.executable, "-m", "pixelvault", "serve"], env,
+        processes.append(serve(list(ONE_PROCESS), env,
                                url + "/health"))
         # QuPath's reachability check of an image: left out (and said) if not served
         show = httpx.get(f"{url}/webclient/?show=image-{image_id}").status_code != 404

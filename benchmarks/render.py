@@ -35,7 +35,7 @@ import numpy as np
 import tifffile
 from PIL import Image
 
-from benchmarks.api import free_port, wait_until_up
+from benchmarks.api import ONE_PROCESS, free_port, wait_until_up
 from benchmarks.imports import init_home
 
 FLOOR = """
@@ -181,7 +181,7 @@ def main() -> None:
         small_ids = [r["images"][0] for r in small["imported"]]
 
         url = f"http://127.0.0.1:{port}"
-        processes.append(serve([sys.executable, "-m", "pixelvault", "serve"], env,
+        processes.append(serve(list(ONE_PROCESS), env,
                                url + "/health"))
         token = httpx.post(f"{url}/api/v1/login", json={
             "username": "root", "password": "bench-root-1"}).json()["token"]

@@ -34,7 +34,7 @@ import httpx
 import numpy as np
 import tifffile
 
-from benchmarks.api import free_port
+from benchmarks.api import ONE_PROCESS, free_port
 from benchmarks.imports import init_home
 from benchmarks.render import serve
 
@@ -129,7 +129,7 @@ def main() -> None:
     port = free_port()
     env["PIXELVAULT_SERVER_PORT"] = str(port)
     url = f"http://127.0.0.1:{port}"
-    server = serve([sys.executable, "-m", "pixelvault", "serve"], env, f"{url}/health")
+    server = serve(list(ONE_PROCESS), env, f"{url}/health")
     try:
         token = httpx.post(f"{url}/api/v1/login", json={"username": "root",
                                                         "password": PASSWORD}).json()["token"]

@@ -106,6 +106,9 @@ def _base_env(home: Path) -> dict[str, str]:
     # OWASP's argon2id minimum: a third of the default's time per hash, and tests
     # hash hundreds of passwords. tests/services/test_passwords.py covers the default.
     keep["PIXELVAULT_AUTH_PASSWORD_PROFILE"] = "owasp"
+    # one server process per test server (the default is one per CPU): the tests of
+    # several processes ask for them (tests/server/test_server_processes.py)
+    keep["PIXELVAULT_SERVER_WORKERS"] = "1"
     return keep
 
 

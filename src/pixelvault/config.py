@@ -47,6 +47,13 @@ def _parse_port(text: str) -> str:
     return str(port)
 
 
+def default_server_workers() -> int:
+    """One server process per CPU (rendering is CPU-bound), at most 8: each process
+    holds its own caches and open files (about 200 MiB), and past 8 a host serves
+    more by adding workers for background jobs than by adding server processes."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
 def _seconds(low: float, high: float) -> Callable[[str], str]:
     def parse(text: str) -> str:
         try:
@@ -223,9 +230,10 @@ KEYS: dict[str, Key] = {
             "catalog database (SQLite file or PostgreSQL URL)"),
         Key("server.host", _parse_host, lambda home: "127.0.0.1", "address the server listens on"),
         Key("server.port", _parse_port, lambda home: "4080", "port the server listens on"),
-        Key("server.workers", _integer(1, 64, "server processes"), lambda home: "1",
-            "server processes behind the port (one per CPU for many users; caches stay "
-            "coherent across them)"),
+        Key("server.workers", _integer(1, 64, "server processes"),
+            lambda home: str(default_server_workers()),
+            "server processes behind the port (default: one per CPU, at most 8; caches "
+            "stay coherent across them)"),
         Key("server.http_parser", _parse_http_parser, lambda home: "h11",
             "h11, or httptools (faster, but it drops the body of a POST carrying Java's "
             "HTTP/2 upgrade headers, as QuPath sends on http://; use it behind an https "
@@ -260,6 +268,9 @@ KEYS: dict[str, Key] = {
             "resolution levels of its own gets a pyramid (OMERO's 3192x3192)"),
         Key("pixels.pyramid_workers", _integer(0, 64, "workers"), lambda home: "2",
             "pyramids a server builds at once (0: none; `admin pyramids run` builds them)"),
+        Key("jobs.workers", _integer(0, 64, "job workers"), lambda home: "0",
+            "job worker processes `pixelvault serve` (and `admin start`) runs beside its "
+            "server processes, at lower CPU priority (0: the servers run jobs themselves)"),
         Key("jobs.attempts", _integer(1, 20, "attempts"), lambda home: "3",
             "times a failing background job is tried, with a growing wait between "
             "tries, before it is marked failed"),
@@ -508,6 +519,10 @@ class Settings:
     @property
     def trusted_proxies(self) -> list[str]:
         return [p for p in self.get("server.trusted_proxies").split(",") if p]
+
+    @property
+    def job_workers(self) -> int:
+        return int(self.get("jobs.workers"))
 
     @property
     def job_attempts(self) -> int:

@@ -55,6 +55,8 @@ def test_an_array_becomes_an_image_with_a_pyramid(server: Env, tmp_path: Path) -
     listed = json.loads(env.cli("jobs", "list", "--all", "-o", "json", check=True).stdout)
     assert [(j["kind"], j["image"], j["state"]) for j in listed] == [
         ("pyramid", image_id, "done")]
+    late = env.cli("jobs", "cancel", str(listed[0]["id"]))  # nothing left to stop
+    assert late.returncode == 64 and "is done already" in late.stderr, late.stderr
 
     tiff = tmp_path / "made.ome.tif"
     done = env.cli("export", str(image_id), "--format", "ome-tiff", "-o", str(tiff),

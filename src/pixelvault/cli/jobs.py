@@ -44,9 +44,10 @@ def list_(every: bool = typer.Option(False, "--all", "-a",
                   f"{100 * j['received'] / j['bytes']:.0f}%" if j["bytes"] else "100%")
                  for j in jobs], title=f"{len(jobs)} imports under way")
     if pyramids:
-        print_table(["job", "image", "name", "state", "progress", "attempts", "reason"],
+        print_table(["job", "image", "name", "state", "progress", "attempts", "worker",
+                     "reason"],
                     [(j["id"], j["image"], j["name"], j["state"], f"{j['progress']:.0%}",
-                      j["attempts"], j["reason"]) for j in pyramids],
+                      j["attempts"], j.get("worker", ""), j["reason"]) for j in pyramids],
                     title=f"{len(pyramids)} pyramid jobs")
 
 

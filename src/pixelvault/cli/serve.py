@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pixelvault.services.vault import Vault
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+WORKER_NICENESS = 10  # job workers started by `serve` yield the CPU to requests
 
 
 def _bind(host: str, port: int, *, shared: bool = False) -> socket.socket:
@@ -65,6 +66,8 @@ def serve(
 
         pixelvault serve --workers 4     # one process per CPU
 
+        PIXELVAULT_JOBS_WORKERS=2 pixelvault serve   # and two job workers
+
         PIXELVAULT_SERVER_PORT=8080 pixelvault serve
     """
     from pixelvault.config import load_settings
@@ -91,17 +94,19 @@ def serve(
         with process.pid_file(settings):
             # the parent's socket holds the port (and says at once if it is taken); with
             # several processes it never listens, each child listens on its own
-            sock = _bind(settings.host, settings.port, shared=count > 1)
+            job_workers = settings.job_workers
+            sock = _bind(settings.host, settings.port, shared=count + job_workers > 1)
             logging.getLogger("pixelvault").info(
-                "serving repository %s (%s) on %s with %d process(es)", vault.uuid,
-                vault.layout.root, settings.base_url, count)
+                "serving repository %s (%s) on %s with %d process(es)%s", vault.uuid,
+                vault.layout.root, settings.base_url, count,
+                f" and {job_workers} job worker(s)" if job_workers else "")
             errors.print(f"open {settings.base_url}/ in a browser for the web application",
                          markup=False)
             from pixelvault.server.routes.webapp import missing_packages
 
             if missing_packages():
                 errors.print(missing_packages(), markup=False)
-            if count == 1:
+            if count == 1 and not job_workers:
                 _serve_here(vault, sock, None)
                 return
             # each process opens its own connections: none may be shared across a fork
@@ -112,11 +117,18 @@ def serve(
                 sock.close()
                 own = open_vault(settings)
                 try:
-                    _serve_here(own, _bind(settings.host, settings.port, shared=True), index)
+                    if index < count:
+                        _serve_here(own, _bind(settings.host, settings.port, shared=True),
+                                    index)
+                    else:  # a job worker, behind the requests for the CPU
+                        from pixelvault.services.jobs.worker import run_until_stopped
+
+                        os.nice(WORKER_NICENESS)
+                        run_until_stopped(own, 1, number=index)
                 finally:
                     own.close()
 
-            raise SystemExit(supervisor.supervise(count, serve_one))
+            raise SystemExit(supervisor.supervise(count + job_workers, serve_one))
     finally:
         vault.close()
 

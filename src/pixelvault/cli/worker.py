@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
-from typing import Any
 
 import typer
 
@@ -30,7 +27,8 @@ def worker(
     take jobs from one queue; a worker killed mid-job has its jobs taken up by
     another within `jobs.stalled_after` seconds. On the embedded SQLite catalog the
     server runs jobs itself (`pixels.pyramid_workers`); a worker adds processes on
-    the same host.
+    the same host. `jobs.workers` makes `pixelvault serve` (and `admin start`)
+    start workers beside its server processes.
 
     Examples:
 
@@ -42,10 +40,7 @@ def worker(
     """
     from pixelvault.cli.serve import LOG_FORMAT, refuse_if_unhealthy
     from pixelvault.config import load_settings
-    from pixelvault.repository import LockMode
-    from pixelvault.services.jobs import queue
-    from pixelvault.services.jobs.worker import QueueWorker
-    from pixelvault.services.pixels.pyramids import Workers
+    from pixelvault.services.jobs.worker import run_until_stopped
     from pixelvault.services.vault import open_vault
 
     unknown = sorted(set(queues) - set(QUEUES))
@@ -53,30 +48,11 @@ def worker(
         raise InvalidInputError(f"no queue {', '.join(unknown)}; the queues are "
                                 f"{', '.join(QUEUES)}")
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    count = concurrency or os.cpu_count() or 1
     vault = open_vault(load_settings())  # refuses a catalog of another schema version
     try:
         refuse_if_unhealthy(vault)
-        with vault.lock(LockMode.SHARED, "pixelvault worker"):
-            runner: Any = QueueWorker(vault, count, queues or None) \
-                if queue.on_queue(vault.catalog.engine) else Workers(vault, count)
-            stopped = threading.Event()
-
-            def stop(_signum: int, _frame: object) -> None:
-                stopped.set()
-                if isinstance(runner, QueueWorker):
-                    runner.stop(timeout=0)
-
-            signal.signal(signal.SIGTERM, stop)
-            signal.signal(signal.SIGINT, stop)
-            where = "the queue" if isinstance(runner, QueueWorker) else "the catalog's job table"
-            errors.print(f"pixelvault worker (pid {os.getpid()}): {count} jobs at once from "
-                         f"{where}; SIGTERM or Ctrl-C stops it", markup=False)
-            if isinstance(runner, QueueWorker):
-                runner.run()
-            else:
-                runner.start()
-                stopped.wait()
-                runner.stop()
+        errors.print(f"pixelvault worker (pid {os.getpid()}); SIGTERM or Ctrl-C stops it",
+                     markup=False)
+        run_until_stopped(vault, concurrency or os.cpu_count() or 1, queues or None)
     finally:
         vault.close()

@@ -1,4 +1,5 @@
-"""Several server processes behind one port: a parent that forks them and keeps them.
+"""Several server processes behind one port (and job workers beside them): a parent
+that forks them and keeps them.
 
 The parent binds the port, forks ``count`` children that each open their own
 catalog connections and serve the shared socket (the kernel hands each new
@@ -33,7 +34,7 @@ def _child(index: int, serve_one: Callable[[int], None]) -> None:
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
     except BaseException:  # the parent reports the death; the trace goes to the log
-        log.exception("server process %d failed", index)
+        log.exception("process %d failed", index)
         code = 1
     finally:
         logging.shutdown()
@@ -64,7 +65,7 @@ def supervise(count: int, serve_one: Callable[[int], None]) -> int:
     signal.signal(signal.SIGINT, stop)
     for index in range(count):
         spawn(index)
-    log.info("%d server processes started: %s", count, sorted(children))
+    log.info("%d processes started: %s", count, sorted(children))
     status = 0
     while children:
         try:
@@ -81,12 +82,12 @@ def supervise(count: int, serve_one: Callable[[int], None]) -> int:
         reason = (f"signal {os.WTERMSIG(code)}" if os.WIFSIGNALED(code)
                   else f"status {os.waitstatus_to_exitcode(code)}")
         if quick >= QUICK_DEATHS:
-            log.error("server process %d keeps dying at start (%s); stopping all: see the "
+            log.error("process %d keeps dying at start (%s); stopping all: see the "
                       "lines above for why", index, reason)
             status = 1
             stop(signal.SIGTERM, None)
             continue
-        log.warning("server process %d (pid %d) ended with %s after %.0f s; starting "
+        log.warning("process %d (pid %d) ended with %s after %.0f s; starting "
                     "another", index, pid, reason, lived)
         if quick:
             time.sleep(0.5 * quick)

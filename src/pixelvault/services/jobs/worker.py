@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -179,3 +181,33 @@ def background(vault: Vault, concurrency: int) -> Runner:
     if concurrency > 0 and queue.on_queue(vault.catalog.engine):
         return QueueWorker(vault, concurrency, own_heartbeat=False)
     return pyramids.Workers(vault, concurrency)
+
+
+def run_until_stopped(vault: Vault, concurrency: int, queues: list[str] | None = None,
+                      *, number: int | None = None) -> None:
+    """This process as a job worker until SIGTERM or SIGINT (holding the repository's
+    shared lock, as a server does): the queue on PostgreSQL, the job table on SQLite."""
+    from pixelvault.repository import LockMode
+
+    with vault.lock(LockMode.SHARED, "pixelvault worker"):
+        runner: QueueWorker | pyramids.Workers = (
+            QueueWorker(vault, concurrency, queues, number=number)
+            if queue.on_queue(vault.catalog.engine) else pyramids.Workers(vault, concurrency))
+        stopped = threading.Event()
+
+        def stop(_signum: int, _frame: object) -> None:
+            stopped.set()
+            if isinstance(runner, QueueWorker):
+                runner.stop(timeout=0)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        where = "the queue" if isinstance(runner, QueueWorker) else "the catalog's job table"
+        log.info("job worker (pid %d): %d jobs at once from %s", os.getpid(), concurrency,
+                 where)
+        if isinstance(runner, QueueWorker):
+            runner.run()
+        else:
+            runner.start()
+            stopped.wait()
+            runner.stop()
