@@ -95,7 +95,8 @@ def test_the_guide_runs_two_hosts_behind_haproxy_and_survives_one_dying(
     guide_env = dict(line.split("=", 1) for line in env_text.splitlines()
                      if line and not line.startswith("#"))
     load_settings(guide_env)  # every key the guide sets is a real one, with a valid value
-    ports = {"host1": free_port(), "host2": free_port()}
+    ports = {"host1": free_port(), "host2": free_port(), "host3": free_port(),
+             "other": free_port()}
 
     def host_env(name: str) -> dict[str, str]:
         home = tmp_path / name
@@ -125,7 +126,7 @@ def test_the_guide_runs_two_hosts_behind_haproxy_and_survives_one_dying(
         assert verified.returncode == 0, verified.stdout + verified.stderr
         (line,) = [x for x in text.splitlines() if x.startswith("ExecStart=")]
         commands[unit] = shlex.split(line.removeprefix("ExecStart="))
-    for name in ports:
+    for name in ("host1", "host2"):
         hosts.start(name, commands["pixelvault.service"], host_env(name),
                     tmp_path / f"{name}.log")
     hosts.start("worker", commands["pixelvault-worker.service"], host_env("host2"),
@@ -194,6 +195,18 @@ def test_the_guide_runs_two_hosts_behind_haproxy_and_survives_one_dying(
     assert before and set(before) == {200}, set(before)
     assert len(after) > 20 and len(failed) <= CLIENTS, (len(after), failed)
     assert set(after[-10:]) == {200}
+
+    # a host whose mount is another repository (of its own catalog) is refused
+    other = host_env("other")
+    other.pop("PIXELVAULT_DB_URL")
+    other["PIXELVAULT_DATA_DIR"] = str(tmp_path / "elsewhere" / "OMERO")
+    subprocess.run([str(VENV_BIN / "pixelvault"), "admin", "init"], env=other, check=True,
+                   capture_output=True)
+    wrong = subprocess.run(commands["pixelvault.service"], capture_output=True, text=True,
+                           timeout=60, env={**host_env("host3"),
+                                            "PIXELVAULT_DATA_DIR": other["PIXELVAULT_DATA_DIR"]})
+    assert wrong.returncode != 0 and "refusing to start" in wrong.stderr, wrong.stderr
+    assert "another repository" in wrong.stderr
 
     # logrotate: the guide's configuration rotates the server's log file
     log = tmp_path / "host2" / "var" / "server.log"
