@@ -270,10 +270,15 @@ KEYS: dict[str, Key] = {
             "pyramids a server builds at once (0: none; `admin pyramids run` builds them)"),
         Key("jobs.workers", _integer(0, 64, "job workers"), lambda home: "0",
             "job worker processes `pixelvault serve` (and `admin start`) runs beside its "
-            "server processes, at lower CPU priority (0: the servers run jobs themselves)"),
+            "server processes, at lower CPU priority (they add to the servers' own "
+            "pixels.pyramid_workers; set that to 0 to leave pyramids to them)"),
         Key("jobs.attempts", _integer(1, 20, "attempts"), lambda home: "3",
             "times a failing background job is tried, with a growing wait between "
             "tries, before it is marked failed"),
+        Key("jobs.stop_grace", _seconds(0, 3600), lambda home: "5",
+            "seconds a stopping worker lets its running jobs finish before it stops them "
+            "and puts them back to wait (PostgreSQL; keep it below systemd's "
+            "TimeoutStopSec)"),
         Key("jobs.stalled_after", _seconds(3, 3600), lambda home: "30",
             "seconds without a heartbeat after which a job worker is gone and its jobs "
             "are run again by another (PostgreSQL)"),
@@ -527,6 +532,10 @@ class Settings:
     @property
     def job_attempts(self) -> int:
         return int(self.get("jobs.attempts"))
+
+    @property
+    def jobs_stop_grace(self) -> float:
+        return float(self.get("jobs.stop_grace"))
 
     @property
     def jobs_stalled_after(self) -> float:

@@ -211,7 +211,9 @@ def test_the_guide_runs_two_hosts_behind_haproxy_and_survives_one_dying(
     # logrotate: the guide's configuration rotates the server's log file
     log = tmp_path / "host2" / "var" / "server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text("a line the server wrote\n")
+    server_side = log.open("ab")  # as `admin start` opens it for the server: appending
+    server_side.write(b"a line the server wrote\n")
+    server_side.flush()
     rotate = tmp_path / "logrotate.conf"
     rotate.write_text(files["/etc/logrotate.d/pixelvault"].replace(
         "/srv/pixelvault/var/server.log", str(log)))
@@ -219,5 +221,7 @@ def test_the_guide_runs_two_hosts_behind_haproxy_and_survives_one_dying(
     rotated = subprocess.run([logrotate, "-f", "-s", str(tmp_path / "logrotate.state"),
                               str(rotate)], capture_output=True, text=True)
     assert rotated.returncode == 0, rotated.stderr
-    assert log.read_text() == ""  # truncated in place: the server's descriptor stays good
     assert (log.parent / "server.log.1").read_text() == "a line the server wrote\n"
+    server_side.write(b"a line after the rotation\n")  # through the same descriptor
+    server_side.close()
+    assert log.read_bytes() == b"a line after the rotation\n"  # at the start, no hole

@@ -22,10 +22,21 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# a database host that vanishes without closing its sockets is noticed within
+# seconds (keepalives, and tcp_user_timeout for data sent but never acknowledged):
+# requests then fail with 503 instead of hanging for the kernel's minutes
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3,
+              "keepalives_count": 3, "tcp_user_timeout": 20_000}
+
+
 def libpq_url(engine: Engine) -> str:
     """The catalog's address as libpq (psycopg) takes it, for the connections that
-    are not SQLAlchemy's: LISTEN threads and the task queue's workers."""
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    are not SQLAlchemy's (LISTEN threads, the leadership lock, the task queue's
+    workers), with the same keepalives."""
+    url = engine.url.set(drivername="postgresql")
+    url = url.update_query_dict({k: str(v) for k, v in KEEPALIVES.items()
+                                 if k not in url.query})
+    return url.render_as_string(hide_password=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -56,12 +67,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # a database host that vanishes without closing its sockets is noticed within
-    # seconds (keepalives, and tcp_user_timeout for data sent but never acknowledged):
-    # requests then fail with 503 instead of hanging for the kernel's minutes
-    return create_engine(url, pool_pre_ping=True, connect_args={
-        "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 10,
-        "keepalives_interval": 3, "keepalives_count": 3, "tcp_user_timeout": 20_000})
+    return create_engine(url, pool_pre_ping=True,
+                         connect_args={"connect_timeout": 10, **KEEPALIVES})
 
 
 def check_connection(engine: Engine) -> None:

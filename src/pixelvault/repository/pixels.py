@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ from pixelvault.repository.layout import Store
 _NAME = re.compile(r"^(\d+)(_pyramid)?$")
 _TEMP = re.compile(r"^\.(\d+)_pyramid[0-9a-f]+\.tmp$")
 _LOCK = re.compile(r"^\.(\d+)_pyramid\.pyr_lock$")
+_BUILDING_HERE: set[Path] = set()  # pyramids this process's threads are building
+_IN_PROCESS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -113,19 +116,28 @@ class PixelsStore:
         """Hold the pyramid's lock file while building it (another process building the
         same pyramid is refused; a killed builder's lock goes with its process)."""
         path = self.lock_path(pixels_id)
-        ensure_parents(self.root, path)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            try:
-                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+        with _IN_PROCESS_LOCK:  # POSIX locks are per process: threads need their own
+            if path in _BUILDING_HERE:
                 raise LockHeldError(f"the pyramid of pixels {pixels_id} is being built by "
-                                    "another process") from None
-            yield
+                                    "another thread of this process")
+            _BUILDING_HERE.add(path)
+        try:
+            ensure_parents(self.root, path)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    raise LockHeldError(f"the pyramid of pixels {pixels_id} is being built "
+                                        "by another process") from None
+                yield
+            finally:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                os.close(fd)
         finally:
-            with contextlib.suppress(OSError):
-                path.unlink()
-            os.close(fd)
+            with _IN_PROCESS_LOCK:
+                _BUILDING_HERE.discard(path)
 
     def is_building(self, pixels_id: int) -> bool:
         """Whether a live process holds the pyramid's lock."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,19 +27,22 @@ def _where(error: Mapping[str, Any]) -> str:
     return ".".join(parts) or "request"
 
 
+log = logging.getLogger(__name__)
 CATALOG_RETRY = 5  # seconds a client is asked to wait while the catalog is away
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
-    async def _catalog_away(_request: Request, exc: Exception) -> JSONResponse:
-        """The database went away (or SQLite stayed locked): 503 and a wait, not a 500."""
+    async def _catalog_away(request: Request, exc: Exception) -> JSONResponse:
+        """The database went away (or SQLite stayed locked): 503 and a wait, not a 500.
+        Its words (host names, addresses) go to the log, not to the client."""
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+        log.warning("catalog unavailable for %s %s: %s", request.method, request.url.path,
+                    reason[0][:300] if reason else type(exc).__name__)
         return JSONResponse(
-            {"message": "the catalog is unavailable"
-                        + (f" ({reason[0][:200]})" if reason else "")
-                        + f"; try again in {CATALOG_RETRY} seconds"},
+            {"message": "the catalog is unavailable; try again in "
+                        f"{CATALOG_RETRY} seconds"},
             status_code=503, headers={"Retry-After": str(CATALOG_RETRY)})
 
     @app.exception_handler(PixelvaultError)

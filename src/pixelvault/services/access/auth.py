@@ -321,14 +321,14 @@ class SessionInfo:
 
 def list_sessions(catalog: Catalog, actor: Actor) -> list[SessionInfo]:
     """Open sessions: your own (administrators: everyone's)."""
-    now = utcnow()
-    query = (select(LoginSession, Experimenter.username)
-             .join(Experimenter, Experimenter.id == LoginSession.user_id)
-             .where(LoginSession.closed_at.is_(None), LoginSession.expires_at > now)
-             .order_by(LoginSession.id))
-    if not actor.is_admin:
-        query = query.where(LoginSession.user_id == actor.user_id)
     with catalog.session() as session:
+        query = (select(LoginSession, Experimenter.username)
+                 .join(Experimenter, Experimenter.id == LoginSession.user_id)
+                 .where(LoginSession.closed_at.is_(None),
+                        LoginSession.expires_at > clock.now(session))
+                 .order_by(LoginSession.id))
+        if not actor.is_admin:
+            query = query.where(LoginSession.user_id == actor.user_id)
         return [SessionInfo(row.id, row.user_id, username, row.group_id, row.client,
                             _as_utc(row.created_at), _as_utc(row.last_used_at),
                             _as_utc(row.expires_at))
@@ -342,7 +342,7 @@ def end_session(catalog: Catalog, actor: Actor, session_id: int) -> None:
         if row is None or row.closed_at is not None or (
                 row.user_id != actor.user_id and not actor.is_admin):
             raise NotFoundError(f"no open session with id {session_id}")
-        row.closed_at = utcnow()
+        row.closed_at = clock.now(session)
     forget_checked_sessions()
 
 

@@ -57,3 +57,21 @@ def pyramid_lock(pixels_id: int) -> str:
 def defer_pyramids(session: Session, pixels_ids: list[int]) -> None:
     defer(session, PYRAMIDS, PYRAMID_TASK,
           [({"pixels_id": pixels_id}, pyramid_lock(pixels_id)) for pixels_id in pixels_ids])
+
+
+_STRANDED = text("""
+    SELECT p.pixels_id FROM pyramid_job p
+     WHERE p.state = 'pending' AND NOT EXISTS (
+           SELECT 1 FROM procrastinate_jobs j
+            WHERE j.task_name = :task AND j.status IN ('todo', 'doing')
+              AND j.args ->> 'pixels_id' = CAST(p.pixels_id AS text))""")
+
+
+def requeue_stranded(session: Session) -> list[int]:
+    """Pending pyramid jobs that no queue job will run (their queue job ended while
+    they were put back to wait, or they were queued before the queue existed): put
+    on the queue again. Their pixels ids."""
+    found = [int(pixels_id) for pixels_id in
+             session.scalars(_STRANDED, {"task": PYRAMID_TASK}).all()]
+    defer_pyramids(session, found)
+    return found

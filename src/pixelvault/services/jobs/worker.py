@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RECONNECT = 2.0  # seconds between tries while the catalog is away
-SHUTDOWN = 10.0  # seconds a stopping worker waits for its jobs before leaving them
 
 
 class Runner(Protocol):
@@ -50,6 +49,7 @@ def make_app(vault: Vault, concurrency: int) -> procrastinate.App:
     times in all, waiting 2, 4, 8... seconds between tries."""
     import procrastinate
     from procrastinate import JobContext, RetryStrategy
+    from procrastinate.exceptions import JobAborted
 
     attempts = vault.settings.job_attempts
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(
@@ -63,7 +63,13 @@ def make_app(vault: Vault, concurrency: int) -> procrastinate.App:
         job_id = pyramids.take(vault, pixels_id)
         if job_id is None:  # built, cancelled, or its image deleted meanwhile
             return
-        pyramids.build(vault, job_id, last_attempt=context.job.attempts >= attempts - 1)
+        try:
+            # a stopping worker asks its jobs to stop (procrastinate cannot stop a
+            # thread): the build notices at its next chunk and the job waits again
+            pyramids.build(vault, job_id, last_attempt=context.job.attempts >= attempts - 1,
+                           should_stop=context.should_abort)
+        except pyramids.Interrupted:
+            raise JobAborted from None
         cache_for(vault).drop(lambda key: key[0] == "pyramid")
 
     return app
@@ -120,7 +126,7 @@ class QueueWorker:
                             name="pixelvault", install_signal_handlers=False,
                             update_heartbeat_interval=max(1.0, self.stalled_after / 3),
                             stalled_worker_timeout=self.stalled_after,
-                            shutdown_graceful_timeout=SHUTDOWN,
+                            shutdown_graceful_timeout=self.vault.settings.jobs_stop_grace,
                             delete_jobs="successful", fetch_job_polling_interval=2.0)
                         if self._stopping.is_set():
                             break
@@ -144,7 +150,8 @@ class QueueWorker:
                     log.info("heartbeat row not removed: %s", exc)
 
     async def _look_after(self, app: procrastinate.App) -> None:
-        """Every few seconds: our heartbeat, and the jobs of workers gone silent."""
+        """Every few seconds: our heartbeat, the jobs of workers gone silent, and pending
+        jobs no queue job will run."""
         every = min(heartbeats.EVERY, self.stalled_after / 3)
         while True:
             try:
@@ -156,18 +163,44 @@ class QueueWorker:
                 stalled = await app.job_manager.get_stalled_jobs(
                     seconds_since_heartbeat=self.stalled_after)
                 for job in stalled:
-                    log.warning("job %s (%s) was left by a worker gone silent; queued again",
-                                job.id, job.call_string)
-                    try:
-                        await app.job_manager.retry_job(job)
-                    except Exception as exc:  # another worker queued it first
-                        log.info("job %s not queued again: %s", job.id, exc)
+                    await self._stalled(app, job)
+                requeued = await asyncio.to_thread(self._requeue_stranded)
+                if requeued:
+                    log.info("pyramid jobs of pixels %s were waiting without a queue job; "
+                             "queued again", requeued)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # procrastinate's pool reconnects by itself
                 log.warning("the catalog is unavailable (%s); jobs wait until it is back",
                             _first_line(exc))
             await asyncio.sleep(every)
+
+    async def _stalled(self, app: procrastinate.App, job: Any) -> None:
+        """A job whose worker went silent: run again, unless it has now taken down its
+        worker ``jobs.attempts`` times (an image that kills whoever builds it must not
+        take down every worker in turn)."""
+        from procrastinate.jobs import Status
+
+        limit = self.vault.settings.job_attempts
+        try:
+            if job.attempts + 1 >= limit:
+                reason = (f"its worker stopped (killed, or its host died) {job.attempts + 1} "
+                          "times while building it; see the workers' logs, then "
+                          "`pixelvault admin pyramids retry`")
+                log.error("job %s (%s): %s", job.id, job.call_string, reason)
+                await asyncio.to_thread(pyramids.give_up, self.vault,
+                                        int(job.task_kwargs["pixels_id"]), reason)
+                await app.job_manager.finish_job_by_id_async(job.id, Status.FAILED, False)
+                return
+            log.warning("job %s (%s) was left by a worker gone silent; queued again",
+                        job.id, job.call_string)
+            await app.job_manager.retry_job(job)
+        except Exception as exc:  # another worker handled it first
+            log.info("job %s not queued again: %s", job.id, exc)
+
+    def _requeue_stranded(self) -> list[int]:
+        with self.vault.catalog.session() as session:
+            return queue.requeue_stranded(session)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -219,7 +219,8 @@ def buffer_for(vault: Vault, info: PixelsInfo) -> PixelBuffer:
     else:
         backend = source_backend(vault, info, cache)
         if len(levels) > len(backend.levels):
-            failed = info.job_reason if info.job_state == JobState.FAILED else ""
+            failed = info.job_reason if info.job_state in (JobState.FAILED,
+                                                           JobState.CANCELLED) else ""
             if info.job_state is None:
                 failed = "no pyramid job exists for it"
             pending = Pending(info.job_progress, failed, info.job_id)

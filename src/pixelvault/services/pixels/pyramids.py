@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import shutil
 import socket
 import threading
@@ -60,7 +61,11 @@ PROGRESS_EVERY = 0.5  # seconds between progress writes to the catalog
 
 
 class Cancelled(Exception):  # noqa: N818 (a state, not an error)
-    """The job was cancelled (or its image deleted) while it ran."""
+    """The job was cancelled (or its image deleted, or claimed again) while it ran."""
+
+
+class Interrupted(Exception):  # noqa: N818 (a state, not an error)
+    """The builder was asked to stop (its worker shuts down): the job waits again."""
 
 
 def enqueue(session: Session, pixels_ids: list[int]) -> None:
@@ -80,6 +85,13 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _claim_token() -> str:
+    """Who builds a job, for this one claim: every write of the build matches it, so a
+    builder whose job was claimed again meanwhile (requeued after a pixel write)
+    stops instead of writing over the new claim."""
+    return f"{_worker_name()}:{secrets.token_hex(3)}"
+
+
 def claim(vault: Vault) -> int | None:
     """Take the oldest pending job for this process; its id, or None if none waits."""
     with vault.catalog.session() as session:
@@ -89,7 +101,7 @@ def claim(vault: Vault) -> int | None:
             return None
         taken = session.execute(update(PyramidJob).where(
             PyramidJob.id == candidate, PyramidJob.state == JobState.PENDING).values(
-            state=JobState.RUNNING, worker=_worker_name(), progress=0.0,
+            state=JobState.RUNNING, worker=_claim_token(), progress=0.0,
             attempts=PyramidJob.attempts + 1, started_at=datetime.now(UTC))
             .execution_options(synchronize_session=False))
         return candidate if taken.rowcount == 1 else None  # type: ignore[attr-defined]
@@ -100,9 +112,9 @@ def recover(vault: Vault) -> int:
     with vault.catalog.session() as session:
         running = session.execute(select(PyramidJob.id, PyramidJob.pixels_id, PyramidJob.worker)
                                   .where(PyramidJob.state == JobState.RUNNING)).all()
-    mine = _worker_name()
+    mine = _worker_name() + ":"
     stale = [job_id for job_id, pixels_id, worker in running
-             if worker != mine and not vault.pixels.is_building(pixels_id)]
+             if not worker.startswith(mine) and not vault.pixels.is_building(pixels_id)]
     if stale:
         with vault.catalog.session() as session:
             session.execute(update(PyramidJob).where(
@@ -127,24 +139,28 @@ def take(vault: Vault, pixels_id: int) -> int | None:
             return None  # `admin pyramids run`, or a server thread, builds it now
         taken = session.execute(update(PyramidJob).where(
             PyramidJob.id == job.id, PyramidJob.state == job.state).values(
-            state=JobState.RUNNING, worker=_worker_name(), progress=0.0,
+            state=JobState.RUNNING, worker=_claim_token(), progress=0.0,
             attempts=PyramidJob.attempts + 1, started_at=datetime.now(UTC))
             .execution_options(synchronize_session=False))
         return int(job.id) if taken.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
-def _set(vault: Vault, job_id: int, **values: Any) -> None:
+def _set(vault: Vault, job_id: int, token: str, **values: Any) -> None:
+    """Write the job's outcome, if it is still this claim's."""
     with vault.catalog.session() as session:
-        session.execute(update(PyramidJob).where(PyramidJob.id == job_id).values(**values)
-                        .execution_options(synchronize_session=False))
+        session.execute(update(PyramidJob).where(
+            PyramidJob.id == job_id, PyramidJob.worker == token).values(**values)
+            .execution_options(synchronize_session=False))
 
 
-def _still_running(vault: Vault, job_id: int, **values: Any) -> None:
-    """Write progress; raise Cancelled if the job was cancelled or deleted meanwhile."""
-    values = values or {"worker": _worker_name()}
+def _still_running(vault: Vault, job_id: int, token: str, **values: Any) -> None:
+    """Write progress; raise Cancelled if the job was cancelled, deleted or claimed
+    again meanwhile."""
+    values = values or {"worker": token}
     with vault.catalog.session() as session:
         found = session.execute(update(PyramidJob).where(
-            PyramidJob.id == job_id, PyramidJob.state == JobState.RUNNING).values(**values)
+            PyramidJob.id == job_id, PyramidJob.state == JobState.RUNNING,
+            PyramidJob.worker == token).values(**values)
             .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
     if found != 1:
         raise Cancelled
@@ -162,16 +178,17 @@ def _transient(exc: Exception) -> bool:
 
 
 def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None = None,
-          *, last_attempt: bool = True) -> None:
+          *, last_attempt: bool = True, should_stop: Callable[[], bool] | None = None) -> None:
     """Build one claimed job's pyramid; the job ends done or failed, with its reason.
 
     Not the ``last_attempt``: a transient failure puts the job back to pending, with
-    its reason, and is raised for the queue to try again later."""
+    its reason, and is raised for the queue to try again later. ``should_stop``
+    (its worker shuts down): the job goes back to pending and Interrupted is raised."""
     with vault.catalog.session() as session:
         job = session.get(PyramidJob, job_id)
-        if job is None:
+        if job is None or job.state != JobState.RUNNING:
             return
-        pixels_id = job.pixels_id
+        pixels_id, token = job.pixels_id, job.worker
         image_id = session.scalar(select(Pixels.image_id).where(Pixels.id == pixels_id))
         if image_id is None:
             return
@@ -190,10 +207,12 @@ def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None
             last = [0.0]
 
             def progress(fraction: float) -> None:
+                if should_stop is not None and should_stop():
+                    raise Interrupted
                 now = time.monotonic()
                 if now - last[0] >= PROGRESS_EVERY:
                     last[0] = now
-                    _still_running(vault, job_id, progress=round(fraction, 4))
+                    _still_running(vault, job_id, token, progress=round(fraction, 4))
                 if on_progress is not None:
                     on_progress(fraction)
 
@@ -204,27 +223,35 @@ def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None
                 channel_colours=[_hex(colour) for _, _, colour in names])
             ranges = write_pyramid(temp, image, lambda z, c, t, y, h: backend.read(
                 0, z, c, t, 0, y, info.size_x, h), progress=progress)
-            _still_running(vault, job_id)
+            _still_running(vault, job_id, token)
             store.publish(temp, store.pyramid(pixels_id))
-        with vault.catalog.session() as session:
-            finished = session.execute(update(PyramidJob).where(
-                PyramidJob.id == job_id, PyramidJob.state == JobState.RUNNING).values(
-                state=JobState.DONE, progress=1.0, reason="", finished_at=datetime.now(UTC))
-                .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
-            if finished != 1:  # cancelled or deleted between the check and the rename
-                session.rollback()
-                shutil.rmtree(store.pyramid(pixels_id), ignore_errors=True)
-                raise Cancelled
-            session.execute(update(Pixels).where(Pixels.id == pixels_id).values(
-                version=Pixels.version + 1).execution_options(synchronize_session=False))
-            for index, (low, high) in enumerate(ranges):  # statistics import skipped
-                session.execute(update(Channel).where(
-                    Channel.pixels_id == pixels_id, Channel.index == index,
-                    Channel.min.is_(None)).values(min=low, max=high)
-                    .execution_options(synchronize_session=False))
+            # still under the lock: no other builder starts before this is settled
+            with vault.catalog.session() as session:
+                finished = session.execute(update(PyramidJob).where(
+                    PyramidJob.id == job_id, PyramidJob.state == JobState.RUNNING,
+                    PyramidJob.worker == token).values(
+                    state=JobState.DONE, progress=1.0, reason="",
+                    finished_at=datetime.now(UTC))
+                    .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+                if finished != 1:  # cancelled, deleted or claimed again since the check
+                    session.rollback()
+                    shutil.rmtree(store.pyramid(pixels_id), ignore_errors=True)
+                    raise Cancelled
+                session.execute(update(Pixels).where(Pixels.id == pixels_id).values(
+                    version=Pixels.version + 1).execution_options(synchronize_session=False))
+                for index, (low, high) in enumerate(ranges):  # statistics import skipped
+                    session.execute(update(Channel).where(
+                        Channel.pixels_id == pixels_id, Channel.index == index,
+                        Channel.min.is_(None)).values(min=low, max=high)
+                        .execution_options(synchronize_session=False))
         log.info("pyramid of image %s built", image_id)
     except Cancelled:
         log.info("pyramid of image %s cancelled; nothing of it is kept", image_id)
+    except Interrupted:
+        log.info("pyramid of image %s interrupted (its worker stops); it waits for "
+                 "another", image_id)
+        _set(vault, job_id, token, state=JobState.PENDING, progress=0.0)
+        raise
     except LockHeldError:
         log.info("pyramid of image %s is built by another process", image_id)
     except Exception as exc:  # any failure is recorded with its reason, never lost
@@ -233,7 +260,7 @@ def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None
         again = not last_attempt and _transient(exc)
         log.warning("pyramid of image %s failed%s: %s", image_id,
                     ", to be tried again" if again else "", reason)
-        _set(vault, job_id, state=JobState.PENDING if again else JobState.FAILED,
+        _set(vault, job_id, token, state=JobState.PENDING if again else JobState.FAILED,
              reason=reason[:4000], finished_at=None if again else datetime.now(UTC))
         if again:
             raise
@@ -256,6 +283,16 @@ def run_pending(vault: Vault, on_job: Callable[[int], None] | None = None,
         build(vault, job_id, on_progress)
         count += 1
     return count
+
+
+def give_up(vault: Vault, pixels_id: int, reason: str) -> None:
+    """Mark the job of these pixels failed, whoever claimed it (its builders died)."""
+    with vault.catalog.session() as session:
+        session.execute(update(PyramidJob).where(
+            PyramidJob.pixels_id == pixels_id,
+            PyramidJob.state.in_([JobState.PENDING, JobState.RUNNING])).values(
+            state=JobState.FAILED, reason=reason[:4000], finished_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False))
 
 
 def retry(vault: Vault, actor: Actor, job_id: int) -> None:

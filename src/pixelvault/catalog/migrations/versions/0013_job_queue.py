@@ -34,6 +34,13 @@ def upgrade() -> None:
         # the raw driver runs the whole script (functions with $$ bodies) without
         # parameter substitution
         bind.connection.driver_connection.execute(schema)  # type: ignore[union-attr]
+        # pyramids queued before the queue existed go on it now
+        op.execute("""
+            SELECT procrastinate_defer_jobs_v1(ARRAY(
+                SELECT ROW('pyramids', 'pixelvault.pyramid', 0, 'pyramid-' || pixels_id,
+                           NULL, jsonb_build_object('pixels_id', pixels_id), NULL)
+                       ::procrastinate_job_to_defer_v1
+                  FROM pyramid_job WHERE state IN ('pending', 'running')))""")
 
 
 def downgrade() -> None:
