@@ -53,7 +53,11 @@ def two_hosts(tmp_path: Path, pg_database: str) -> Iterator[dict[str, str]]:
     finally:
         for process in started:
             process.send_signal(signal.SIGTERM)
-            print(process.communicate(timeout=30)[1].decode(errors="replace"))
+            try:
+                print(process.communicate(timeout=30)[1].decode(errors="replace"))
+            except subprocess.TimeoutExpired:  # never leave a server behind
+                process.kill()
+                process.communicate()
 
 
 def _healthy(url: str) -> bool:
