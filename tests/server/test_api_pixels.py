@@ -74,6 +74,14 @@ def test_write_then_read_at_every_level(api: Api, world: World) -> None:
     pending = api.client.get(f"{url}?level=1", headers=alice)
     assert pending.status_code == 503 and int(pending.headers["Retry-After"]) >= 1
     assert pending.json()["progress"] == 0.0 and "being built" in pending.json()["message"]
+    (job,) = api.client.get("/api/v1/jobs", headers=alice).json()
+    for who, job_id, status in (("bob", job["id"], 404), ("xavier", job["id"], 404),
+                                ("alice", job["id"] + 1000, 404), ("alice", -1, 400),
+                                ("alice", 2**63, 400)):
+        refused = api.client.post(f"/api/v1/jobs/{job_id}/cancel", headers=world.headers[who])
+        assert refused.status_code == status, (who, job_id, refused.text)
+    again = api.client.get(f"{url}/info", headers=alice).json()
+    assert again["pyramid"]["state"] == "pending"  # nobody but its owner stops it
     assert pyramids.run_pending(api.vault) == 1
     np.testing.assert_array_equal(npy(api.client.get(f"{url}?level=1&c=1", headers=alice)),
                                   halve(data[1]))
@@ -88,6 +96,8 @@ def test_write_then_read_at_every_level(api: Api, world: World) -> None:
     assert api.client.get("/api/v1/jobs", headers=bob).json() == []
     refused = api.client.post(f"/api/v1/jobs/{jobs[0]['id']}/retry", headers=alice)
     assert refused.status_code == 403
+    late = api.client.post(f"/api/v1/jobs/{jobs[0]['id']}/cancel", headers=alice)
+    assert late.status_code == 400 and "done already" in late.json()["message"]
 
 
 def test_bad_requests_name_the_valid_range(api: Api, world: World) -> None:
