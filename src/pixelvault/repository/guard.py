@@ -1,13 +1,16 @@
-"""The check that runs before every write: right repository, enough space.
+"""The check that runs before every write and read: right repository, enough space.
 
-Both checks are a stat and a statvfs, cheap enough to run on every write; that
+Both checks are a stat and a statvfs, cheap enough to run on every request; that
 is what makes a share that vanishes mid-run fail loudly instead of filling its
-mount point.
+mount point. The identity marker is read once and then recognised by its stat
+(device, inode, size, change time): a share unmounted, swapped or with its marker
+rewritten shows another stat, and the marker is read again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 from pixelvault.errors import OutOfSpaceError, RepositoryIdentityError
 from pixelvault.repository import identity, space
@@ -21,9 +24,21 @@ class WriteGuard:
     uuid: str
     warn: Threshold
     critical: Threshold
+    # the marker's stat when it was last read and found right
+    _verified: list[tuple[int, int, int, int]] = field(default_factory=list, compare=False,
+                                                       repr=False)
 
     def check_identity(self) -> None:
+        try:
+            found = os.stat(self.layout.marker(self.uuid))
+            seen = (found.st_dev, found.st_ino, found.st_size, found.st_ctime_ns)
+        except OSError:
+            seen = None
+        if seen is not None and seen in self._verified:
+            return
         identity.verify(self.layout, self.uuid)
+        if seen is not None:
+            self._verified[:] = [seen]
 
     def require_available(self, consequence: str) -> None:
         """Raise (503) unless the data dir is this repository, saying so first.
