@@ -50,6 +50,8 @@ from pixelvault.services import coherence
 from pixelvault.services.access.auth import LoginLimiter
 from pixelvault.services.vault import Vault
 
+HOT_ROUTERS = (webgateway.router, zarr.router, pixel_buffer.router, pixels.router)
+
 
 def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | None = None,
                process: int | None = None) -> FastAPI:
@@ -92,6 +94,12 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
         app.add_middleware(Cors, origins=vault.settings.cors_origins)
     app.add_middleware(SecurityHeaders, process=process)  # outermost: preflights carry it
     errors.install(app)
+    # Routes are tried in order, each a regular expression: the viewers' hot paths
+    # (tiles, thumbnails, Zarr chunks, raw pixels) come first, sparing every tile the
+    # scan of some 200 others. tests/server/test_routes.py checks that no path of theirs
+    # is also a path of another router, so the order changes no answer.
+    for router in HOT_ROUTERS:
+        app.include_router(router)
     app.include_router(health.router)
     app.include_router(sessions.router)
     app.include_router(webclient.router)
@@ -104,16 +112,12 @@ def create_app(vault: Vault, lock: RepositoryLock, *, pyramid_workers: int | Non
     app.include_router(filesets.router)
     app.include_router(imports.router)
     app.include_router(images.router)
-    app.include_router(pixels.router)
-    app.include_router(pixel_buffer.router)
-    app.include_router(webgateway.router)
     app.include_router(rdefs.router)
     app.include_router(iviewer.router)
     app.include_router(omero_rois.router)
     app.include_router(omero_plates.router)
     app.include_router(figure.router)
     app.include_router(rendering.router)
-    app.include_router(zarr.router)
     app.include_router(search.router)
     app.include_router(rois.router)
     app.include_router(omero_api.router)
