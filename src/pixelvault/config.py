@@ -179,6 +179,11 @@ def _parse_bytes(text: str) -> str:
     return str(size)
 
 
+def _parse_budget(text: str) -> str:
+    """A memory budget in bytes; 0 turns the cache off."""
+    return "0" if text.strip() == "0" else _parse_bytes(text)
+
+
 def _parse_switch(text: str) -> str:
     value = text.strip().lower()
     if value in ("on", "true", "yes", "1"):
@@ -306,6 +311,9 @@ KEYS: dict[str, Key] = {
         Key("render.max_region", _integer(1 << 16, 1 << 32, "pixels"),
             lambda home: str(4096 * 4096),
             "largest region (width times height) one rendered image may show"),
+        Key("render.tile_cache", _parse_budget, lambda home: str(64 << 20),
+            "memory per server process for rendered tiles and planes asked for again "
+            "with the same settings (bytes or 64MiB; 0 turns it off)"),
     )
 }
 
@@ -548,6 +556,10 @@ class Settings:
     @property
     def max_region(self) -> int:
         return int(self.get("render.max_region"))
+
+    @property
+    def tile_cache(self) -> int:
+        return int(self.get("render.tile_cache"))
 
     @property
     def state_dir(self) -> Path:

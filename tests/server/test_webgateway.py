@@ -13,7 +13,7 @@ from PIL import Image
 
 from pixelvault.services import imports
 from tests.conftest import Env
-from tests.server.conftest import Api, World, serving
+from tests.server.conftest import ROOT_PASSWORD, Api, World, serving
 
 
 @pytest.fixture
@@ -247,3 +247,85 @@ def test_deleting_an_image_removes_its_thumbnails_and_cleanse_the_strays(
     os.utime(stray, (1_000_000_000, 1_000_000_000))
     report = cleanse(api.vault)
     assert not stray.exists() and any(r[0].endswith("777") for r in report.removed)
+
+
+def test_repeated_tiles_come_from_the_cache_and_never_stale(api: Api, world: World,
+                                                          tmp_path: Path,
+                                                          initialised: Env) -> None:
+    alice, bob = world.headers["alice"], world.headers["bob"]
+    image_id = import_as(api, "alice", two_channels(tmp_path))
+    url = f"/webgateway/render_image_region/{image_id}/0/0/?tile=0,0,0&format=png"
+    first = api.client.get(url, headers=alice)
+    again = api.client.get(url, headers=alice)
+    assert first.headers["x-pixelvault-cache"] == "miss"
+    assert again.headers["x-pixelvault-cache"] == "hit"
+    assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+    assert picture(again)[25, 5].tolist() == [255, 0, 0]
+    # A cached tile is no way around the permission check.
+    assert api.client.get(url, headers=bob).status_code == 404
+    # New settings (channel 1 off) make a new answer at once, never the kept one.
+    settings = api.client.get(f"/api/v1/images/{image_id}/rendering", headers=alice).json()
+    settings["channels"][0]["active"] = False
+    assert api.client.put(f"/api/v1/images/{image_id}/rendering", headers=alice,
+                          json=settings).status_code == 200
+    changed = api.client.get(url, headers=alice)
+    assert changed.headers["x-pixelvault-cache"] == "miss"
+    assert picture(changed)[25, 5].tolist() == [0, 0, 0]
+    # Whole planes too.
+    plane = f"/webgateway/render_image/{image_id}/?format=png"
+    assert api.client.get(plane, headers=alice).headers["x-pixelvault-cache"] == "miss"
+    assert api.client.get(plane, headers=alice).headers["x-pixelvault-cache"] == "hit"
+
+    # Another repository in the same process, its image with the same id, version and
+    # settings but other pixels (the halves swapped): its own picture, not ours.
+    home = tmp_path / "other-home"
+    home.mkdir()
+    other_env = Env(home, {**initialised.vars, "PIXELVAULT_HOME": str(home)},
+                    initialised.backend)
+    other_env.vars.pop("PIXELVAULT_DB_URL", None)
+    other_env.cli("admin", "init", check=True)
+    other_env.set(pixels_pyramid_workers="0")
+    swapped = tmp_path / "swapped"
+    swapped.mkdir()
+    data = tifffile.imread(two_channels(tmp_path))
+    tifffile.imwrite(swapped / "halves.ome.tif", data[:, :, ::-1].copy(), ome=True,
+                     metadata={"axes": "CYX"})
+    with serving(other_env) as other:
+        root = other.login("root", ROOT_PASSWORD)
+        theirs = import_as(other, "root", swapped / "halves.ome.tif")
+        query = "tile=0,0,0&format=png&c=1|0:4000$FF0000,2|0:4000$00FF00&m=c"
+        ours = api.client.get(f"/webgateway/render_image_region/{image_id}/0/0/?{query}",
+                              headers=alice)
+        seen = other.client.get(f"/webgateway/render_image_region/{theirs}/0/0/?{query}",
+                                headers=root)
+        # Same id, version and settings: the same ETag, from another repository.
+        assert theirs == image_id and seen.headers["etag"] == ours.headers["etag"]
+        assert seen.headers["x-pixelvault-cache"] == "miss"
+        assert picture(ours)[25, 5].tolist() == [255, 0, 0]
+        assert picture(seen)[25, 5].tolist() == [0, 255, 0]
+
+
+def test_the_tile_cache_keeps_to_its_budget() -> None:
+    from pixelvault.services.rendering.tile_cache import TileCache
+
+    cache = TileCache()
+    for index in range(10):
+        cache.put("repo", f"tile {index}", bytes(100), budget=450)
+    assert cache.size <= 450
+    assert cache.get("repo", "tile 9") is not None and cache.get("repo", "tile 0") is None
+    cache.put("repo", "huge", bytes(200), budget=450)  # over a quarter: not kept
+    assert cache.get("repo", "huge") is None
+    cache.put("repo", "any", bytes(10), budget=0)  # turned off
+    assert cache.get("repo", "any") is None
+
+
+def test_a_turned_off_tile_cache_renders_every_time(initialised: Env,
+                                                    tmp_path: Path) -> None:
+    initialised.set(pixels_pyramid_workers="0", render_tile_cache="0")
+    with serving(initialised) as api:
+        root = api.login("root", ROOT_PASSWORD)
+        image_id = import_as(api, "root", two_channels(tmp_path))
+        url = f"/webgateway/render_image_region/{image_id}/0/0/?tile=0,0,0"
+        seen = [api.client.get(url, headers=root).headers["x-pixelvault-cache"]
+                for _ in range(2)]
+        assert seen == ["miss", "miss"]

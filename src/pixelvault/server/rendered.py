@@ -16,6 +16,7 @@ from pixelvault.services.rendering import settings as rendering
 from pixelvault.targets import parse_id
 
 CACHE_CONTROL = "private, no-cache"  # revalidate: the ETag answers 304 when unchanged
+CACHE_HEADER = "X-Pixelvault-Cache"  # whether the rendered-tile cache had the answer
 
 
 def query_of(request: Request) -> dict[str, str]:
@@ -29,6 +30,7 @@ def answer(rendered: images.Rendered) -> Response:
     headers = {"ETag": rendered.etag, "Cache-Control": CACHE_CONTROL}
     if rendered.not_modified:
         return Response(status_code=304, headers=headers)
+    headers[CACHE_HEADER] = "hit" if rendered.cached else "miss"
     return Response(rendered.data, media_type=rendered.media_type, headers=headers)
 
 

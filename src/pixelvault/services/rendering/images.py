@@ -10,6 +10,7 @@ import hashlib
 import math
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -26,6 +27,7 @@ from pixelvault.services import coherence
 from pixelvault.services.pixels.access import PixelsInfo, buffer_for, pixels_info
 from pixelvault.services.pixels.buffer import PixelBuffer
 from pixelvault.services.rendering import settings as rendering
+from pixelvault.services.rendering.tile_cache import TILES
 from pixelvault.services.vault import Vault
 
 MAX_TILE = 1024  # OMERO's largest tile side
@@ -38,6 +40,7 @@ class Rendered:
     media_type: str
     etag: str
     not_modified: bool = False  # the client's copy (If-None-Match) is current: no body
+    cached: bool = False  # served from the rendered-tile cache
 
 
 class _InfoCache:
@@ -136,6 +139,20 @@ def _finish(planes: dict[int, np.ndarray[Any, Any]], asked: Rendering) -> bytes:
     return encode(rgb, asked.fmt, asked.quality)
 
 
+def _cached(vault: Vault, asked: Rendering, etag: str,
+            planes: Callable[[], dict[int, np.ndarray[Any, Any]]]) -> Rendered:
+    """The answer for ``etag`` from the rendered-tile cache, or rendered and kept."""
+    budget = vault.settings.tile_cache
+    if budget:
+        found = TILES.get(vault.uuid, etag)
+        if found is not None:
+            return Rendered(found, FORMATS[asked.fmt], etag, cached=True)
+    data = _finish(planes(), asked)
+    if budget:
+        TILES.put(vault.uuid, etag, data, budget)
+    return Rendered(data, FORMATS[asked.fmt], etag)
+
+
 def _zt(info: PixelsInfo, asked: Rendering, z: int | None, t: int | None) -> tuple[int, int]:
     z = asked.settings.default_z if z is None else z
     t = asked.settings.default_t if t is None else t
@@ -190,8 +207,7 @@ def region(vault: Vault, actor: Actor, image_id: int, z: int | None, t: int | No
     etag = _etag(base, "r", z, t, level, x, y, w, h)
     if known is not None and etag in known:
         return Rendered(b"", FORMATS[asked.fmt], etag, not_modified=True)
-    data = _finish(_planes(buffer, asked, z, t, level, x, y, w, h), asked)
-    return Rendered(data, FORMATS[asked.fmt], etag)
+    return _cached(vault, asked, etag, lambda: _planes(buffer, asked, z, t, level, x, y, w, h))
 
 
 def plane(vault: Vault, actor: Actor, image_id: int, z: int | None, t: int | None,
@@ -212,10 +228,9 @@ def plane(vault: Vault, actor: Actor, image_id: int, z: int | None, t: int | Non
     if known is not None and etag in known:
         return Rendered(b"", FORMATS[asked.fmt], etag, not_modified=True)
     if step == 1:
-        planes = _planes(buffer, asked, z, t, level, 0, 0, size_x, size_y)
-    else:
-        planes = _sampled(buffer, asked, z, t, level, step)
-    return Rendered(_finish(planes, asked), FORMATS[asked.fmt], etag)
+        return _cached(vault, asked, etag,
+                       lambda: _planes(buffer, asked, z, t, level, 0, 0, size_x, size_y))
+    return _cached(vault, asked, etag, lambda: _sampled(buffer, asked, z, t, level, step))
 
 
 def _sampled(buffer: PixelBuffer, asked: Rendering, z: int, t: int, level: int,
