@@ -570,8 +570,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--viewport", default="1920x1080", help="QuPath's viewer, WxH")
     parser.add_argument("--dir", type=Path, default=None)
-    parser.add_argument("--http-parser", choices=("h11", "httptools"), default="h11",
-                        help="the server's server.http_parser (h11: the default)")
+    parser.add_argument("--http-parser", choices=("h11", "httptools"), default="httptools",
+                        help="the server's server.http_parser (httptools: the default)")
     args = parser.parse_args()
     width, _, height = args.viewport.partition("x")
     viewport = (int(width), int(height))

@@ -161,7 +161,8 @@ def main() -> None:
         env = init_home(work / "home")
         port = free_port()
         env.update(PIXELVAULT_SERVER_PORT=str(port), PIXELVAULT_ROOT_PASSWORD="bench-root-1",
-                   PIXELVAULT_PIXELS_PYRAMID_WORKERS="0")
+                   PIXELVAULT_PIXELS_PYRAMID_WORKERS="0",
+                   PIXELVAULT_RENDER_TILE_CACHE="0")  # fresh tiles: rendered every time
         made = json.loads(subprocess.run(
             [sys.executable, "-m", "pixelvault", "import", str(source), "--quiet", "-o",
              "json"], env=env, check=True, capture_output=True, text=True).stdout)

@@ -239,10 +239,9 @@ KEYS: dict[str, Key] = {
             lambda home: str(default_server_workers()),
             "server processes behind the port (default: one per CPU, at most 8; caches "
             "stay coherent across them)"),
-        Key("server.http_parser", _parse_http_parser, lambda home: "h11",
-            "h11, or httptools (faster, but it drops the body of a POST carrying Java's "
-            "HTTP/2 upgrade headers, as QuPath sends on http://; use it behind an https "
-            "proxy only)"),
+        Key("server.http_parser", _parse_http_parser, lambda home: "httptools",
+            "httptools (fast; declines HTTP/2 upgrade offers as h11 does, keeping their "
+            "body), or h11 (pure Python, slower)"),
         Key("space.warn", _parse_threshold, lambda home: "10%",
             "free space below which diagnostics warn (bytes, 5GiB or 10%)"),
         Key("space.critical", _parse_threshold, lambda home: "1%",

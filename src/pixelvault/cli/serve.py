@@ -14,6 +14,8 @@ from pixelvault.cli.output import errors
 from pixelvault.errors import PixelvaultError, RepositoryError
 
 if TYPE_CHECKING:
+    import asyncio
+
     from pixelvault.services.vault import Vault
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -148,6 +150,15 @@ def refuse_if_unhealthy(vault: Vault) -> None:
         raise RepositoryError(f"refusing to start: {first.name}: {first.detail}; {first.fix}")
 
 
+def _protocol(name: str) -> type[asyncio.Protocol] | str:
+    """uvicorn's protocol for ``server.http_parser``: httptools with h2c offers declined."""
+    if name == "httptools":
+        from pixelvault.server.http_protocol import H2cDecliningHttpToolsProtocol
+
+        return H2cDecliningHttpToolsProtocol
+    return name
+
+
 def _serve_here(vault: Vault, sock: socket.socket, index: int | None) -> None:
     """Serve ``sock`` from this process until SIGTERM or SIGINT (uvicorn's graceful end)."""
     import uvicorn
@@ -160,7 +171,7 @@ def _serve_here(vault: Vault, sock: socket.socket, index: int | None) -> None:
         app = create_app(vault, lock, process=index)
         server = uvicorn.Server(uvicorn.Config(
             app, log_level="info", access_log=False, lifespan="on",
-            timeout_graceful_shutdown=10, http=vault.settings.http_parser,
+            timeout_graceful_shutdown=10, http=_protocol(vault.settings.http_parser),
             proxy_headers=True, forwarded_allow_ips=vault.settings.trusted_proxies,
         ))
         if index is None:

@@ -1,0 +1,84 @@
+"""uvicorn's httptools protocol, declining an HTTP/2 upgrade offer without losing the body.
+
+Java's HttpClient (QuPath's, on ``http://`` addresses) offers ``Upgrade: h2c`` on the
+first request of a connection, a POST with its body included. llhttp treats every
+upgrade request as the end of HTTP/1.1 on that connection: httptools tells it to skip
+the body, and uvicorn's protocol then hands the application an empty body (a login
+without its password) and reads nothing more from the connection. h11 declines the
+offer and carries on, which is what RFC 9113 asks of a server that does not speak h2c.
+
+This protocol does the same with httptools (several times faster per request than h11,
+which matters for tiles): when the parser stops at an h2c offer, the body that follows
+is read by ``Content-Length`` into the request, and a fresh parser takes the
+connection on. Any other upgrade than h2c and WebSocket keeps uvicorn's behaviour.
+"""
+
+from __future__ import annotations
+
+import httptools
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_H2C_BODY = 16 << 20  # what a declined upgrade's body may bring (logins, annotations)
+
+
+class H2cDecliningHttpToolsProtocol(HttpToolsProtocol):
+    """See the module's text."""
+
+    _body_left: int | None = None  # bytes still owed to a declined upgrade's body
+
+    def data_received(self, data: bytes) -> None:
+        if self._body_left is not None:
+            data = self._take_body(data)
+            if not data:
+                return
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("Invalid HTTP request received.")
+        except httptools.HttpParserUpgrade as upgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            elif self._get_upgrade() == b"h2c":
+                self._decline(data[upgrade.args[0]:])
+            else:
+                self._unsupported_upgrade_warning()
+
+    def _decline(self, rest: bytes) -> None:
+        """Carry on in HTTP/1.1 after an h2c offer: the body is the request's own."""
+        headers = dict(self.headers)
+        if b"transfer-encoding" in headers:
+            self.send_400_response("a chunked body with an HTTP/2 upgrade offer; send it "
+                                   "without 'Upgrade: h2c' or with a Content-Length")
+            return
+        try:
+            length = int(headers.get(b"content-length", b"0"))
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_H2C_BODY:
+            self.send_400_response("a Content-Length that is not a number of at most "
+                                   f"{MAX_H2C_BODY} bytes")
+            return
+        self.parser = httptools.HttpRequestParser(self)
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        self._body_left = length
+        rest = self._take_body(rest)
+        if rest:
+            self.data_received(rest)
+
+    def _take_body(self, data: bytes) -> bytes:
+        """Give the request the part of ``data`` that is its body; return what follows."""
+        assert self._body_left is not None
+        taken, rest = data[:self._body_left], data[self._body_left:]
+        self._body_left -= len(taken)
+        cycle = self.cycle
+        cycle.body += taken
+        cycle.more_body = self._body_left > 0
+        if not cycle.more_body:
+            self._body_left = None
+        if len(cycle.body) > HIGH_WATER_LIMIT:
+            self.flow.pause_reading()
+        cycle.message_event.set()
+        return rest

@@ -1,0 +1,132 @@
+"""Both HTTP parsers decline Java's HTTP/2 upgrade offer (QuPath on http://) and keep
+the request's body and the connection: the login goes through, whole or in pieces,
+and the next request on the same connection is answered."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import Env
+from tests.server.test_lifecycle import free_port, wait_for
+
+PASSWORD = "root-secret-1"
+JAVA_UPGRADE = (b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                b"HTTP2-Settings: AAEAAEAAAAIAAAABAAMAAABkAAQBAAAAAAUAAEAA\r\n")
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def port(request: pytest.FixtureRequest, sqlite_env: Env) -> Iterator[int]:
+    sqlite_env.cli("admin", "init", check=True)
+    number = free_port()
+    sqlite_env.set(server_port=str(number), server_http_parser=request.param,
+                   root_password=PASSWORD, search_indexer="off")
+    server = subprocess.Popen([sys.executable, "-m", "pixelvault", "serve"],
+                              env=sqlite_env.vars, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: _answers(number), timeout=60)
+        yield number
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def login_request(extra: bytes = JAVA_UPGRADE) -> tuple[bytes, bytes]:
+    body = json.dumps({"username": "root", "password": PASSWORD}).encode()
+    head = (b"POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra +
+            b"Content-Type: application/json\r\nContent-Length: " +
+            str(len(body)).encode() + b"\r\n\r\n")
+    return head, body
+
+
+def responses(sock: socket.socket, count: int) -> list[tuple[int, bytes]]:
+    """``count`` whole responses read from ``sock``: (status, body)."""
+    data, found = b"", list[tuple[int, bytes]]()
+    deadline = time.monotonic() + 20
+    while len(found) < count and time.monotonic() < deadline:
+        while b"\r\n\r\n" in data and len(found) < count:
+            head, rest = data.split(b"\r\n\r\n", 1)
+            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), 0)
+            if len(rest) < length:
+                break
+            found.append((int(head.split()[1]), rest[:length]))
+            data = rest[length:]
+        if len(found) < count:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return found
+
+
+def test_an_upgrade_offer_keeps_its_body_and_the_connection(port: int) -> None:
+    head, body = login_request()
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(head + body)
+        [(status, answer)] = responses(sock, 1)
+        assert status == 200, answer
+        token = json.loads(answer)["token"]
+        sock.sendall(b"GET /api/v1/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Authorization: Bearer " + token.encode() + b"\r\n\r\n")
+        [(status, answer)] = responses(sock, 1)
+        assert status == 200 and json.loads(answer)["username"] == "root"
+
+
+def test_a_body_in_pieces_and_a_request_right_behind_it(port: int) -> None:
+    head, body = login_request()
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(head)
+        time.sleep(0.2)
+        sock.sendall(body[:7])
+        time.sleep(0.2)
+        # the rest of the body with the next request in the same packet
+        sock.sendall(body[7:] + b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        (login, _), (health, answer) = responses(sock, 2)
+        assert login == 200 and health == 200 and b"status" in answer
+
+
+def test_a_plain_login_on_the_same_parser(port: int) -> None:
+    head, body = login_request(extra=b"")
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(head + body)
+        assert responses(sock, 1)[0][0] == 200
+
+
+@pytest.mark.parametrize(("extra", "says"), [
+    (b"Transfer-Encoding: chunked\r\n", b"chunked"),
+    (b"Content-Length: 99999999999\r\n", b"Content-Length"),
+])
+def test_an_upgrade_offer_it_cannot_carry_is_refused(sqlite_env: Env, extra: bytes,
+                                                    says: bytes) -> None:
+    sqlite_env.cli("admin", "init", check=True)
+    number = free_port()
+    sqlite_env.set(server_port=str(number), server_http_parser="httptools",
+                   search_indexer="off")
+    server = subprocess.Popen([sys.executable, "-m", "pixelvault", "serve"],
+                              env=sqlite_env.vars, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: _answers(number), timeout=60)
+        with socket.create_connection(("127.0.0.1", number), timeout=20) as sock:
+            sock.sendall(b"POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                         JAVA_UPGRADE + extra + b"\r\n")
+            [(status, answer)] = responses(sock, 1)
+            assert status == 400 and says in answer
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
