@@ -19,8 +19,6 @@ import httptools
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-MAX_H2C_BODY = 16 << 20  # what a declined upgrade's body may bring (logins, annotations)
-
 
 class H2cDecliningHttpToolsProtocol(HttpToolsProtocol):
     """See the module's text."""
@@ -53,14 +51,9 @@ class H2cDecliningHttpToolsProtocol(HttpToolsProtocol):
             self.send_400_response("a chunked body with an HTTP/2 upgrade offer; send it "
                                    "without 'Upgrade: h2c' or with a Content-Length")
             return
-        try:
-            length = int(headers.get(b"content-length", b"0"))
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_H2C_BODY:
-            self.send_400_response("a Content-Length that is not a number of at most "
-                                   f"{MAX_H2C_BODY} bytes")
-            return
+        # llhttp has checked the Content-Length's digits; the body is held no more than
+        # any other (flow control pauses reading until the application takes it).
+        length = int(headers.get(b"content-length", b"0"))
         self.parser = httptools.HttpRequestParser(self)
         self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
         self._body_left = length
