@@ -184,3 +184,64 @@ def test_a_killed_worker_s_job_is_finished_once_by_another_and_cancels_leave_not
     # no failure but the one the stopped worker's job was meant to end with
     assert logs.count("Traceback") == logs.count("procrastinate.exceptions.JobAborted") == 1, \
         logs
+
+
+def test_thumbnails_are_made_by_workers_for_imports_and_new_settings(
+        vault: Vault, workers: Workers, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    import tifffile
+
+    from pixelvault.catalog.models import Thumbnail
+    from pixelvault.services.rendering import settings as rendering
+    from pixelvault.services.rendering import thumbnails
+
+    folder = tmp_path / "small"
+    folder.mkdir()
+    for index in range(2):
+        data = np.zeros((2, 60, 80), np.uint16)
+        data[0, :, :40] = data[1, :, 40:] = 1000 + index
+        data[:, 0, 0] = 1
+        tifffile.imwrite(folder / f"cells-{index}.ome.tif", data, ome=True,
+                         metadata={"axes": "CYX"})
+    actor = vault.local_admin()
+    outcome = imports.run(vault, actor, imports.plan([folder]),
+                          imports.ImportOptions(thumbnails=False))
+    assert not outcome.failed, outcome.failed
+    kept, gone = (imported for imported in outcome.imported)
+
+    def queued() -> int:
+        with vault.catalog.session() as session:
+            return int(session.scalar(text(
+                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = "
+                "'pixelvault.thumbnail' AND status IN ('todo', 'doing')")) or 0)
+
+    # deferred in the import's own transaction, one per image; none made yet
+    assert queued() == 2
+    # one image deleted before any worker runs: its job ends with nothing to do
+    deletion.delete_fileset(vault, actor, gone.fileset_id)
+    # new settings on the other before the worker: the job makes the newest
+    image_id = kept.image_ids[0]
+    current = rendering.effective(vault, actor, image_id).settings
+    shown = replace(current, channels=(replace(current.channels[0], active=False),
+                                       current.channels[1]))
+    rendering.set_settings(vault, actor, image_id, shown)
+    assert queued() == 3
+    with vault.catalog.session() as session:
+        assert session.scalars(select(Thumbnail)).all() == []
+
+    workers.start()
+    _until(lambda: queued() == 0)
+    with vault.catalog.session() as session:
+        rows = session.scalars(select(Thumbnail)).all()
+        pixels_id = session.scalar(select(Pixels.id).where(Pixels.image_id == image_id))
+    assert [(r.pixels_id, r.owner_id, r.rdef_key) for r in rows] == \
+        [(pixels_id, actor.user_id, thumbnails.settings_key(shown))]
+    stored = vault.thumbnails.read(rows[0].id)
+    assert stored is not None and thumbnails.get(vault, actor, image_id) == stored
+    with vault.catalog.session() as session:  # served from the store, not made again
+        assert session.scalar(select(Thumbnail.version)) == rows[0].version
+        failed = session.scalar(text("SELECT count(*) FROM procrastinate_jobs "
+                                     "WHERE status = 'failed'"))
+    assert failed == 0
+    assert "Traceback" not in workers.stop_all()

@@ -45,8 +45,8 @@ def import_(
     skip: list[str] = typer.Option(
         [], "--skip",
         help="minmax: no channel statistics; checksum: compare sizes only (File-Size-64, "
-             "as OMERO's --skip checksum), no hashing; thumbnails: none made now (each is "
-             "made when first asked for)."),
+             "as OMERO's --skip checksum), no hashing; thumbnails: none made now (job "
+             "workers make them on PostgreSQL; otherwise each is made when first asked for)."),
     parallel: int = typer.Option(1, "--parallel", "-j", min=1, max=32,
                                  help="Filesets imported at once (on this machine)."),
     name: str | None = typer.Option(None, "--name", "-n", help="Image name (default: file)."),

@@ -9,8 +9,7 @@ import typer
 
 from pixelvault.cli.output import errors
 from pixelvault.errors import InvalidInputError
-
-QUEUES = ("pyramids",)
+from pixelvault.services.jobs.queue import QUEUES
 
 
 def worker(
@@ -21,7 +20,7 @@ def worker(
         None, "--concurrency", "-c", min=1, max=64,
         help="Jobs run at once (default: one per CPU)."),
 ) -> None:
-    """Run background jobs (pyramids of large images) until SIGTERM or Ctrl-C.
+    """Run background jobs (pyramids of large images, thumbnails) until SIGTERM or Ctrl-C.
 
     On PostgreSQL, workers on any host that shares the catalog and the repository
     take jobs from one queue; a worker killed mid-job has its jobs taken up by
@@ -35,6 +34,8 @@ def worker(
         pixelvault worker
 
         pixelvault worker --concurrency 2 --queues pyramids
+
+        pixelvault worker --queues thumbnails
 
         nice -n 10 pixelvault worker     # behind the server's requests
     """

@@ -283,6 +283,10 @@ def _record(session: Session, actor: Actor, fileset_id: int, copied: list[Copied
         for pixels_id, thumb in made])
     for thumb_id, (_, thumb) in zip(thumb_ids, made, strict=True):
         vault.thumbnails.write(thumb_id, thumb.data)
+    # Those not made now (skipped, or failed): by a job worker (PostgreSQL), else when
+    # first asked for.
+    queue.defer_thumbnails(session, [(pixels_id, actor.user_id) for pixels_id, thumb
+                                     in zip(pixels_ids, thumbs, strict=True) if thumb is None])
     return image_ids
 
 

@@ -25,8 +25,11 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-PYRAMIDS = "pyramids"  # the queue
+PYRAMIDS = "pyramids"  # the queues
+THUMBNAILS = "thumbnails"
+QUEUES = (PYRAMIDS, THUMBNAILS)
 PYRAMID_TASK = "pixelvault.pyramid"
+THUMBNAIL_TASK = "pixelvault.thumbnail"
 
 _DEFER = text("""
     SELECT procrastinate_defer_jobs_v1(ARRAY(
@@ -57,6 +60,14 @@ def pyramid_lock(pixels_id: int) -> str:
 def defer_pyramids(session: Session, pixels_ids: list[int]) -> None:
     defer(session, PYRAMIDS, PYRAMID_TASK,
           [({"pixels_id": pixels_id}, pyramid_lock(pixels_id)) for pixels_id in pixels_ids])
+
+
+def defer_thumbnails(session: Session, wanted: list[tuple[int, int]]) -> None:
+    """Queue the making of ``(pixels_id, owner_id)`` thumbnails: the default size with
+    the settings that user sees (made when first asked for where there is no queue)."""
+    defer(session, THUMBNAILS, THUMBNAIL_TASK,
+          [({"pixels_id": pixels_id, "owner_id": owner_id},
+            f"thumbnail-{pixels_id}-{owner_id}") for pixels_id, owner_id in wanted])
 
 
 _STRANDED = text("""

@@ -29,6 +29,7 @@ from pixelvault.services.jobs import queue
 from pixelvault.services.operations import heartbeats
 from pixelvault.services.pixels import pyramids
 from pixelvault.services.pixels.access import cache_for
+from pixelvault.services.rendering import thumbnails
 
 if TYPE_CHECKING:
     import procrastinate
@@ -71,6 +72,10 @@ def make_app(vault: Vault, concurrency: int) -> procrastinate.App:
         except pyramids.Interrupted:
             raise JobAborted from None
         cache_for(vault).drop(lambda key: key[0] == "pyramid")
+
+    @app.task(name=queue.THUMBNAIL_TASK, queue=queue.THUMBNAILS, retry=retry)
+    def thumbnail(pixels_id: int, owner_id: int) -> None:
+        thumbnails.make(vault, pixels_id, owner_id)
 
     return app
 
@@ -183,6 +188,11 @@ class QueueWorker:
 
         limit = self.vault.settings.job_attempts
         try:
+            if job.attempts + 1 >= limit and job.task_name != queue.PYRAMID_TASK:
+                log.error("job %s (%s): its worker stopped %s times while running it; "
+                          "given up", job.id, job.call_string, job.attempts + 1)
+                await app.job_manager.finish_job_by_id_async(job.id, Status.FAILED, False)
+                return
             if job.attempts + 1 >= limit:
                 reason = (f"its worker stopped (killed, or its host died) {job.attempts + 1} "
                           "times while building it; see the workers' logs, then "

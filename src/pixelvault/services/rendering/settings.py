@@ -32,6 +32,7 @@ from pixelvault.render.settings import (
     rgba_to_hex,
 )
 from pixelvault.services import coherence
+from pixelvault.services.jobs import queue
 from pixelvault.services.vault import Vault
 
 TTL = 2.0
@@ -206,6 +207,8 @@ def save(session: Session, owner_id: int, pixels_id: int, settings: Settings) ->
                                    window_start=c.start, window_end=c.end, color=c.color,
                                    lut=c.lut, inverted=c.inverted)
                     for i, c in enumerate(settings.channels))
+    # the thumbnail that follows these settings, made by a job worker (PostgreSQL)
+    queue.defer_thumbnails(session, [(pixels_id, owner_id)])
     CACHE.clear()
     return int(rdef.version)
 

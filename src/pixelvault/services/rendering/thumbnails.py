@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pixelvault.catalog import Actor
@@ -154,10 +155,40 @@ def get(vault: Vault, actor: Actor, image_id: int, width: int | None = None,
     buffer = buffer_for(vault, info)
     read, levels = _buffer_reader(buffer)
     data = render_small(read, levels, effective.settings, info.size_z, target)
-    with vault.catalog.session() as session:
-        store(session, vault, info.pixels_id, effective.owner_id, target, data, key,
-              effective.version, info.version)
+    try:
+        with vault.catalog.session() as session:
+            store(session, vault, info.pixels_id, effective.owner_id, target, data, key,
+                  effective.version, info.version)
+    except IntegrityError:  # made at the same moment by a job or another viewer: theirs stays
+        log.info("thumbnail of image %s stored meanwhile by another", image_id)
     return data
+
+
+def make(vault: Vault, pixels_id: int, owner_id: int) -> bool:
+    """A background job's work: ``owner_id``'s default-size thumbnail of the pixels, with
+    the settings that user sees, made and stored unless it is current. False when
+    the image or the user is gone, or the user may no longer read it (nothing to do).
+    A file that cannot be read is logged, not raised: another try would fail alike;
+    the catalog or the repository away is raised, for the queue to try again later."""
+    from pixelvault.catalog.models import Pixels
+    from pixelvault.catalog.permissions import load_actor
+    from pixelvault.errors import CatalogError, NotFoundError, RepositoryError
+
+    with vault.catalog.session() as session:
+        image_id = session.scalar(select(Pixels.image_id).where(Pixels.id == pixels_id))
+        actor = load_actor(session, owner_id) if image_id is not None else None
+    if image_id is None or actor is None:
+        return False
+    try:
+        get(vault, actor, image_id)
+    except NotFoundError:
+        return False
+    except (CatalogError, RepositoryError):
+        raise
+    except PixelvaultError as exc:
+        log.warning("no thumbnail for image %s: %s", image_id, exc)
+        return False
+    return True
 
 
 def batch(vault: Vault, actor: Actor, image_ids: list[int],
