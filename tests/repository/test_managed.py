@@ -86,5 +86,9 @@ def test_fileset_directories_files_and_removal(tmp_path: Path) -> None:
     store.remove_fileset(first)
     assert not store.path(first).exists() and not store.log_path(first).exists()
     assert store.path(twin).is_dir()  # its sibling stays, and so do the levels it needs
+    for whole in ("", ".", "./"):  # the store itself is never a fileset's directory
+        with pytest.raises(InvalidInputError, match="not a fileset's directory"):
+            store.remove_fileset(PurePosixPath(whole))
+    assert store.path(twin).is_dir()
     store.remove_fileset(twin)
     assert list(store.root.iterdir()) == []  # empty template levels go too

@@ -245,3 +245,43 @@ def test_thumbnails_are_made_by_workers_for_imports_and_new_settings(
                                      "WHERE status = 'failed'"))
     assert failed == 0
     assert "Traceback" not in workers.stop_all()
+
+
+def test_a_big_delete_leaves_its_bytes_to_a_worker(vault: Vault, workers: Workers,
+                                                   tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import tifffile
+
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for index in range(2):
+        tifffile.imwrite(folder / f"cells-{index}.tif",
+                         np.full((40, 50), 100 + index, np.uint16))
+    actor = vault.local_admin()
+    outcome = imports.run(vault, actor, imports.plan([folder]), imports.ImportOptions())
+    small, big = outcome.imported
+    directory = {f.fileset_id: vault.managed.path(f.directory) for f in outcome.imported}
+
+    def removals(*states: str) -> int:
+        with vault.catalog.session() as session:
+            return int(session.scalar(text(
+                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = "
+                "'pixelvault.remove_bytes' AND status = ANY(:states)"),
+                {"states": list(states)}) or 0)
+
+    # a small delete removes its bytes at once, and queues their removal all the same
+    # (a process that dies after the commit leaves the job to a worker)
+    gone = deletion.delete_fileset(vault, actor, small.fileset_id)
+    assert not gone.in_background and not directory[small.fileset_id].exists()
+    assert removals("todo") == 1
+    # a big one returns once its rows are gone; a worker removes its bytes
+    monkeypatch.setattr(deletion, "BACKGROUND_FILES", 1)
+    gone = deletion.delete_fileset(vault, actor, big.fileset_id)
+    assert gone.in_background and gone.summary()["bytes_in_background"]
+    assert directory[big.fileset_id].is_dir()
+    assert removals("todo") == 2
+    workers.start()
+    _until(lambda: removals("todo", "doing") == 0)
+    assert not directory[big.fileset_id].exists()
+    assert removals("failed") == 0
+    assert "Traceback" not in workers.stop_all()

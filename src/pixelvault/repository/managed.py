@@ -212,6 +212,8 @@ class ManagedStore:
     def remove_fileset(self, fileset_dir: PurePosixPath) -> None:
         """Remove a fileset's directory and log (read-only files included)."""
         directory = self.path(fileset_dir)
+        if directory == self.root or not PurePosixPath(str(fileset_dir)).parts:
+            raise InvalidInputError(f"{str(fileset_dir)!r} is not a fileset's directory")
         if directory.is_dir() and not directory.is_symlink():
             for dirpath, _dirs, _files in os.walk(directory):
                 with contextlib.suppress(OSError):

@@ -83,7 +83,8 @@ class Delete(BaseModel):
 class DeleteAnswer(BaseModel):
     """What went (or would go, with ``dry_run``): the images, plates and filesets by id,
     how many annotations only the object held, its images' ROIs, and the original files
-    (fileset files and attachments) with their bytes."""
+    (fileset files and attachments) with their bytes; ``bytes_in_background``: a big
+    delete whose rows are gone and whose bytes a job worker is removing (PostgreSQL)."""
 
     dry_run: bool
     kind: str
@@ -95,6 +96,7 @@ class DeleteAnswer(BaseModel):
     rois: int
     original_files: int
     bytes: int
+    bytes_in_background: bool = False
 
 
 @router.post("/delete", response_model=DeleteAnswer, tags=["delete"])

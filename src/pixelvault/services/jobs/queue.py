@@ -27,9 +27,11 @@ from sqlalchemy.orm import Session
 
 PYRAMIDS = "pyramids"  # the queues
 THUMBNAILS = "thumbnails"
-QUEUES = (PYRAMIDS, THUMBNAILS)
+DELETIONS = "deletions"
+QUEUES = (PYRAMIDS, THUMBNAILS, DELETIONS)
 PYRAMID_TASK = "pixelvault.pyramid"
 THUMBNAIL_TASK = "pixelvault.thumbnail"
+REMOVAL_TASK = "pixelvault.remove_bytes"
 
 _DEFER = text("""
     SELECT procrastinate_defer_jobs_v1(ARRAY(
@@ -45,9 +47,9 @@ def on_queue(bind: Engine | Session) -> bool:
 
 
 def defer(session: Session, queue: str, task: str,
-          jobs: list[tuple[dict[str, Any], str]]) -> None:
+          jobs: list[tuple[dict[str, Any], str | None]]) -> None:
     """Queue ``(arguments, lock)`` jobs in the caller's transaction (PostgreSQL only;
-    jobs sharing a lock never run at the same time)."""
+    jobs sharing a lock never run at the same time; None: no lock)."""
     if jobs and on_queue(session):
         session.execute(_DEFER, {"queue": queue, "task": task, "jobs": json.dumps(
             [{"args": args, "lock": lock} for args, lock in jobs])})
@@ -68,6 +70,13 @@ def defer_thumbnails(session: Session, wanted: list[tuple[int, int]]) -> None:
     defer(session, THUMBNAILS, THUMBNAIL_TASK,
           [({"pixels_id": pixels_id, "owner_id": owner_id},
             f"thumbnail-{pixels_id}-{owner_id}") for pixels_id, owner_id in wanted])
+
+
+def defer_removal(session: Session, removal: dict[str, list[Any]]) -> None:
+    """Queue the removal of a delete's bytes (``files``, ``directories``, ``pixels``,
+    ``thumbnails``), in the delete's transaction: once its rows are gone, its bytes go
+    even if the process that deleted them dies before it removed them."""
+    defer(session, DELETIONS, REMOVAL_TASK, [(removal, None)])
 
 
 _STRANDED = text("""

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pixelvault.catalog.engine import libpq_url
 from pixelvault.services.jobs import queue
+from pixelvault.services.objects import deletion
 from pixelvault.services.operations import heartbeats
 from pixelvault.services.pixels import pyramids
 from pixelvault.services.pixels.access import cache_for
@@ -76,6 +77,13 @@ def make_app(vault: Vault, concurrency: int) -> procrastinate.App:
     @app.task(name=queue.THUMBNAIL_TASK, queue=queue.THUMBNAILS, retry=retry)
     def thumbnail(pixels_id: int, owner_id: int) -> None:
         thumbnails.make(vault, pixels_id, owner_id)
+
+    @app.task(name=queue.REMOVAL_TASK, queue=queue.DELETIONS, retry=retry)
+    def remove_bytes(attachment_files: list[int], directories: list[str], pixels: list[int],
+                     thumbnails: list[int]) -> None:
+        # the repository away (unmounted share): raised, tried again later
+        vault.guard.require_available("nothing was removed")
+        deletion.remove_bytes(vault, attachment_files, directories, pixels, thumbnails)
 
     return app
 

@@ -6,6 +6,11 @@ An image of an imported fileset can only go with all the fileset's images
 (OMERO's rule: the files hold them all); the last one takes the fileset, its
 original files' rows and then their bytes. Rows are deleted in one
 transaction; bytes only after it committed.
+
+On PostgreSQL the removal of the bytes is also queued as a job in that same
+transaction: a process that dies between the commit and the removal leaves the
+job to a worker, and a big delete (thousands of files, or gigabytes) returns
+once its rows are gone, its bytes removed by a worker in the background.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from pixelvault.catalog.models import (
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import ForbiddenError, InvalidInputError, LockHeldError, NotFoundError
 from pixelvault.services import coherence
+from pixelvault.services.jobs import queue
 from pixelvault.services.objects import containers
 from pixelvault.services.vault import Vault
 
@@ -59,13 +65,15 @@ class Deleted:
     rois: int = 0
     original_files: int = 0  # files' rows (fileset files and attachments) and bytes
     bytes: int = 0
+    in_background: bool = False  # the bytes are being removed by a job worker
 
     def summary(self) -> dict[str, Any]:
         """What goes, as a page asks before it deletes (OMERO's delete dry run)."""
         return {"kind": self.kind, "id": self.object_id, "images": self.images,
                 "plates": self.plates, "filesets": self.filesets,
                 "annotations": len(self.annotations), "rois": self.rois,
-                "original_files": self.original_files, "bytes": self.bytes}
+                "original_files": self.original_files, "bytes": self.bytes,
+                "bytes_in_background": self.in_background}
 
 
 class _DryRunEndError(Exception):
@@ -129,8 +137,14 @@ def _drop_fileset(session: Session, fileset_id: int, deleted: Deleted) -> str:
     return fileset.directory
 
 
-def _remove_bytes(vault: Vault, attachment_files: list[int], directories: list[str],
-                  pixels: list[int], thumbnails: Sequence[int] = ()) -> None:
+# A delete this big returns once its rows are gone (PostgreSQL): a worker removes its bytes.
+BACKGROUND_FILES = 1000
+BACKGROUND_BYTES = 1 << 30
+
+
+def remove_bytes(vault: Vault, attachment_files: list[int], directories: list[str],
+                 pixels: list[int], thumbnails: Sequence[int] = ()) -> None:
+    """The bytes of rows already deleted; again is harmless (what is gone is skipped)."""
     for file_id in attachment_files:
         vault.files.delete(file_id)
     for thumbnail_id in thumbnails:
@@ -169,14 +183,22 @@ def _before_commit(session: Session, vault: Vault, deleted: Deleted,
         _require_repository(vault)
     if dry_run:
         raise _DryRunEndError
+    if (attachment_files or directories or deleted.pixels or deleted.thumbnails) \
+            and queue.on_queue(session):
+        queue.defer_removal(session, {
+            "attachment_files": attachment_files, "directories": directories,
+            "pixels": deleted.pixels, "thumbnails": deleted.thumbnails})
+        deleted.in_background = deleted.original_files >= BACKGROUND_FILES \
+            or deleted.bytes >= BACKGROUND_BYTES
 
 
 def _after_commit(vault: Vault, deleted: Deleted, attachment_files: list[int],
                   directories: list[str], dry_run: bool) -> Deleted:
     if not dry_run:
         coherence.changed()  # every process forgets what it knew of what went
-        _remove_bytes(vault, attachment_files, directories, deleted.pixels,
-                      deleted.thumbnails)
+        if not deleted.in_background:
+            remove_bytes(vault, attachment_files, directories, deleted.pixels,
+                         deleted.thumbnails)
     return deleted
 
 
