@@ -252,14 +252,16 @@ def test_a_big_delete_leaves_its_bytes_to_a_worker(vault: Vault, workers: Worker
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import tifffile
 
-    folder = tmp_path / "two"
+    from pixelvault.catalog.models import Fileset
+
+    folder = tmp_path / "four"
     folder.mkdir()
-    for index in range(2):
+    for index in range(4):
         tifffile.imwrite(folder / f"cells-{index}.tif",
                          np.full((40, 50), 100 + index, np.uint16))
     actor = vault.local_admin()
     outcome = imports.run(vault, actor, imports.plan([folder]), imports.ImportOptions())
-    small, big = outcome.imported
+    small, killed, reused, big = outcome.imported
     directory = {f.fileset_id: vault.managed.path(f.directory) for f in outcome.imported}
 
     def removals(*states: str) -> int:
@@ -269,19 +271,38 @@ def test_a_big_delete_leaves_its_bytes_to_a_worker(vault: Vault, workers: Worker
                 "'pixelvault.remove_bytes' AND status = ANY(:states)"),
                 {"states": list(states)}) or 0)
 
-    # a small delete removes its bytes at once, and queues their removal all the same
-    # (a process that dies after the commit leaves the job to a worker)
+    # a small delete removes its bytes itself; its queued safety net is then dropped
     gone = deletion.delete_fileset(vault, actor, small.fileset_id)
     assert not gone.in_background and not directory[small.fileset_id].exists()
-    assert removals("todo") == 1
+    assert removals("todo") == 0
+
+    # killed between the commit and the removal: the queued job removes the bytes later
+    def die(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(deletion, "SAFETY_DELAY", 1.0)
+    monkeypatch.setattr(deletion, "remove_bytes", die)
+    for fileset in (killed, reused):
+        with pytest.raises(KeyboardInterrupt):
+            deletion.delete_fileset(vault, actor, fileset.fileset_id)
+    monkeypatch.undo()
+    assert directory[killed.fileset_id].is_dir() and removals("todo") == 2
+
     # a big one returns once its rows are gone; a worker removes its bytes
     monkeypatch.setattr(deletion, "BACKGROUND_FILES", 1)
     gone = deletion.delete_fileset(vault, actor, big.fileset_id)
     assert gone.in_background and gone.summary()["bytes_in_background"]
-    assert directory[big.fileset_id].is_dir()
-    assert removals("todo") == 2
+    assert directory[big.fileset_id].is_dir() and removals("todo") == 3
+    # meanwhile a new import took one's directory name (a path template without the
+    # time): the queued removal leaves that directory to its new fileset
+    taken = str(reused.directory)
+    with vault.catalog.session() as session:
+        session.add(Fileset(directory=taken, state="ready", owner_id=actor.user_id,
+                            group_id=actor.group_id))
     workers.start()
     _until(lambda: removals("todo", "doing") == 0)
     assert not directory[big.fileset_id].exists()
+    assert not directory[killed.fileset_id].exists()
+    assert directory[reused.fileset_id].is_dir()
     assert removals("failed") == 0
     assert "Traceback" not in workers.stop_all()

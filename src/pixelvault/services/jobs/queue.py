@@ -35,8 +35,10 @@ REMOVAL_TASK = "pixelvault.remove_bytes"
 
 _DEFER = text("""
     SELECT procrastinate_defer_jobs_v1(ARRAY(
-        SELECT ROW(:queue, :task, 0, j->>'lock', NULL, j->'args', NULL)
-               ::procrastinate_job_to_defer_v1
+        SELECT ROW(:queue, :task, 0, j->>'lock', NULL, j->'args',
+                   CASE WHEN j ? 'delay'
+                        THEN now() + make_interval(secs => CAST(j->>'delay' AS float))
+                   END)::procrastinate_job_to_defer_v1
           FROM jsonb_array_elements(CAST(:jobs AS jsonb)) AS j))""")
 
 
@@ -47,12 +49,24 @@ def on_queue(bind: Engine | Session) -> bool:
 
 
 def defer(session: Session, queue: str, task: str,
-          jobs: list[tuple[dict[str, Any], str | None]]) -> None:
+          jobs: list[tuple[dict[str, Any], str | None]], *,
+          delay: float | None = None) -> list[int]:
     """Queue ``(arguments, lock)`` jobs in the caller's transaction (PostgreSQL only;
-    jobs sharing a lock never run at the same time; None: no lock)."""
-    if jobs and on_queue(session):
-        session.execute(_DEFER, {"queue": queue, "task": task, "jobs": json.dumps(
-            [{"args": args, "lock": lock} for args, lock in jobs])})
+    jobs sharing a lock never run at the same time; None: no lock), to run now or
+    ``delay`` seconds from now; their ids."""
+    if not jobs or not on_queue(session):
+        return []
+    found = session.scalar(_DEFER, {"queue": queue, "task": task, "jobs": json.dumps(
+        [{"args": args, "lock": lock, **({"delay": delay} if delay is not None else {})}
+         for args, lock in jobs])})
+    return [int(job_id) for job_id in found or []]
+
+
+def forget(session: Session, job_ids: list[int]) -> None:
+    """Drop queued jobs that are no longer wanted (not yet taken by a worker)."""
+    if job_ids:
+        session.execute(text("DELETE FROM procrastinate_jobs WHERE id = ANY(:ids) "
+                             "AND status = 'todo'"), {"ids": job_ids})
 
 
 def pyramid_lock(pixels_id: int) -> str:
@@ -72,11 +86,12 @@ def defer_thumbnails(session: Session, wanted: list[tuple[int, int]]) -> None:
             f"thumbnail-{pixels_id}-{owner_id}") for pixels_id, owner_id in wanted])
 
 
-def defer_removal(session: Session, removal: dict[str, list[Any]]) -> None:
-    """Queue the removal of a delete's bytes (``files``, ``directories``, ``pixels``,
-    ``thumbnails``), in the delete's transaction: once its rows are gone, its bytes go
-    even if the process that deleted them dies before it removed them."""
-    defer(session, DELETIONS, REMOVAL_TASK, [(removal, None)])
+def defer_removal(session: Session, removal: dict[str, list[Any]],
+                  delay: float | None = None) -> list[int]:
+    """Queue the removal of a delete's bytes (``attachment_files``, ``directories``,
+    ``pixels``, ``thumbnails``), in the delete's transaction: once its rows are gone,
+    its bytes go even if the process that deleted them dies before it removed them."""
+    return defer(session, DELETIONS, REMOVAL_TASK, [(removal, None)], delay=delay)
 
 
 _STRANDED = text("""

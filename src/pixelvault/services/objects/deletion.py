@@ -8,9 +8,10 @@ original files' rows and then their bytes. Rows are deleted in one
 transaction; bytes only after it committed.
 
 On PostgreSQL the removal of the bytes is also queued as a job in that same
-transaction: a process that dies between the commit and the removal leaves the
-job to a worker, and a big delete (thousands of files, or gigabytes) returns
-once its rows are gone, its bytes removed by a worker in the background.
+transaction. A big delete (thousands of files, or gigabytes) returns once its
+rows are gone, its bytes removed by a worker in the background. A small one
+removes its bytes itself and then drops the job, which was queued to wait a
+minute: it runs only if the process died between the commit and the removal.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class Deleted:
     original_files: int = 0  # files' rows (fileset files and attachments) and bytes
     bytes: int = 0
     in_background: bool = False  # the bytes are being removed by a job worker
+    removal_jobs: list[int] = field(default_factory=list)  # queued, in case we die first
 
     def summary(self) -> dict[str, Any]:
         """What goes, as a page asks before it deletes (OMERO's delete dry run)."""
@@ -140,11 +142,17 @@ def _drop_fileset(session: Session, fileset_id: int, deleted: Deleted) -> str:
 # A delete this big returns once its rows are gone (PostgreSQL): a worker removes its bytes.
 BACKGROUND_FILES = 1000
 BACKGROUND_BYTES = 1 << 30
+SAFETY_DELAY = 60.0  # seconds a small delete's queued removal waits (dropped once done)
 
 
 def remove_bytes(vault: Vault, attachment_files: list[int], directories: list[str],
                  pixels: list[int], thumbnails: Sequence[int] = ()) -> None:
     """The bytes of rows already deleted; again is harmless (what is gone is skipped)."""
+    if directories:  # a queued removal: a name a new import has taken since stays its
+        with vault.catalog.session() as session:
+            taken = set(session.scalars(select(Fileset.directory).where(
+                Fileset.directory.in_(directories))))
+        directories = [d for d in directories if d not in taken]
     for file_id in attachment_files:
         vault.files.delete(file_id)
     for thumbnail_id in thumbnails:
@@ -185,11 +193,12 @@ def _before_commit(session: Session, vault: Vault, deleted: Deleted,
         raise _DryRunEndError
     if (attachment_files or directories or deleted.pixels or deleted.thumbnails) \
             and queue.on_queue(session):
-        queue.defer_removal(session, {
-            "attachment_files": attachment_files, "directories": directories,
-            "pixels": deleted.pixels, "thumbnails": deleted.thumbnails})
         deleted.in_background = deleted.original_files >= BACKGROUND_FILES \
             or deleted.bytes >= BACKGROUND_BYTES
+        deleted.removal_jobs = queue.defer_removal(session, {
+            "attachment_files": attachment_files, "directories": directories,
+            "pixels": deleted.pixels, "thumbnails": deleted.thumbnails},
+            delay=None if deleted.in_background else SAFETY_DELAY)
 
 
 def _after_commit(vault: Vault, deleted: Deleted, attachment_files: list[int],
@@ -199,6 +208,9 @@ def _after_commit(vault: Vault, deleted: Deleted, attachment_files: list[int],
         if not deleted.in_background:
             remove_bytes(vault, attachment_files, directories, deleted.pixels,
                          deleted.thumbnails)
+            if deleted.removal_jobs:  # done: the safety net is not needed
+                with vault.catalog.session() as session:
+                    queue.forget(session, deleted.removal_jobs)
     return deleted
 
 
