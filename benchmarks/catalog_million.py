@@ -12,6 +12,8 @@ images and nothing else), with p50 and p99:
   the same run;
 - a count (a page of one row with its total);
 - a two-term search;
+- ``get_thumbnails`` of 100 ids (100 real images, imported into the read-only
+  group with their thumbnails, beside the million without pixels);
 
 and the server process's peak memory.
 
@@ -142,14 +144,40 @@ def timed(call: Callable[[], httpx.Response], times: int) -> tuple[float, float]
     return statistics.median(found), found[min(len(found) - 1, int(len(found) * 0.99))]
 
 
+def with_pixels(vault: Any, work: Path, count: int) -> list[int]:
+    """``count`` small images imported by user3 into the read-only group (user2 sees
+    them), thumbnails made at import; their ids."""
+    import numpy as np
+    from PIL import Image
+
+    from pixelvault.catalog.principals import actor_for
+    from pixelvault.services import imports
+
+    folder = work / "pictures"
+    folder.mkdir()
+    rng = np.random.default_rng(4)
+    for index in range(count):
+        Image.fromarray(rng.integers(0, 255, (192, 256, 3), dtype=np.uint8)).save(
+            folder / f"cell-{index:03d}.png")
+    with vault.catalog.session() as session:
+        owner = actor_for(session, "user3")
+    assert owner is not None
+    outcome = imports.run(vault, owner, imports.plan([folder]), imports.ImportOptions())
+    assert not outcome.failed, outcome.failed
+    return [i for imported in outcome.imported for i in imported.image_ids]
+
+
 def measure(http: httpx.Client, depth: int, after: int, requests: int,
-            rng: random.Random) -> list[tuple[str, tuple[float, float]]]:
+            rng: random.Random, pictures: list[int]) -> list[tuple[str, tuple[float, float]]]:
     def page(query: str) -> Callable[[], httpx.Response]:
         return lambda: http.get(f"/api/v1/images?{query}")
 
     def search() -> httpx.Response:
         return http.get("/api/v1/search", params={"q": " ".join(rng.sample(WORDS, 2)),
                                                   "limit": 20})
+
+    thumbnails = "/webgateway/get_thumbnails/?" + "&".join(f"id={i}" for i in pictures)
+    assert all(http.get(thumbnails).json().values()), "a thumbnail is missing"
 
     return [
         ("first page (with its total)", timed(page(f"limit={PAGE}"), requests)),
@@ -158,6 +186,8 @@ def measure(http: httpx.Client, depth: int, after: int, requests: int,
          timed(page(f"limit={PAGE}&offset={depth * PAGE}"), max(5, requests // 4))),
         ("count (a page of one, with its total)", timed(page("limit=1"), requests)),
         ("two-term search, 20 hits", timed(search, requests)),
+        (f"get_thumbnails of {len(pictures)} ids",
+         timed(lambda: http.get(thumbnails), requests)),
     ]
 
 
@@ -202,6 +232,7 @@ def main() -> None:
         seconds = time.perf_counter() - began
         print(f"  search index: {written:,} documents in {seconds:.0f} s "
               f"({written / seconds:,.0f}/s)", flush=True)
+        pictures = with_pixels(vault, work, 100)
         vault.close()
         server = subprocess.Popen(list(ONE_PROCESS), env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -224,7 +255,8 @@ def main() -> None:
             assert keyset["data"] == offset["data"], "keyset and offset pages differ"
             label = "administrator" if who == "root" else "read-only group member"
             print(f"{label} ({total:,} images visible):")
-            for what, (p50, p99) in measure(http, depth, after, args.requests, rng):
+            for what, (p50, p99) in measure(http, depth, after, args.requests, rng,
+                                            pictures):
                 print(f"  {what:<40} {p50:8.1f} {p99:8.1f}")
             http.close()
         status = Path(f"/proc/{server.pid}/status").read_text()
