@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
@@ -25,6 +27,24 @@ from benchmarks.imports import init_home
 from benchmarks.render import line, make_source, serve, wrk
 
 CONNECTIONS = 16
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds spent by ``pid`` and its children alive, from /proc: how many
+    cores the servers keep busy (one process already decodes channels in threads)."""
+    total = 0.0
+    for task in [pid, *_children(pid)]:
+        fields = Path(f"/proc/{task}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *_children(int(child))]
+    return found
 
 
 def main() -> None:
@@ -65,10 +85,13 @@ def main() -> None:
             try:
                 token = httpx.post(f"{url}/api/v1/login", json={
                     "username": "root", "password": "bench-root-1"}).json()["token"]
+                before, clock = tree_cpu(process.pid), time.perf_counter()
                 found = wrk(url, pattern % (image_id, window), grid, CONNECTIONS, args.seconds,
                             {"Authorization": f"Bearer {token}"}, work)
+                cores = (tree_cpu(process.pid) - before) / (time.perf_counter() - clock)
                 rates[count] = found["rate"]
-                line(f"pixelvault serve --workers {count}", found)
+                line(f"pixelvault serve --workers {count}", found,
+                     f"servers busy: {cores:.2f} of {os.cpu_count()} CPUs")
             finally:
                 process.terminate()
                 process.wait(timeout=30)

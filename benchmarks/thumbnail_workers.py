@@ -150,7 +150,7 @@ def main() -> None:
               f"random fresh 512x512 tiles of a 3-channel {args.size}^2 image, wrk 4 "
               f"connections, {args.seconds} s; workers at niceness {NICENESS}")
         alone = wrk(url, pattern, grid, 4, args.seconds, headers, work)
-        print(f"  tiles, no worker (baseline)          {alone['rate']:7.0f} tiles/s  "
+        print(f"  {'tiles, no worker (baseline)':<28} {alone['rate']:5.0f} tiles/s  "
               f"p50 {alone['p50']:6.2f} ms  p99 {alone['p99']:6.2f} ms")
         for count in (1, 2):
             for with_tiles in (True, False):
@@ -168,12 +168,12 @@ def main() -> None:
                     stop(workers)
                 note = " (queue ran dry: raise --images)" if before + done >= queued else ""
                 if with_tiles:
-                    print(f"  tiles, {count} worker(s)               {found['rate']:7.0f} "
+                    print(f"  {f'tiles, {count} worker(s)':<28} {found['rate']:5.0f} "
                           f"tiles/s  p50 {found['p50']:6.2f} ms  p99 {found['p99']:6.2f} ms"
                           f"  ({1 - found['rate'] / alone['rate']:.0%} slower),"
                           f" {done / seconds:5.0f} thumbnails/s{note}")
                 else:
-                    print(f"  no tiles, {count} worker(s)            "
+                    print(f"  {f'no tiles, {count} worker(s)':<28} "
                           f"{done / seconds:5.0f} thumbnails/s{note}")
     finally:
         if server is not None:
