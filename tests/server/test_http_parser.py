@@ -114,6 +114,29 @@ def test_a_body_over_the_read_buffer_is_carried_whole(port: int) -> None:
         assert health == 200
 
 
+def test_a_body_answered_before_it_arrived_does_not_stall_the_connection(port: int) -> None:
+    """A 404 answered from the headers alone: the 300 kB body that follows is dropped,
+    and the next request on the connection is answered."""
+    body = b"x" * 300_000
+    head = (b"POST /api/v1/no-such-route HTTP/1.1\r\nHost: 127.0.0.1\r\n" + JAVA_UPGRADE +
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(head)
+        [(status, _)] = responses(sock, 1)
+        assert status == 404
+        sock.sendall(body + b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        [(status, answer)] = responses(sock, 1)
+        assert status == 200 and b"status" in answer
+
+
+def test_a_pipeline_of_offers_is_answered_in_order(port: int) -> None:
+    one = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n" + JAVA_UPGRADE + b"\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(one * 600)
+        found = responses(sock, 600)
+    assert len(found) == 600 and {status for status, _ in found} == {200}
+
+
 def test_a_plain_login_on_the_same_parser(port: int) -> None:
     head, body = login_request(extra=b"")
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
@@ -124,6 +147,7 @@ def test_a_plain_login_on_the_same_parser(port: int) -> None:
 @pytest.mark.parametrize(("extra", "says"), [
     (b"Transfer-Encoding: chunked\r\n", b"chunked"),
     (b"Content-Length: 12x\r\n", b"Invalid HTTP request"),
+    (b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", b"Invalid HTTP request"),
 ])
 def test_an_upgrade_offer_it_cannot_carry_is_refused(sqlite_env: Env, extra: bytes,
                                                     says: bytes) -> None:

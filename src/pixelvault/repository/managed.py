@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from pixelvault.config import TEMPLATE_TOKEN, check_template
 from pixelvault.errors import InvalidInputError, NotFoundError
@@ -99,6 +100,12 @@ def kept_paths(paths: Sequence[Sequence[str]]) -> list[PurePosixPath]:
 def client_paths(paths: Sequence[Path]) -> list[PurePosixPath]:
     """:func:`kept_paths` for files on this machine."""
     return kept_paths([Path(os.path.abspath(p)).parts[1:] for p in paths])
+
+
+def _gone_is_fine(_function: object, _path: str, error: Any) -> None:
+    """rmtree's error handler: what another remover took first is not an error."""
+    if not isinstance(error[1], FileNotFoundError):
+        raise error[1]
 
 
 class ManagedStore:
@@ -218,6 +225,6 @@ class ManagedStore:
             for dirpath, _dirs, _files in os.walk(directory):
                 with contextlib.suppress(OSError):
                     os.chmod(dirpath, stat.S_IRWXU)
-            shutil.rmtree(directory, ignore_errors=False)
+            shutil.rmtree(directory, onerror=_gone_is_fine)
         self.log_path(fileset_dir).unlink(missing_ok=True)
         remove_empty_parents(directory, self.root)  # template levels left empty go too

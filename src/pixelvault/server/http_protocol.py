@@ -26,40 +26,43 @@ class H2cDecliningHttpToolsProtocol(HttpToolsProtocol):
     _body_left: int | None = None  # bytes still owed to a declined upgrade's body
 
     def data_received(self, data: bytes) -> None:
-        if self._body_left is not None:
-            data = self._take_body(data)
-            if not data:
-                return
         self._unset_keepalive_if_required()
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError:
-            self.logger.warning("Invalid HTTP request received.")
-            self.send_400_response("Invalid HTTP request received.")
-        except httptools.HttpParserUpgrade as upgrade:
-            if self._should_upgrade():
-                self.handle_websocket_upgrade()
-            elif self._get_upgrade() == b"h2c":
-                self._decline(data[upgrade.args[0]:])
-            else:
-                self._unsupported_upgrade_warning()
+        while data:  # a loop, not recursion: a pipeline of offers is many requests
+            if self._body_left is not None:
+                data = self._take_body(data)
+                continue
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserError:
+                self.logger.warning("Invalid HTTP request received.")
+                self.send_400_response("Invalid HTTP request received.")
+            except httptools.HttpParserUpgrade as upgrade:
+                if self._should_upgrade():
+                    self.handle_websocket_upgrade()
+                elif self._get_upgrade() == b"h2c":
+                    data = self._decline(data[upgrade.args[0]:])
+                    continue
+                else:
+                    self._unsupported_upgrade_warning()
+            return
 
-    def _decline(self, rest: bytes) -> None:
-        """Carry on in HTTP/1.1 after an h2c offer: the body is the request's own."""
+    def _decline(self, rest: bytes) -> bytes:
+        """Carry on in HTTP/1.1 after an h2c offer: the body is the request's own, read
+        by its Content-Length; what follows it is returned for the next request."""
         headers = dict(self.headers)
         if b"transfer-encoding" in headers:
+            # the application was started with an empty body: it must not act on it
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
             self.send_400_response("a chunked body with an HTTP/2 upgrade offer; send it "
                                    "without 'Upgrade: h2c' or with a Content-Length")
-            return
+            return b""
         # llhttp has checked the Content-Length's digits; the body is held no more than
         # any other (flow control pauses reading until the application takes it).
-        length = int(headers.get(b"content-length", b"0"))
         self.parser = httptools.HttpRequestParser(self)
         self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
-        self._body_left = length
-        rest = self._take_body(rest)
-        if rest:
-            self.data_received(rest)
+        self._body_left = int(headers.get(b"content-length", b"0"))
+        return self._take_body(rest)
 
     def _take_body(self, data: bytes) -> bytes:
         """Give the request the part of ``data`` that is its body; return what follows."""
@@ -67,10 +70,12 @@ class H2cDecliningHttpToolsProtocol(HttpToolsProtocol):
         taken, rest = data[:self._body_left], data[self._body_left:]
         self._body_left -= len(taken)
         cycle = self.cycle
-        cycle.body += taken
-        cycle.more_body = self._body_left > 0
-        if not cycle.more_body:
+        if not self._body_left:
             self._body_left = None
+        if cycle.response_complete:  # answered without it (a 404, a 401): dropped
+            return rest
+        cycle.body += taken
+        cycle.more_body = self._body_left is not None
         if len(cycle.body) > HIGH_WATER_LIMIT:
             self.flow.pause_reading()
         cycle.message_event.set()

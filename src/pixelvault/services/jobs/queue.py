@@ -37,7 +37,8 @@ _DEFER = text("""
     SELECT procrastinate_defer_jobs_v1(ARRAY(
         SELECT ROW(:queue, :task, 0, j->>'lock', NULL, j->'args',
                    CASE WHEN j ? 'delay'
-                        THEN now() + make_interval(secs => CAST(j->>'delay' AS float))
+                        THEN clock_timestamp()
+                             + make_interval(secs => CAST(j->>'delay' AS float))
                    END)::procrastinate_job_to_defer_v1
           FROM jsonb_array_elements(CAST(:jobs AS jsonb)) AS j))""")
 

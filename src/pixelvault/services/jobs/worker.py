@@ -78,12 +78,14 @@ def make_app(vault: Vault, concurrency: int) -> procrastinate.App:
     def thumbnail(pixels_id: int, owner_id: int) -> None:
         thumbnails.make(vault, pixels_id, owner_id)
 
-    @app.task(name=queue.REMOVAL_TASK, queue=queue.DELETIONS, retry=retry)
+    # The rows are gone already: a share away for hours must not leave the bytes for
+    # good, so a removal is tried again for a day (every 10, 20, 30... minutes).
+    @app.task(name=queue.REMOVAL_TASK, queue=queue.DELETIONS,
+              retry=RetryStrategy(max_attempts=20, linear_wait=600))
     def remove_bytes(attachment_files: list[int], directories: list[str], pixels: list[int],
-                     thumbnails: list[int]) -> None:
-        # the repository away (unmounted share): raised, tried again later
-        vault.guard.require_available("nothing was removed")
-        deletion.remove_bytes(vault, attachment_files, directories, pixels, thumbnails)
+                     thumbnails: list[int], seen: list[list[int] | None] | None = None) -> None:
+        vault.guard.require_available("nothing was removed")  # raised: tried again later
+        deletion.remove_bytes(vault, attachment_files, directories, pixels, thumbnails, seen)
 
     return app
 

@@ -16,6 +16,8 @@ minute: it runs only if the process died between the commit and the removal.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +53,8 @@ from pixelvault.services import coherence
 from pixelvault.services.jobs import queue
 from pixelvault.services.objects import containers
 from pixelvault.services.vault import Vault
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -146,13 +150,14 @@ SAFETY_DELAY = 60.0  # seconds a small delete's queued removal waits (dropped on
 
 
 def remove_bytes(vault: Vault, attachment_files: list[int], directories: list[str],
-                 pixels: list[int], thumbnails: Sequence[int] = ()) -> None:
-    """The bytes of rows already deleted; again is harmless (what is gone is skipped)."""
-    if directories:  # a queued removal: a name a new import has taken since stays its
-        with vault.catalog.session() as session:
-            taken = set(session.scalars(select(Fileset.directory).where(
-                Fileset.directory.in_(directories))))
-        directories = [d for d in directories if d not in taken]
+                 pixels: list[int], thumbnails: Sequence[int] = (),
+                 seen: Sequence[list[int] | None] | None = None) -> None:
+    """The bytes of rows already deleted; again is harmless (what is gone is skipped).
+
+    ``seen``: each directory's (device, inode, change time) when its rows were deleted,
+    for a queued removal: a directory that is no longer the one seen then (a new
+    import took its name, under a path template without the time) stays.
+    """
     for file_id in attachment_files:
         vault.files.delete(file_id)
     for thumbnail_id in thumbnails:
@@ -165,9 +170,26 @@ def remove_bytes(vault: Vault, attachment_files: list[int], directories: list[st
         gone = [str(vault.pixels.path(p)) for p in pixels] + \
             [str(vault.managed.path(d)) for d in directories]
         cache_for(vault).drop(lambda key: any(str(key[1]).startswith(g) for g in gone))
-    for directory in directories:
+    for index, directory in enumerate(directories):
+        if seen is not None and _stat_of(vault, directory) != seen[index]:
+            log.warning("fileset directory %s changed since its delete; kept", directory)
+            continue
+        with vault.catalog.session() as session:  # checked last, just before it goes
+            taken = session.scalar(select(Fileset.id).where(Fileset.directory == directory))
+        if taken is not None:
+            log.warning("fileset directory %s belongs to fileset %s now; kept", directory,
+                        taken)
+            continue
         vault.managed.remove_fileset(PurePosixPath(directory))
         vault.memos.forget(vault.managed.path(directory))
+
+
+def _stat_of(vault: Vault, directory: str) -> list[int] | None:
+    try:
+        found = os.stat(vault.managed.path(directory))
+    except OSError:
+        return None
+    return [found.st_dev, found.st_ino, found.st_ctime_ns]
 
 
 @contextmanager
@@ -197,7 +219,8 @@ def _before_commit(session: Session, vault: Vault, deleted: Deleted,
             or deleted.bytes >= BACKGROUND_BYTES
         deleted.removal_jobs = queue.defer_removal(session, {
             "attachment_files": attachment_files, "directories": directories,
-            "pixels": deleted.pixels, "thumbnails": deleted.thumbnails},
+            "pixels": deleted.pixels, "thumbnails": deleted.thumbnails,
+            "seen": [_stat_of(vault, d) for d in directories]},
             delay=None if deleted.in_background else SAFETY_DELAY)
 
 
@@ -209,8 +232,11 @@ def _after_commit(vault: Vault, deleted: Deleted, attachment_files: list[int],
             remove_bytes(vault, attachment_files, directories, deleted.pixels,
                          deleted.thumbnails)
             if deleted.removal_jobs:  # done: the safety net is not needed
-                with vault.catalog.session() as session:
-                    queue.forget(session, deleted.removal_jobs)
+                try:
+                    with vault.catalog.session() as session:
+                        queue.forget(session, deleted.removal_jobs)
+                except Exception as exc:  # it runs later and finds nothing left: harmless
+                    log.info("queued removal %s kept: %s", deleted.removal_jobs, exc)
     return deleted
 
 

@@ -70,6 +70,7 @@ class PixelsInfo:
     job_state: str | None
     job_progress: float
     job_reason: str
+    created: str = ""  # when the image was made: ids come back on SQLite, this does not
 
     @property
     def sizes(self) -> tuple[int, int, int, int, int]:
@@ -83,7 +84,8 @@ def _query(session: Session, image_ids: list[int], actor: Actor | None) -> list[
         .correlate(Image).scalar_subquery())
     query = (select(Image.id, Image.name, Image.series, Image.owner_id, Image.group_id,
                     Image.fileset_id, Pixels, Fileset.entry, first_file, PyramidJob.id,
-                    PyramidJob.state, PyramidJob.progress, PyramidJob.reason)
+                    PyramidJob.state, PyramidJob.progress, PyramidJob.reason,
+                    Image.created_at)
              .join(Pixels, Pixels.image_id == Image.id)
              .outerjoin(Fileset, Fileset.id == Image.fileset_id)
              .outerjoin(PyramidJob, PyramidJob.pixels_id == Pixels.id)
@@ -92,7 +94,7 @@ def _query(session: Session, image_ids: list[int], actor: Actor | None) -> list[
         query = query.where(allowed(actor, Right.READ, Image))
     found = []
     for (image_id, name, series, owner_id, group_id, fileset_id, pixels, entry, first, job_id,
-         job_state, job_progress, job_reason) in session.execute(query).all():
+         job_state, job_progress, job_reason, created) in session.execute(query).all():
         found.append(PixelsInfo(
             image_id=image_id, pixels_id=pixels.id, name=name, size_x=pixels.size_x,
             size_y=pixels.size_y, size_z=pixels.size_z, size_c=pixels.size_c,
@@ -103,7 +105,7 @@ def _query(session: Session, image_ids: list[int], actor: Actor | None) -> list[
             entry=entry or first or "", fileset_id=fileset_id, owner_id=owner_id,
             group_id=group_id, job_id=job_id,
             job_state=job_state, job_progress=float(job_progress or 0.0),
-            job_reason=job_reason or ""))
+            job_reason=job_reason or "", created=str(created)))
     return found
 
 

@@ -60,7 +60,9 @@ def version(vault: Vault, actor: Actor, image_id: int) -> str:
     """What changes when anything the group serves changes (for ETags)."""
     info, buffer = _open(vault, actor, image_id)
     effective = rendering.effective(vault, actor, image_id)
-    text = f"{image_id}-{info.version}-{len(buffer.backend.levels)}-{effective.settings.key}"
+    # the creation time: a deleted image's id comes back on SQLite, its chunks do not
+    text = f"{image_id}-{info.created}-{info.version}-{len(buffer.backend.levels)}-" \
+        f"{effective.settings.key}"
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:24]
 
 

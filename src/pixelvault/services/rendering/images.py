@@ -92,8 +92,10 @@ def _prepared(vault: Vault, actor: Actor, image_id: int,
     except ParameterError as exc:
         raise InvalidInputError(str(exc)) from None
     buffer = buffer_for(vault, info)
-    base = f"{image_id}:{info.version}:{len(buffer.backend.levels)}:{asked.settings.key}:" \
-        f"{asked.quality}:{asked.fmt}:{asked.flip}"
+    # The image's creation time too: on SQLite a deleted image's id (and version 0)
+    # comes back with the next image, whose answers must never be the old one's.
+    base = f"{image_id}:{info.created}:{info.version}:{len(buffer.backend.levels)}:" \
+        f"{asked.settings.key}:{asked.quality}:{asked.fmt}:{asked.flip}"
     return info, buffer, asked, base
 
 
