@@ -154,9 +154,10 @@ def remove_bytes(vault: Vault, attachment_files: list[int], directories: list[st
                  seen: Sequence[list[int] | None] | None = None) -> None:
     """The bytes of rows already deleted; again is harmless (what is gone is skipped).
 
-    ``seen``: each directory's (device, inode, change time) when its rows were deleted,
-    for a queued removal: a directory that is no longer the one seen then (a new
-    import took its name, under a path template without the time) stays.
+    ``seen``: each directory's (inode, change time) when its rows were deleted, for a
+    queued removal: a directory that is no longer the one seen then (a new import took
+    its name, under a path template without the time) stays. Not the device: another
+    host's mount of the shared repository has a device number of its own.
     """
     for file_id in attachment_files:
         vault.files.delete(file_id)
@@ -189,7 +190,7 @@ def _stat_of(vault: Vault, directory: str) -> list[int] | None:
         found = os.stat(vault.managed.path(directory))
     except OSError:
         return None
-    return [found.st_dev, found.st_ino, found.st_ctime_ns]
+    return [found.st_ino, found.st_ctime_ns]
 
 
 @contextmanager
