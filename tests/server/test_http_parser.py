@@ -129,7 +129,8 @@ def test_a_body_answered_before_it_arrived_does_not_stall_the_connection(port: i
         assert status == 200 and b"status" in answer
 
 
-def test_a_pipeline_of_offers_is_answered_in_order(port: int) -> None:
+def test_a_pipeline_of_offers_is_all_answered(port: int) -> None:
+    """600 offers in one read: one after the other, not one call inside the next."""
     one = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n" + JAVA_UPGRADE + b"\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
         sock.sendall(one * 600)
@@ -137,11 +138,51 @@ def test_a_pipeline_of_offers_is_answered_in_order(port: int) -> None:
     assert len(found) == 600 and {status for status, _ in found} == {200}
 
 
+def test_any_offer_not_taken_up_is_declined(port: int) -> None:
+    spelled = (b"Connection: keep-alive\r\nConnection: Upgrade\r\n"
+               b"Upgrade: h2c, foo/1\r\n")
+    head, body = login_request(extra=spelled)
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(head + body)
+        [(status, answer)] = responses(sock, 1)
+        assert status == 200, answer
+
+
 def test_a_plain_login_on_the_same_parser(port: int) -> None:
     head, body = login_request(extra=b"")
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
         sock.sendall(head + body)
         assert responses(sock, 1)[0][0] == 200
+
+
+def test_a_refused_chunked_offer_does_nothing(sqlite_env: Env) -> None:
+    """The request is cut off, not run with an empty body: the logout never happens."""
+    sqlite_env.cli("admin", "init", check=True)
+    number = free_port()
+    sqlite_env.set(server_port=str(number), server_http_parser="httptools",
+                   root_password=PASSWORD, search_indexer="off")
+    server = subprocess.Popen([sys.executable, "-m", "pixelvault", "serve"],
+                              env=sqlite_env.vars, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: _answers(number), timeout=60)
+        head, body = login_request(extra=b"")
+        with socket.create_connection(("127.0.0.1", number), timeout=20) as sock:
+            sock.sendall(head + body)
+            token = json.loads(responses(sock, 1)[0][1])["token"].encode()
+        bearer = b"Authorization: Bearer " + token + b"\r\n"
+        with socket.create_connection(("127.0.0.1", number), timeout=20) as sock:
+            sock.sendall(b"POST /api/v1/logout HTTP/1.1\r\nHost: 127.0.0.1\r\n" + bearer +
+                         JAVA_UPGRADE + b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+            assert responses(sock, 1)[0][0] == 400
+        time.sleep(0.5)  # what a logout run meanwhile would have done, done
+        with socket.create_connection(("127.0.0.1", number), timeout=20) as sock:
+            sock.sendall(b"GET /api/v1/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\n" + bearer +
+                         b"\r\n")
+            assert responses(sock, 1)[0][0] == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @pytest.mark.parametrize(("extra", "says"), [

@@ -341,6 +341,8 @@ def test_the_tile_cache_keeps_to_its_budget() -> None:
     assert cache.get("repo", "huge") is None
     cache.put("repo", "any", bytes(10), budget=0)  # turned off
     assert cache.get("repo", "any") is None
+    cache.put("one repository", "same etag", b"theirs", budget=450)
+    assert cache.get("another repository", "same etag") is None
 
 
 def test_a_turned_off_tile_cache_renders_every_time(initialised: Env,

@@ -4,6 +4,7 @@ cancelled, or whose image is deleted, mid-run leaves nothing behind."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -254,14 +255,14 @@ def test_a_big_delete_leaves_its_bytes_to_a_worker(vault: Vault, workers: Worker
 
     from pixelvault.catalog.models import Fileset
 
-    folder = tmp_path / "four"
+    folder = tmp_path / "six"
     folder.mkdir()
-    for index in range(4):
+    for index in range(6):
         tifffile.imwrite(folder / f"cells-{index}.tif",
                          np.full((40, 50), 100 + index, np.uint16))
     actor = vault.local_admin()
     outcome = imports.run(vault, actor, imports.plan([folder]), imports.ImportOptions())
-    small, killed, reused, big = outcome.imported
+    small, killed, reused, big, replaced, half = outcome.imported
     directory = {f.fileset_id: vault.managed.path(f.directory) for f in outcome.imported}
 
     def removals(*states: str) -> int:
@@ -293,6 +294,17 @@ def test_a_big_delete_leaves_its_bytes_to_a_worker(vault: Vault, workers: Worker
     gone = deletion.delete_fileset(vault, actor, big.fileset_id)
     assert gone.in_background and gone.summary()["bytes_in_background"]
     assert directory[big.fileset_id].is_dir() and removals("todo") == 3
+    for fileset in (replaced, half):
+        deletion.delete_fileset(vault, actor, fileset.fileset_id)
+    # one's directory made again under its name before a fileset row names it (an
+    # import between its mkdir and its commit): not the directory deleted, it stays
+    shutil.rmtree(directory[replaced.fileset_id])
+    directory[replaced.fileset_id].mkdir()
+    (directory[replaced.fileset_id] / "new.tif").write_bytes(b"a new import's bytes")
+    # another's removal was cut off after its rename: the job finishes the tombstone
+    path = directory[half.fileset_id]
+    tombstone = path.with_name(f"{path.name}.removing-{path.stat().st_ino}")
+    path.rename(tombstone)
     # meanwhile a new import took one's directory name (a path template without the
     # time): the queued removal leaves that directory to its new fileset
     taken = str(reused.directory)
@@ -304,5 +316,7 @@ def test_a_big_delete_leaves_its_bytes_to_a_worker(vault: Vault, workers: Worker
     assert not directory[big.fileset_id].exists()
     assert not directory[killed.fileset_id].exists()
     assert directory[reused.fileset_id].is_dir()
+    assert (directory[replaced.fileset_id] / "new.tif").read_bytes() == b"a new import's bytes"
+    assert not tombstone.exists() and not path.exists()
     assert removals("failed") == 0
     assert "Traceback" not in workers.stop_all()

@@ -216,15 +216,36 @@ class ManagedStore:
         crash that loses it loses nothing else; not worth two fsyncs per fileset."""
         write_bytes_atomic(self.log_path(fileset_dir), text.encode("utf-8"), durable=False)
 
-    def remove_fileset(self, fileset_dir: PurePosixPath) -> None:
-        """Remove a fileset's directory and log (read-only files included)."""
+    def remove_fileset(self, fileset_dir: PurePosixPath,
+                       expect: Sequence[int] | None = None) -> bool:
+        """Remove a fileset's directory and log (read-only files included); False when
+        there was nothing to remove, or (``expect``) not the directory expected.
+
+        ``expect``: the directory's (inode, change time) when its fileset was deleted,
+        for a removal that runs later. The directory is first renamed to a tombstone
+        named by that inode, which a retry finishes: the name is free from then on,
+        and a new import's directory under it (another inode or change time; its
+        ``mkdir`` cannot take a name that still exists) is never touched.
+        """
         directory = self.path(fileset_dir)
         if directory == self.root or not PurePosixPath(str(fileset_dir)).parts:
             raise InvalidInputError(f"{str(fileset_dir)!r} is not a fileset's directory")
-        if directory.is_dir() and not directory.is_symlink():
-            for dirpath, _dirs, _files in os.walk(directory):
+        doomed = directory
+        if expect is not None:
+            doomed = directory.with_name(f"{directory.name}.removing-{expect[0]}")
+            if not doomed.is_dir():
+                try:
+                    found = os.lstat(directory)
+                except FileNotFoundError:
+                    return False
+                if [found.st_ino, found.st_ctime_ns] != list(expect):
+                    return False
+                os.rename(directory, doomed)
+        if doomed.is_dir() and not doomed.is_symlink():
+            for dirpath, _dirs, _files in os.walk(doomed):
                 with contextlib.suppress(OSError):
                     os.chmod(dirpath, stat.S_IRWXU)
-            shutil.rmtree(directory, onerror=_gone_is_fine)
+            shutil.rmtree(doomed, onerror=_gone_is_fine)
         self.log_path(fileset_dir).unlink(missing_ok=True)
         remove_empty_parents(directory, self.root)  # template levels left empty go too
+        return True

@@ -10,7 +10,8 @@ offer and carries on, which is what RFC 9113 asks of a server that does not spea
 This protocol does the same with httptools (several times faster per request than h11,
 which matters for tiles): when the parser stops at an h2c offer, the body that follows
 is read by ``Content-Length`` into the request, and a fresh parser takes the
-connection on. Any other upgrade than h2c and WebSocket keeps uvicorn's behaviour.
+connection on. Any other offer that is not taken up (a WebSocket is) is declined the
+same way, whatever its spelling (``Upgrade: h2c, foo``, split ``Connection`` headers).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class H2cDecliningHttpToolsProtocol(HttpToolsProtocol):
     """See the module's text."""
 
     _body_left: int | None = None  # bytes still owed to a declined upgrade's body
+    _refused = False  # the current request is an offer this protocol cannot carry
 
     def data_received(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
@@ -39,21 +41,29 @@ class H2cDecliningHttpToolsProtocol(HttpToolsProtocol):
             except httptools.HttpParserUpgrade as upgrade:
                 if self._should_upgrade():
                     self.handle_websocket_upgrade()
-                elif self._get_upgrade() == b"h2c":
+                else:  # h2c, or any offer not taken up: answered in HTTP/1.1
                     data = self._decline(data[upgrade.args[0]:])
                     continue
-                else:
-                    self._unsupported_upgrade_warning()
             return
+
+    def on_headers_complete(self) -> None:
+        # A chunked body with an offer: llhttp will not read it, and this protocol
+        # reads only a Content-Length; the request is refused before the application
+        # is started with an empty body (a logout or a delete needs none).
+        self._refused = self.parser.should_upgrade() and not self._should_upgrade() \
+            and any(name == b"transfer-encoding" for name, _ in self.headers)
+        if not self._refused:
+            super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        if not self._refused:
+            super().on_message_complete()
 
     def _decline(self, rest: bytes) -> bytes:
         """Carry on in HTTP/1.1 after an h2c offer: the body is the request's own, read
         by its Content-Length; what follows it is returned for the next request."""
         headers = dict(self.headers)
-        if b"transfer-encoding" in headers:
-            # the application was started with an empty body: it must not act on it
-            self.cycle.disconnected = True
-            self.cycle.message_event.set()
+        if self._refused:
             self.send_400_response("a chunked body with an HTTP/2 upgrade offer; send it "
                                    "without 'Upgrade: h2c' or with a Content-Length")
             return b""

@@ -79,7 +79,8 @@ def make_app(vault: Vault, concurrency: int) -> procrastinate.App:
         thumbnails.make(vault, pixels_id, owner_id)
 
     # The rows are gone already: a share away for hours must not leave the bytes for
-    # good, so a removal is tried again for a day (every 10, 20, 30... minutes).
+    # good, so a removal is tried again for more than a day (at once, then 10, 20,
+    # 30... minutes later; `admin cleanse` finds what is left after that).
     @app.task(name=queue.REMOVAL_TASK, queue=queue.DELETIONS,
               retry=RetryStrategy(max_attempts=20, linear_wait=600))
     def remove_bytes(attachment_files: list[int], directories: list[str], pixels: list[int],

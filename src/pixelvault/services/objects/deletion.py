@@ -156,8 +156,9 @@ def remove_bytes(vault: Vault, attachment_files: list[int], directories: list[st
 
     ``seen``: each directory's (inode, change time) when its rows were deleted, for a
     queued removal: a directory that is no longer the one seen then (a new import took
-    its name, under a path template without the time) stays. Not the device: another
-    host's mount of the shared repository has a device number of its own.
+    its name, under a path template without the time) stays; one being removed is
+    finished (see ``ManagedStore.remove_fileset``). Not the device: another host's
+    mount of the shared repository has a device number of its own.
     """
     for file_id in attachment_files:
         vault.files.delete(file_id)
@@ -172,23 +173,26 @@ def remove_bytes(vault: Vault, attachment_files: list[int], directories: list[st
             [str(vault.managed.path(d)) for d in directories]
         cache_for(vault).drop(lambda key: any(str(key[1]).startswith(g) for g in gone))
     for index, directory in enumerate(directories):
-        if seen is not None and _stat_of(vault, directory) != seen[index]:
-            log.warning("fileset directory %s changed since its delete; kept", directory)
-            continue
+        expect = seen[index] if seen is not None else None
+        if seen is not None and expect is None:
+            continue  # it was gone already when its rows were deleted
         with vault.catalog.session() as session:  # checked last, just before it goes
             taken = session.scalar(select(Fileset.id).where(Fileset.directory == directory))
         if taken is not None:
             log.warning("fileset directory %s belongs to fileset %s now; kept", directory,
                         taken)
             continue
-        vault.managed.remove_fileset(PurePosixPath(directory))
+        if not vault.managed.remove_fileset(PurePosixPath(directory), expect) and expect:
+            log.warning("fileset directory %s is not the one deleted (a new import took "
+                        "its name, or the repository was moved); kept", directory)
         vault.memos.forget(vault.managed.path(directory))
 
 
 def _stat_of(vault: Vault, directory: str) -> list[int] | None:
+    """The directory's (inode, change time); None when it is gone already."""
     try:
-        found = os.stat(vault.managed.path(directory))
-    except OSError:
+        found = os.lstat(vault.managed.path(directory))
+    except FileNotFoundError:
         return None
     return [found.st_ino, found.st_ctime_ns]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +106,18 @@ def _query(session: Session, image_ids: list[int], actor: Actor | None) -> list[
             entry=entry or first or "", fileset_id=fileset_id, owner_id=owner_id,
             group_id=group_id, job_id=job_id,
             job_state=job_state, job_progress=float(job_progress or 0.0),
-            job_reason=job_reason or "", created=str(created)))
+            job_reason=job_reason or "", created=_microseconds(created)))
     return found
+
+
+def _microseconds(when: datetime | None) -> str:
+    """Microseconds since 1970 (UTC): the same text in every process and on every host,
+    whatever the catalog's or the connection's time zone (SQLite keeps naive UTC)."""
+    if when is None:
+        return ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return str(round(when.timestamp() * 1_000_000))
 
 
 def pixels_info(session: Session, actor: Actor | None, image_id: int) -> PixelsInfo:
@@ -170,7 +181,7 @@ def source_backend(vault: Vault, info: PixelsInfo, cache: HandleCache | None = N
     cache = cache or cache_for(vault)
     if info.storage == PixelsStorage.ZARR:
         path = vault.pixels.path(info.pixels_id)
-        backend: Backend = cache.get(("zarr", str(path), info.version),
+        backend: Backend = cache.get(("zarr", str(path), info.version, info.created),
                                      lambda: CreatedBackend(path))
         return backend
     if info.storage == PixelsStorage.OMERO_RAW:
@@ -215,7 +226,7 @@ def buffer_for(vault: Vault, info: PixelsInfo) -> PixelBuffer:
     pending = None
     pyramid = vault.pixels.pyramid(info.pixels_id)
     if info.job_state == JobState.DONE and pyramid.is_dir():
-        backend: Backend = cache.get(("pyramid", str(pyramid), info.version),
+        backend: Backend = cache.get(("pyramid", str(pyramid), info.version, info.created),
                                      lambda: ZarrBackend(pyramid))
         levels = list(backend.levels)
     else:
