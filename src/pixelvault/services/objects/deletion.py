@@ -48,7 +48,13 @@ from pixelvault.catalog.models import (
     WellSample,
 )
 from pixelvault.catalog.permissions import allowed
-from pixelvault.errors import ForbiddenError, InvalidInputError, LockHeldError, NotFoundError
+from pixelvault.errors import (
+    ForbiddenError,
+    InvalidInputError,
+    LockHeldError,
+    NotFoundError,
+    RepositoryError,
+)
 from pixelvault.services import coherence
 from pixelvault.services.jobs import queue
 from pixelvault.services.objects import containers
@@ -188,6 +194,15 @@ def remove_bytes(vault: Vault, attachment_files: list[int], directories: list[st
         vault.memos.forget(vault.managed.path(directory))
 
 
+def _seen_now(vault: Vault, directory: str) -> list[int] | None:
+    """In the delete's transaction: what its queued removal will expect to find."""
+    try:
+        return _stat_of(vault, directory)
+    except OSError as exc:
+        raise RepositoryError(f"fileset directory {directory} cannot be looked at "
+                              f"({exc.strerror}); nothing was deleted") from None
+
+
 def _stat_of(vault: Vault, directory: str) -> list[int] | None:
     """The directory's (inode, change time); None when it is gone already."""
     try:
@@ -225,7 +240,7 @@ def _before_commit(session: Session, vault: Vault, deleted: Deleted,
         deleted.removal_jobs = queue.defer_removal(session, {
             "attachment_files": attachment_files, "directories": directories,
             "pixels": deleted.pixels, "thumbnails": deleted.thumbnails,
-            "seen": [_stat_of(vault, d) for d in directories]},
+            "seen": [_seen_now(vault, d) for d in directories]},
             delay=None if deleted.in_background else SAFETY_DELAY)
 
 
