@@ -9,7 +9,7 @@ import typer
 
 from pixelvault.cli.output import errors
 from pixelvault.errors import InvalidInputError
-from pixelvault.services.jobs.queue import QUEUES
+from pixelvault.services.jobs.names import QUEUES
 
 
 def worker(

@@ -25,13 +25,13 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-PYRAMIDS = "pyramids"  # the queues
-THUMBNAILS = "thumbnails"
-DELETIONS = "deletions"
-QUEUES = (PYRAMIDS, THUMBNAILS, DELETIONS)
-PYRAMID_TASK = "pixelvault.pyramid"
-THUMBNAIL_TASK = "pixelvault.thumbnail"
-REMOVAL_TASK = "pixelvault.remove_bytes"
+from pixelvault.services.jobs.names import DELETIONS as DELETIONS
+from pixelvault.services.jobs.names import PYRAMID_TASK as PYRAMID_TASK
+from pixelvault.services.jobs.names import PYRAMIDS as PYRAMIDS
+from pixelvault.services.jobs.names import QUEUES as QUEUES
+from pixelvault.services.jobs.names import REMOVAL_TASK as REMOVAL_TASK
+from pixelvault.services.jobs.names import THUMBNAIL_TASK as THUMBNAIL_TASK
+from pixelvault.services.jobs.names import THUMBNAILS as THUMBNAILS
 
 _DEFER = text("""
     SELECT procrastinate_defer_jobs_v1(ARRAY(

@@ -1,0 +1,10 @@
+"""The queues and tasks by name: what `pixelvault worker --help` lists, without loading
+the queue's database code."""
+
+PYRAMIDS = "pyramids"  # the queues
+THUMBNAILS = "thumbnails"
+DELETIONS = "deletions"
+QUEUES = (PYRAMIDS, THUMBNAILS, DELETIONS)
+PYRAMID_TASK = "pixelvault.pyramid"
+THUMBNAIL_TASK = "pixelvault.thumbnail"
+REMOVAL_TASK = "pixelvault.remove_bytes"
