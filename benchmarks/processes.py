@@ -11,10 +11,8 @@ two processes at least 1.8x one.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +22,7 @@ import httpx
 
 from benchmarks.api import free_port
 from benchmarks.imports import init_home
-from benchmarks.render import line, make_source, serve, wrk
+from benchmarks.render import import_with_pyramid, line, make_source, process_cpu, serve, wrk
 
 CONNECTIONS = 16
 
@@ -32,11 +30,7 @@ CONNECTIONS = 16
 def tree_cpu(pid: int) -> float:
     """CPU seconds spent by ``pid`` and its children alive, from /proc: how many
     cores the servers keep busy (one process already decodes channels in threads)."""
-    total = 0.0
-    for task in [pid, *_children(pid)]:
-        fields = Path(f"/proc/{task}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    return sum(process_cpu(task) for task in [pid, *_children(pid)])
 
 
 def _children(pid: int) -> list[int]:
@@ -65,12 +59,7 @@ def main() -> None:
         env.update(PIXELVAULT_SERVER_PORT=str(port), PIXELVAULT_ROOT_PASSWORD="bench-root-1",
                    PIXELVAULT_PIXELS_PYRAMID_WORKERS="0", PIXELVAULT_SEARCH_INDEXER="off",
                    PIXELVAULT_RENDER_TILE_CACHE="0")  # every tile rendered, none kept
-        made = json.loads(subprocess.run(
-            [sys.executable, "-m", "pixelvault", "import", str(source), "--quiet", "-o",
-             "json"], env=env, check=True, capture_output=True, text=True).stdout)
-        image_id = made["imported"][0]["images"][0]
-        subprocess.run([sys.executable, "-m", "pixelvault", "admin", "pyramids", "run"],
-                       env=env, check=True, capture_output=True)
+        image_id = import_with_pyramid(source, env)
         url = f"http://127.0.0.1:{port}"
         grid = args.size // 512
         # a new window for each run: no tile is served from any cache

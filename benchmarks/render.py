@@ -91,6 +91,22 @@ def make_source(path: Path, size: int) -> None:
                   photometric="minisblack", metadata={"axes": "CYX"})
 
 
+def import_with_pyramid(source: Path, env: dict[str, str]) -> int:
+    """``source`` imported and its pyramid built, in the repository of ``env``; its id."""
+    made = json.loads(subprocess.run(
+        [sys.executable, "-m", "pixelvault", "import", str(source), "--quiet", "-o", "json"],
+        env=env, check=True, capture_output=True, text=True).stdout)
+    subprocess.run([sys.executable, "-m", "pixelvault", "admin", "pyramids", "run"],
+                   env=env, check=True, capture_output=True)
+    return int(made["imported"][0]["images"][0])
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has spent, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(url: str, pattern: str, grid: int, connections: int, seconds: int,
         headers: dict[str, str], work: Path, args: str = "x, y") -> dict[str, float]:
     header = "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}"
@@ -163,12 +179,7 @@ def main() -> None:
         env.update(PIXELVAULT_SERVER_PORT=str(port), PIXELVAULT_ROOT_PASSWORD="bench-root-1",
                    PIXELVAULT_PIXELS_PYRAMID_WORKERS="0",
                    PIXELVAULT_RENDER_TILE_CACHE="0")  # fresh tiles: rendered every time
-        made = json.loads(subprocess.run(
-            [sys.executable, "-m", "pixelvault", "import", str(source), "--quiet", "-o",
-             "json"], env=env, check=True, capture_output=True, text=True).stdout)
-        image_id = made["imported"][0]["images"][0]
-        subprocess.run([sys.executable, "-m", "pixelvault", "admin", "pyramids", "run"],
-                       env=env, check=True, capture_output=True)
+        image_id = import_with_pyramid(source, env)
         pngs = work / "pngs"
         pngs.mkdir()
         rng = np.random.default_rng(1)

@@ -22,7 +22,6 @@ Aim: the workers slow the tiles by under 20%.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -39,7 +38,7 @@ import numpy as np
 import tifffile
 
 from benchmarks.api import ONE_PROCESS, free_port, wait_until_up
-from benchmarks.render import make_source, wrk
+from benchmarks.render import import_with_pyramid, make_source, wrk
 
 NICENESS = 10
 
@@ -120,12 +119,7 @@ def main() -> None:
                        check=True, stdout=subprocess.DEVNULL)
         source = work / "cells.ome.tif"
         make_source(source, args.size)
-        big = json.loads(subprocess.run(
-            [sys.executable, "-m", "pixelvault", "import", str(source), "--quiet", "-o",
-             "json"], env=env, check=True, capture_output=True, text=True).stdout)
-        image_id = big["imported"][0]["images"][0]
-        subprocess.run([sys.executable, "-m", "pixelvault", "admin", "pyramids", "run"],
-                       env=env, check=True, capture_output=True)
+        image_id = import_with_pyramid(source, env)
         small = work / "small"
         small.mkdir()
         rng = np.random.default_rng(2)

@@ -21,7 +21,6 @@ OME-Zarr, zstd). Then:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -35,7 +34,7 @@ import httpx
 
 from benchmarks.api import ONE_PROCESS, free_port, wait_until_up
 from benchmarks.imports import init_home
-from benchmarks.render import FLOOR, line, make_source, wrk
+from benchmarks.render import FLOOR, import_with_pyramid, line, make_source, process_cpu, wrk
 
 ONE = "1|0:2500$FFFFFF,-2,-3&m=c"  # channel 1 alone, white: a grey 16-bit tile
 THREE = "1|0:2500$FF0000,2|0:3000$00FF00,3|0:4000$0000FF"
@@ -85,12 +84,6 @@ def stages(home: Path, image_id: int, channels: str, tiles: list[tuple[int, int]
         vault.close()
 
 
-def server_cpu(pid: int) -> float:
-    """CPU seconds (user + system) the process has spent, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -108,12 +101,7 @@ def main() -> None:
         env = init_home(work / "home")
         env.update(PIXELVAULT_ROOT_PASSWORD="bench-root-1", PIXELVAULT_SEARCH_INDEXER="off",
                    PIXELVAULT_PIXELS_PYRAMID_WORKERS="0")
-        made = json.loads(subprocess.run(
-            [sys.executable, "-m", "pixelvault", "import", str(source), "--quiet", "-o",
-             "json"], env=env, check=True, capture_output=True, text=True).stdout)
-        image_id = made["imported"][0]["images"][0]
-        subprocess.run([sys.executable, "-m", "pixelvault", "admin", "pyramids", "run"],
-                       env=env, check=True, capture_output=True)
+        image_id = import_with_pyramid(source, env)
         grid = args.size // 512
         tiles = [(x, y) for x in range(grid) for y in range(grid)]
         random.Random(0).shuffle(tiles)
@@ -146,9 +134,9 @@ def main() -> None:
             pattern = (f"/webgateway/render_image_region/{image_id}/0/0/?tile=0,%d,%d"
                        f"&c={channels}&q=0.85")
             for connections in (1, 4):
-                before = server_cpu(process)
+                before = process_cpu(process)
                 found = wrk(url, pattern, grid, connections, args.seconds, headers, work)
-                spent = server_cpu(process) - before
+                spent = process_cpu(process) - before
                 line(f"{label}, {connections} connection(s)", found,
                      f"CPU {1000 * spent / (found['rate'] * args.seconds):.2f} ms/tile")
         processes.pop().terminate()
@@ -158,9 +146,9 @@ def main() -> None:
         first = httpx.get(url + same, headers=headers)
         first.raise_for_status()
         print("  one tile asked for again and again, 16 connections, against the floor:")
-        before = server_cpu(process)
+        before = process_cpu(process)
         cached = wrk(url, same, grid, 16, args.seconds, headers, work, args="x")
-        spent = server_cpu(process) - before
+        spent = process_cpu(process) - before
         line("pixelvault, rendered-tile cache", cached,
              f"CPU {1000 * spent / (cached['rate'] * args.seconds):.2f} ms/tile")
         tile_file = work / "tile.jpg"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -19,21 +20,27 @@ JAVA_UPGRADE = (b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
                 b"HTTP2-Settings: AAEAAEAAAAIAAAABAAMAAABkAAQBAAAAAAUAAEAA\r\n")
 
 
-@pytest.fixture(params=["httptools", "h11"])
-def port(request: pytest.FixtureRequest, sqlite_env: Env) -> Iterator[int]:
-    sqlite_env.cli("admin", "init", check=True)
+@contextmanager
+def serving(env: Env, parser: str) -> Iterator[int]:
+    """A real server on ``parser``; its port."""
+    env.cli("admin", "init", check=True)
     number = free_port()
-    sqlite_env.set(server_port=str(number), server_http_parser=request.param,
-                   root_password=PASSWORD, search_indexer="off")
-    server = subprocess.Popen([sys.executable, "-m", "pixelvault", "serve"],
-                              env=sqlite_env.vars, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    env.set(server_port=str(number), server_http_parser=parser, root_password=PASSWORD,
+            search_indexer="off")
+    server = subprocess.Popen([sys.executable, "-m", "pixelvault", "serve"], env=env.vars,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: _answers(number), timeout=60)
         yield number
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def port(request: pytest.FixtureRequest, sqlite_env: Env) -> Iterator[int]:
+    with serving(sqlite_env, request.param) as number:
+        yield number
 
 
 def _answers(port: int) -> bool:
@@ -157,15 +164,7 @@ def test_a_plain_login_on_the_same_parser(port: int) -> None:
 
 def test_a_refused_chunked_offer_does_nothing(sqlite_env: Env) -> None:
     """The request is cut off, not run with an empty body: the logout never happens."""
-    sqlite_env.cli("admin", "init", check=True)
-    number = free_port()
-    sqlite_env.set(server_port=str(number), server_http_parser="httptools",
-                   root_password=PASSWORD, search_indexer="off")
-    server = subprocess.Popen([sys.executable, "-m", "pixelvault", "serve"],
-                              env=sqlite_env.vars, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: _answers(number), timeout=60)
+    with serving(sqlite_env, "httptools") as number:
         head, body = login_request(extra=b"")
         with socket.create_connection(("127.0.0.1", number), timeout=20) as sock:
             sock.sendall(head + body)
@@ -180,9 +179,6 @@ def test_a_refused_chunked_offer_does_nothing(sqlite_env: Env) -> None:
             sock.sendall(b"GET /api/v1/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\n" + bearer +
                          b"\r\n")
             assert responses(sock, 1)[0][0] == 200
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.mark.parametrize(("extra", "says"), [
@@ -192,20 +188,9 @@ def test_a_refused_chunked_offer_does_nothing(sqlite_env: Env) -> None:
 ])
 def test_an_upgrade_offer_it_cannot_carry_is_refused(sqlite_env: Env, extra: bytes,
                                                     says: bytes) -> None:
-    sqlite_env.cli("admin", "init", check=True)
-    number = free_port()
-    sqlite_env.set(server_port=str(number), server_http_parser="httptools",
-                   search_indexer="off")
-    server = subprocess.Popen([sys.executable, "-m", "pixelvault", "serve"],
-                              env=sqlite_env.vars, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: _answers(number), timeout=60)
-        with socket.create_connection(("127.0.0.1", number), timeout=20) as sock:
-            sock.sendall(b"POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                         JAVA_UPGRADE + extra + b"\r\n")
-            [(status, answer)] = responses(sock, 1)
-            assert status == 400 and says in answer
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with serving(sqlite_env, "httptools") as number, \
+            socket.create_connection(("127.0.0.1", number), timeout=20) as sock:
+        sock.sendall(b"POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                     JAVA_UPGRADE + extra + b"\r\n")
+        [(status, answer)] = responses(sock, 1)
+        assert status == 400 and says in answer
