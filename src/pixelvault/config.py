@@ -272,6 +272,10 @@ KEYS: dict[str, Key] = {
             "resolution levels of its own gets a pyramid (OMERO's 3192x3192)"),
         Key("pixels.pyramid_workers", _integer(0, 64, "workers"), lambda home: "2",
             "pyramids a server builds at once (0: none; `admin pyramids run` builds them)"),
+        Key("pixels.pyramid_part", _parse_budget, lambda home: str(2 << 30),
+            "on PostgreSQL, a pyramid whose full-resolution level is bigger than this "
+            "(uncompressed) is built in parts of about this size by all the workers at "
+            "once (0: always one worker)"),
         Key("jobs.workers", _integer(0, 64, "job workers"), lambda home: "0",
             "job worker processes `pixelvault serve` (and `admin start`) runs beside its "
             "server processes, at lower CPU priority (they add to the servers' own "
@@ -487,6 +491,10 @@ class Settings:
     @property
     def pyramid_workers(self) -> int:
         return int(self.get("pixels.pyramid_workers"))
+
+    @property
+    def pyramid_part(self) -> int:
+        return int(self.get("pixels.pyramid_part"))
 
     @property
     def max_pixel_request(self) -> int:

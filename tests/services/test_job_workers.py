@@ -57,15 +57,17 @@ class Workers:
         self.running.append(process)
         return process
 
+    def stop_one(self, process: subprocess.Popen[bytes]) -> str:
+        """Stop a worker; what it logged."""
+        if process.poll() is None:
+            process.send_signal(signal.SIGCONT)
+            process.terminate()
+        _, err = process.communicate(timeout=30)
+        self.running.remove(process)
+        return err.decode(errors="replace")
+
     def stop_all(self) -> str:
-        logs = ""
-        for process in self.running:
-            if process.poll() is None:
-                process.send_signal(signal.SIGCONT)
-                process.terminate()
-            _, err = process.communicate(timeout=30)
-            logs += err.decode(errors="replace")
-        return logs
+        return "".join(self.stop_one(process) for process in list(self.running))
 
 
 @pytest.fixture
@@ -320,3 +322,81 @@ def test_a_big_delete_leaves_its_bytes_to_a_worker(vault: Vault, workers: Worker
     assert not tombstone.exists() and not path.exists()
     assert removals("failed") == 0
     assert "Traceback" not in workers.stop_all()
+
+
+def test_a_huge_pyramid_is_built_in_parts_by_several_workers(
+        pg_env: Env, vault: Vault, workers: Workers, tmp_path: Path) -> None:
+    """Four ranges of shards (two per channel) for whoever takes them: one worker killed
+    mid-part, two others write the rest, exactly one finishes, and the pyramid holds
+    the source's pixels at every level; a cancelled split leaves nothing."""
+    import tifffile
+
+    from pixelvault.catalog.models import PyramidPart
+    from pixelvault.formats.ngff_write import halve
+    from pixelvault.formats.zarr_shards import ShardReader
+
+    data = np.random.default_rng(7).integers(0, 4000, (2, SIDE, SIDE), dtype=np.uint16)
+    path = tmp_path / "huge.ome.tif"
+    tifffile.imwrite(path, data, ome=True, metadata={"axes": "CYX"})
+    actor = vault.local_admin()
+    outcome = imports.run(vault, actor, imports.plan([path]), imports.ImportOptions())
+    assert not outcome.failed, outcome.failed
+    image_id = outcome.imported[0].image_ids[0]
+    with vault.catalog.session() as session:
+        pixels_id, version = session.execute(select(Pixels.id, Pixels.version).where(
+            Pixels.image_id == image_id)).one()
+    pg_env.set(pixels_pyramid_part="1MiB")  # every 64 MiB shard a part of its own
+
+    def parts() -> list[tuple[int, bool, float]]:
+        with vault.catalog.session() as session:
+            return [(p.part, p.done, p.progress) for p in session.scalars(
+                select(PyramidPart).order_by(PyramidPart.part))]
+
+    # the first worker cuts the job, starts a part, and is killed in the middle of it
+    first = workers.start()
+    _until(lambda: any(0 < progress < 1 for _, _, progress in parts()))
+    first.send_signal(signal.SIGSTOP)
+    assert [(part, done) for part, done, _ in parts()] == [(n, False) for n in range(4)]
+    assert _job(vault).state == "running" and vault.pixels.is_building(pixels_id)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    assert not vault.pixels.is_building(pixels_id)  # the lock went with the process
+    second, third = workers.start(), workers.start()
+    _until(lambda: _job(vault).state == "done", timeout=120)
+    job = _job(vault)
+    assert job.progress == 1.0 and job.attempts == 1, (job.progress, job.attempts)
+    assert [(part, done) for part, done, _ in parts()] == [(n, True) for n in range(4)]
+    with vault.catalog.session() as session:
+        assert session.scalar(select(Pixels.version).where(Pixels.id == pixels_id)) == \
+            version + 1  # finished once
+        assert session.scalar(text("SELECT count(*) FROM procrastinate_jobs")) == 0
+    assert _leftovers(vault, pixels_id) == [f"{pixels_id}_pyramid"]
+    pyramid = vault.pixels.pyramid(pixels_id)
+    with ShardReader(pyramid / "0") as full, ShardReader(pyramid / "1") as half:
+        assert np.array_equal(full.read((slice(None),) * 5)[0, :, 0], data)
+        smaller = half.read((slice(None),) * 5)[0, :, 0]
+        for channel in range(2):
+            assert np.array_equal(smaller[channel], halve(data[channel]))
+    buffer = access.open_buffer(vault, actor, image_id)
+    assert buffer.pending is None and buffer.resolution_levels >= 4
+    logs = {process.pid: workers.stop_one(process) for process in (second, third)}
+    written = {pid: text_.count("of the pyramid of image") for pid, text_ in logs.items()}
+    assert all(count >= 1 for count in written.values()), written  # both took parts
+    finished = [text_.count("built from its parts") for text_ in logs.values()]
+    assert sorted(finished) == [0, 1], logs
+
+    # cancelled while its parts are written: every part stops, nothing is left
+    workers.start()
+    workers.start()
+    pyramids.retry(vault, actor, job.id)
+    _until(lambda: any(0 < progress < 1 for _, _, progress in parts()))
+    assert pyramids.cancel(vault, actor, job.id) == "running"
+    _until(lambda: not vault.pixels.is_building(pixels_id))
+    _until(lambda: _leftovers(vault, pixels_id) == [f"{pixels_id}_pyramid"], timeout=10)
+    assert _job(vault).state == "cancelled"
+    with vault.catalog.session() as session:
+        _until(lambda: session.scalar(text(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"))
+            == 0, timeout=20)
+    logs_after = workers.stop_all()
+    assert "Traceback" not in logs_after, logs_after

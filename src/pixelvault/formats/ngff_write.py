@@ -6,10 +6,17 @@ next level's band, and so on down to 256 pixels or less. Each level holds only
 the rows its next chunk row needs, so memory stays a few bands whatever the
 image's size; chunks are compressed on worker threads while the next band is
 read. Per-channel minimum and maximum come from the same pass.
+
+One huge image can also be built by several processes: :func:`split_shards`
+cuts the full-resolution array into ranges of whole shards (shard files are
+never shared, so no two writers touch one file), :func:`write_shards` writes
+one range, and :func:`finish_pyramid`, once every range is written, streams
+the smaller levels from the full-resolution array read back.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import threading
@@ -21,7 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from pixelvault.formats.zarr_shards import Layout, ShardWriter, shard_shape
+from pixelvault.formats.zarr_shards import (
+    Layout,
+    ShardReader,
+    ShardWriter,
+    shard_path,
+    shard_shape,
+    write_metadata,
+)
 
 CHUNK = 512
 SHARD_BYTES = 64 << 20  # uncompressed bytes per shard: a 16k x 16k uint16 plane is 8 files
@@ -29,6 +43,8 @@ SMALLEST = 256
 AXES = ["t", "c", "z", "y", "x"]
 
 BandReader = Callable[[int, int, int, int, int], np.ndarray]  # (z, c, t, y, height)
+# (z, c, t, x, y, width, height)
+RegionReader = Callable[[int, int, int, int, int, int, int], np.ndarray]
 Progress = Callable[[float], None]
 _LOCK = threading.Lock()  # shard files are appended to by one thread at a time
 
@@ -116,17 +132,25 @@ def group_metadata(image: Image, levels: list[tuple[int, int]],
         "omero": {"channels": channels, "rdefs": {"model": "color"}}}}}
 
 
-class _Level:
-    """One level's arrays being written: rows gather until a chunk row is complete."""
+def level_layout(image: Image, size: tuple[int, int]) -> Layout:
+    """The array layout of a level of ``size`` (x, y): 512x512 chunks in shards of
+    about 64 MiB."""
+    shape = (image.size_t, image.size_c, image.size_z, size[1], size[0])
+    chunk = (1, 1, 1, min(CHUNK, size[1]), min(CHUNK, size[0]))
+    return Layout(shape, chunk, shard_shape(shape, chunk, SHARD_BYTES, image.dtype.itemsize),
+                  image.dtype)
 
-    def __init__(self, root: Path, index: int, image: Image, size: tuple[int, int]) -> None:
+
+class _Level:
+    """One level's arrays being written: rows gather until a chunk row is complete.
+    A level not ``written`` (already there) only halves its rows for the next."""
+
+    def __init__(self, root: Path, index: int, image: Image, size: tuple[int, int],
+                 written: bool = True) -> None:
         self.index = index
         self.size_x, self.size_y = size
-        shape = (image.size_t, image.size_c, image.size_z, self.size_y, self.size_x)
-        chunk = (1, 1, 1, min(CHUNK, self.size_y), min(CHUNK, self.size_x))
-        self.layout = Layout(shape, chunk, shard_shape(shape, chunk, SHARD_BYTES,
-                                                       image.dtype.itemsize), image.dtype)
-        self.writer = ShardWriter(root / str(index), self.layout, AXES)
+        self.layout = level_layout(image, size)
+        self.writer = ShardWriter(root / str(index), self.layout, AXES) if written else None
         self.pending: list[np.ndarray[Any, Any]] = []
         self.rows = 0  # rows of the current plane already written
         self.buffered = 0
@@ -145,6 +169,8 @@ class _Level:
 
     def add(self, band: np.ndarray[Any, Any], plane: tuple[int, int, int], final: bool,
             pool: ThreadPoolExecutor, futures: list[Future[None]]) -> None:
+        if self.writer is None:
+            return
         self.pending.append(band)
         self.buffered += band.shape[0]
         chunk_rows = self.layout.chunk[3]
@@ -167,9 +193,8 @@ class _Level:
             futures.append(pool.submit(self._store, (t, c, z, chunk_y, chunk_x), tile))
 
     def _store(self, index: tuple[int, ...], tile: np.ndarray[Any, Any]) -> None:
-        encoded = self.writer.encode(tile[None, None, None])
-        with _LOCK:
-            self.writer.put(index, encoded)
+        assert self.writer is not None
+        _store(self.writer, index, tile)
 
     def next_plane(self) -> None:
         self.rows = 0
@@ -178,14 +203,104 @@ class _Level:
         self.carry = None
 
 
+def _store(writer: ShardWriter, index: tuple[int, ...], tile: np.ndarray[Any, Any]) -> None:
+    encoded = writer.encode(tile[None, None, None])
+    with _LOCK:
+        writer.put(index, encoded)
+
+
 def write_pyramid(target: Path, image: Image, read_band: BandReader, *,
                   progress: Progress | None = None, workers: int = 2,
                   smallest: int = SMALLEST) -> list[tuple[float, float]]:
     """Write ``image`` as an OME-Zarr 0.5 group at ``target``, every level of it; the
     per-channel (min, max) of the full-resolution pixels, NaN ignored."""
+    return _stream(target, image, read_band, progress, workers, smallest, full=True)
+
+
+def split_shards(image: Image, part_bytes: int) -> list[tuple[int, int]]:
+    """The full-resolution array's shards cut into ``[first, last)`` ranges of about
+    ``part_bytes`` (uncompressed) each, in the order they are stored; one range when
+    the image is no bigger than that (or holds one shard)."""
+    layout = level_layout(image, (image.size_x, image.size_y))
+    count = math.prod(layout.shard_grid)
+    per_shard = math.prod(layout.shard) * image.dtype.itemsize
+    parts = max(1, min(count, math.ceil(count * per_shard / max(1, part_bytes))))
+    bounds = [round(i * count / parts) for i in range(parts + 1)]
+    return list(itertools.pairwise(bounds))
+
+
+def write_shards(target: Path, image: Image, read_region: RegionReader, first: int,
+                 last: int, *, progress: Progress | None = None, workers: int = 2) -> None:
+    """Write shards ``[first, last)`` (in storage order) of the full-resolution array
+    of ``target``, each shard file whole; other writers write the other ranges."""
+    layout = level_layout(image, (image.size_x, image.size_y))
+    writer = ShardWriter(target / "0", layout, AXES, metadata=False)
+    boxes = [_shard_box(layout, flat) for flat in range(first, last)]
+    planes_rows = sum(len(box[0]) * len(box[1]) * len(box[2]) * len(box[3]) for box in boxes)
+    done = 0
+    chunk_y, chunk_x = layout.chunk[3], layout.chunk[4]
+    futures: list[Future[None]] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for ts, cs, zs, ys, xs in boxes:
+            x0, width = xs.start, len(xs)
+            for t, c, z in itertools.product(ts, cs, zs):
+                for y in range(ys.start, ys.stop, chunk_y):
+                    height = min(chunk_y, ys.stop - y)
+                    band = np.asarray(read_region(z, c, t, x0, y, width, height),
+                                      dtype=image.dtype)
+                    if band.shape != (height, width):
+                        raise ValueError(f"a region of {band.shape}, expected "
+                                         f"{(height, width)}")
+                    for x in range(x0, xs.stop, chunk_x):
+                        futures.append(pool.submit(
+                            _store, writer, (t, c, z, y // chunk_y, x // chunk_x),
+                            band[:, x - x0:x - x0 + chunk_x]))
+                    while len(futures) > 64:  # a few bands queued at most: memory bounded
+                        futures.pop(0).result()
+                    done += height
+                    if progress is not None:
+                        progress(done / planes_rows)
+        for future in futures:
+            future.result()
+    writer.close()
+
+
+def _shard_box(layout: Layout, flat: int) -> list[range]:
+    """The (t, c, z, y, x) ranges a shard covers, by its place in storage order."""
+    shard = np.unravel_index(flat, layout.shard_grid)
+    return [range(int(i) * size, min((int(i) + 1) * size, total))
+            for i, size, total in zip(shard, layout.shard, layout.shape, strict=True)]
+
+
+def finish_pyramid(target: Path, image: Image, *, progress: Progress | None = None,
+                   workers: int = 2, smallest: int = SMALLEST) -> list[tuple[float, float]]:
+    """Once every range of :func:`split_shards` is written: the smaller levels, from
+    the full-resolution array read back, and the metadata; the per-channel (min, max).
+    A shard missing (a writer's range lost) raises ValueError rather than reading
+    as empty pixels."""
+    layout = level_layout(image, (image.size_x, image.size_y))
+    missing = [flat for flat in range(math.prod(layout.shard_grid))
+               if not shard_path(target / "0", tuple(int(i) for i in np.unravel_index(
+                   flat, layout.shard_grid))).is_file()]
+    if missing:
+        raise ValueError(f"shards {missing[:5]} of the full-resolution level are missing")
+    write_metadata(target / "0", layout, AXES)
+    with ShardReader(target / "0") as reader:
+        def read_band(z: int, c: int, t: int, y: int, height: int) -> np.ndarray[Any, Any]:
+            region = reader.read((slice(t, t + 1), slice(c, c + 1), slice(z, z + 1),
+                                  slice(y, y + height), slice(None)))
+            return np.asarray(region[0, 0, 0])
+        return _stream(target, image, read_band, progress, workers, smallest, full=False)
+
+
+def _stream(target: Path, image: Image, read_band: BandReader, progress: Progress | None,
+            workers: int, smallest: int, *, full: bool) -> list[tuple[float, float]]:
+    """The streaming pass: the full-resolution level too when ``full``, else only the
+    smaller ones (the full one read through ``read_band``)."""
     levels = level_sizes(image.size_x, image.size_y, smallest)
     target.mkdir(parents=True, exist_ok=True)
-    writers = [_Level(target, i, image, size) for i, size in enumerate(levels)]
+    writers = [_Level(target, i, image, size, written=full or i > 0)
+               for i, size in enumerate(levels)]
     band_rows = CHUNK * 2 if image.size_x <= 8192 else CHUNK
     lows = [math.inf] * image.size_c
     highs = [-math.inf] * image.size_c
@@ -224,7 +339,8 @@ def write_pyramid(target: Path, image: Image, read_band: BandReader, *,
         for future in futures:
             future.result()
     for level in writers:
-        level.writer.close()
+        if level.writer is not None:
+            level.writer.close()
     ranges = [(float(lo), float(hi)) if lo <= hi else (0.0, 0.0)
               for lo, hi in zip(lows, highs, strict=True)]
     (target / "zarr.json").write_text(json.dumps(group_metadata(image, levels, ranges),

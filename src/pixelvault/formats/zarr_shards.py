@@ -157,7 +157,7 @@ def write_metadata(path: Path, layout: Layout, dimension_names: list[str]) -> No
     (path / "zarr.json").write_text(json.dumps(layout.metadata(dimension_names), indent=2))
 
 
-def _shard_path(root: Path, shard: tuple[int, ...]) -> Path:
+def shard_path(root: Path, shard: tuple[int, ...]) -> Path:
     return root.joinpath("c", *(str(i) for i in shard))
 
 
@@ -198,10 +198,14 @@ def encode_chunk(layout: Layout, data: np.ndarray[Any, Any]) -> bytes:
 class ShardWriter:
     """Writes one array's chunks, shard files appended to as the chunks come."""
 
-    def __init__(self, path: Path, layout: Layout, dimension_names: list[str]) -> None:
+    def __init__(self, path: Path, layout: Layout, dimension_names: list[str], *,
+                 metadata: bool = True) -> None:
+        """``metadata=False``: the array's zarr.json is written by whoever finishes it
+        (one of several writers of its shards)."""
         self.path = path
         self.layout = layout
-        write_metadata(path, layout, dimension_names)
+        if metadata:
+            write_metadata(path, layout, dimension_names)
         self._open: dict[tuple[int, ...], _OpenShard] = {}
 
     def _chunks_in(self, shard: tuple[int, ...]) -> int:
@@ -222,7 +226,7 @@ class ShardWriter:
         local = tuple(i % p for i, p in zip(index, per, strict=True))
         opened = self._open.get(shard)
         if opened is None:
-            opened = self._open[shard] = _OpenShard(_shard_path(self.path, shard),
+            opened = self._open[shard] = _OpenShard(shard_path(self.path, shard),
                                                     self._chunks_in(shard), per)
         opened.add(local, encoded)
         if opened.written == opened.expected:
@@ -254,7 +258,7 @@ class ShardReader:
         found = self._indexes.get(shard)
         if found is not None:
             return found
-        path = _shard_path(self.path, shard)
+        path = shard_path(self.path, shard)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
@@ -296,7 +300,7 @@ class ShardReader:
         offset, nbytes = (int(v) for v in table[local])
         if offset == EMPTY and nbytes == EMPTY:
             return None
-        return fd, offset, nbytes, _shard_path(self.path, shard)
+        return fd, offset, nbytes, shard_path(self.path, shard)
 
     def chunk(self, index: tuple[int, ...]) -> np.ndarray[Any, Any] | None:
         """One chunk, decoded (full chunk shape); None if it was never written."""

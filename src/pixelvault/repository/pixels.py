@@ -34,6 +34,8 @@ _NAME = re.compile(r"^(\d+)(_pyramid)?$")
 _TEMP = re.compile(r"^\.(\d+)_pyramid[0-9a-f]+\.tmp$")
 _LOCK = re.compile(r"^\.(\d+)_pyramid\.pyr_lock$")
 _BUILDING_HERE: set[Path] = set()  # pyramids this process's threads are building
+# parts of pyramids this process writes: (the lock's descriptor, how many threads)
+_SHARED_HERE: dict[Path, list[int]] = {}
 _IN_PROCESS_LOCK = threading.Lock()
 
 
@@ -72,6 +74,15 @@ class PixelsStore:
         base = self.path(pixels_id)
         ensure_parents(self.root, base)
         return base.with_name(f".{base.name}_pyramid{secrets.token_hex(6)}.tmp")
+
+    def temp_named(self, pixels_id: int, name: str) -> Path:
+        """The temporary pyramid of this name (one ``new_temp`` gave); ValueError for a
+        name that is not one, so a name read back can never point elsewhere."""
+        base = self.path(pixels_id)
+        match = _TEMP.match(name)
+        if match is None or match[1] != base.name:
+            raise ValueError(f"{name!r} is not a temporary pyramid of pixels {pixels_id}")
+        return base.with_name(name)
 
     def remove_temps(self, pixels_id: int) -> int:
         """Remove the temporary pyramids a killed builder left (call while holding the
@@ -112,48 +123,78 @@ class PixelsStore:
             shutil.rmtree(old, ignore_errors=True)
 
     @contextlib.contextmanager
-    def building(self, pixels_id: int) -> Iterator[None]:
+    def building(self, pixels_id: int, *, shared: bool = False) -> Iterator[None]:
         """Hold the pyramid's lock file while building it (another process building the
-        same pyramid is refused; a killed builder's lock goes with its process)."""
+        same pyramid is refused; a killed builder's lock goes with its process).
+
+        ``shared``: the lock of one of several writers of the same pyramid's parts,
+        held by any number of them at once (and by several threads of one process),
+        and refused while a whole build holds it, as a whole build is refused while
+        any part is written."""
         path = self.lock_path(pixels_id)
         with _IN_PROCESS_LOCK:  # POSIX locks are per process: threads need their own
-            if path in _BUILDING_HERE:
+            if path in _BUILDING_HERE or (not shared and path in _SHARED_HERE):
                 raise LockHeldError(f"the pyramid of pixels {pixels_id} is being built by "
                                     "another thread of this process")
-            _BUILDING_HERE.add(path)
+            if shared and path in _SHARED_HERE:
+                _SHARED_HERE[path][1] += 1
+                fd = None
+            else:
+                fd = self._lock(path, pixels_id, shared)
+                if shared:
+                    _SHARED_HERE[path] = [fd, 1]
+                else:
+                    _BUILDING_HERE.add(path)
         try:
-            ensure_parents(self.root, path)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            try:
-                try:
-                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    raise LockHeldError(f"the pyramid of pixels {pixels_id} is being built "
-                                        "by another process") from None
-                yield
-            finally:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-                os.close(fd)
+            yield
         finally:
             with _IN_PROCESS_LOCK:
-                _BUILDING_HERE.discard(path)
+                if not shared:
+                    _BUILDING_HERE.discard(path)
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                    os.close(fd)  # type: ignore[arg-type]
+                else:
+                    held = _SHARED_HERE[path]
+                    held[1] -= 1
+                    if held[1] == 0:  # the lock file stays: other hosts' writers hold it
+                        del _SHARED_HERE[path]
+                        os.close(held[0])
+
+    def _lock(self, path: Path, pixels_id: int, shared: bool) -> int:
+        """An open descriptor of the lock file, locked; LockHeldError if it is held."""
+        ensure_parents(self.root, path)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.lockf(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise LockHeldError(f"the pyramid of pixels {pixels_id} is being built by "
+                                "another process") from None
+        return fd
 
     def is_building(self, pixels_id: int) -> bool:
         """Whether a live process holds the pyramid's lock."""
-        try:
-            fd = os.open(self.lock_path(pixels_id), os.O_RDWR | os.O_CLOEXEC)
-        except OSError:
-            return False
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        else:
-            fcntl.lockf(fd, fcntl.LOCK_UN)
-            return False
-        finally:
-            os.close(fd)
+        path = self.lock_path(pixels_id)
+        # This process's own locks never conflict with the probe, and closing any of its
+        # descriptors of the file would let them go: they are answered from memory, and
+        # no thread takes or lets go of one meanwhile.
+        with _IN_PROCESS_LOCK:
+            if path in _BUILDING_HERE or path in _SHARED_HERE:
+                return True
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+            except OSError:
+                return False
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            else:
+                fcntl.lockf(fd, fcntl.LOCK_UN)
+                return False
+            finally:
+                os.close(fd)
 
     def remove(self, pixels_id: int) -> None:
         """An image's pixels and pyramid, after its rows are gone."""

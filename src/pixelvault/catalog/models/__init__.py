@@ -21,7 +21,7 @@ from pixelvault.catalog.models.containers import (
 )
 from pixelvault.catalog.models.files import OriginalFile, OriginalFileId
 from pixelvault.catalog.models.filesets import Fileset, FilesetEntry, FilesetState
-from pixelvault.catalog.models.jobs import JobState, PyramidJob
+from pixelvault.catalog.models.jobs import JobState, PyramidJob, PyramidPart
 from pixelvault.catalog.models.pixels import Channel, Pixels, PixelsStorage
 from pixelvault.catalog.models.principals import (
     Experimenter,
@@ -74,6 +74,7 @@ __all__ = [
     "Project",
     "ProjectDatasetLink",
     "PyramidJob",
+    "PyramidPart",
     "RenderingDef",
     "RepositoryRow",
     "Roi",

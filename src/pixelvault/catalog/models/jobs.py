@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pixelvault.catalog.models.base import Base, utcnow
@@ -38,3 +38,19 @@ class PyramidJob(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PyramidPart(Base):
+    """A range of the full-resolution level's shards, written by one worker; the
+    pyramid is finished by whoever writes the last."""
+
+    __tablename__ = "pyramid_part"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("pyramid_job.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_shard: Mapped[int] = mapped_column(Integer)
+    last_shard: Mapped[int] = mapped_column(Integer)  # exclusive
+    temp: Mapped[str] = mapped_column(String(255))  # the directory all parts write into
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)

@@ -8,3 +8,4 @@ QUEUES = (PYRAMIDS, THUMBNAILS, DELETIONS)
 PYRAMID_TASK = "pixelvault.pyramid"
 THUMBNAIL_TASK = "pixelvault.thumbnail"
 REMOVAL_TASK = "pixelvault.remove_bytes"
+PYRAMID_PART_TASK = "pixelvault.pyramid_part"

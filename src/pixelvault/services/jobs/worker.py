@@ -28,7 +28,7 @@ from pixelvault.catalog.engine import libpq_url
 from pixelvault.services.jobs import queue
 from pixelvault.services.objects import deletion
 from pixelvault.services.operations import heartbeats
-from pixelvault.services.pixels import pyramids
+from pixelvault.services.pixels import pyramid_parts, pyramids
 from pixelvault.services.pixels.access import cache_for
 from pixelvault.services.rendering import thumbnails
 
@@ -65,6 +65,8 @@ def make_app(vault: Vault, concurrency: int) -> procrastinate.App:
         job_id = pyramids.take(vault, pixels_id)
         if job_id is None:  # built, cancelled, or its image deleted meanwhile
             return
+        if pyramid_parts.split(vault, job_id):  # a huge one: a part for every worker
+            return
         try:
             # a stopping worker asks its jobs to stop (procrastinate cannot stop a
             # thread): the build notices at its next chunk and the job waits again
@@ -72,6 +74,18 @@ def make_app(vault: Vault, concurrency: int) -> procrastinate.App:
                            should_stop=context.should_abort)
         except pyramids.Interrupted:
             raise JobAborted from None
+        cache_for(vault).drop(lambda key: key[0] == "pyramid")
+
+    @app.task(name=queue.PYRAMID_PART_TASK, queue=queue.PYRAMIDS, pass_context=True,
+              retry=retry)
+    def pyramid_part(context: JobContext, pixels_id: int, job_id: int, part: int,
+                     token: str) -> None:
+        try:
+            pyramid_parts.build_part(vault, pixels_id, job_id, part, token,
+                                     last_attempt=context.job.attempts >= attempts - 1,
+                                     should_stop=context.should_abort)
+        except pyramids.Interrupted:
+            raise JobAborted from None  # the part is queued again by `_requeue_stranded`
         cache_for(vault).drop(lambda key: key[0] == "pyramid")
 
     @app.task(name=queue.THUMBNAIL_TASK, queue=queue.THUMBNAILS, retry=retry)
@@ -199,7 +213,8 @@ class QueueWorker:
 
         limit = self.vault.settings.job_attempts
         try:
-            if job.attempts + 1 >= limit and job.task_name != queue.PYRAMID_TASK:
+            builds = (queue.PYRAMID_TASK, queue.PYRAMID_PART_TASK)
+            if job.attempts + 1 >= limit and job.task_name not in builds:
                 log.error("job %s (%s): its worker stopped %s times while running it; "
                           "given up", job.id, job.call_string, job.attempts + 1)
                 await app.job_manager.finish_job_by_id_async(job.id, Status.FAILED, False)
@@ -221,6 +236,10 @@ class QueueWorker:
 
     def _requeue_stranded(self) -> list[int]:
         with self.vault.catalog.session() as session:
+            parts = pyramid_parts.requeue_stranded(session)
+            if parts:
+                log.info("parts %s of split pyramids were waiting without a queue job; "
+                         "queued again", parts)
             return queue.requeue_stranded(session)
 
 

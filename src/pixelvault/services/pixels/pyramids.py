@@ -27,9 +27,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -40,6 +41,7 @@ from pixelvault.catalog.models import (
     JobState,
     Pixels,
     PyramidJob,
+    PyramidPart,
 )
 from pixelvault.catalog.permissions import allowed
 from pixelvault.errors import (
@@ -53,7 +55,12 @@ from pixelvault.formats import PIXEL_TYPES
 from pixelvault.formats.ngff_write import Image as PyramidImage
 from pixelvault.formats.ngff_write import write_pyramid
 from pixelvault.services.jobs import queue
-from pixelvault.services.pixels.access import cache_for, pixels_info, source_backend
+from pixelvault.services.pixels.access import (
+    PixelsInfo,
+    cache_for,
+    pixels_info,
+    source_backend,
+)
 from pixelvault.services.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -104,7 +111,10 @@ def claim(vault: Vault) -> int | None:
             state=JobState.RUNNING, worker=_claim_token(), progress=0.0,
             attempts=PyramidJob.attempts + 1, started_at=datetime.now(UTC))
             .execution_options(synchronize_session=False))
-        return candidate if taken.rowcount == 1 else None  # type: ignore[attr-defined]
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        _forget_parts(session, candidate)
+        return candidate
 
 
 def recover(vault: Vault) -> int:
@@ -142,18 +152,31 @@ def take(vault: Vault, pixels_id: int) -> int | None:
             state=JobState.RUNNING, worker=_claim_token(), progress=0.0,
             attempts=PyramidJob.attempts + 1, started_at=datetime.now(UTC))
             .execution_options(synchronize_session=False))
-        return int(job.id) if taken.rowcount == 1 else None  # type: ignore[attr-defined]
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        _forget_parts(session, job.id)
+        return int(job.id)
 
 
-def _set(vault: Vault, job_id: int, token: str, **values: Any) -> None:
-    """Write the job's outcome, if it is still this claim's."""
+def _forget_parts(session: Session, job_id: int) -> None:
+    """A new claim's: the parts of an earlier split of the job are no longer run (their
+    queued jobs find no row; the new builder removes their directory)."""
+    session.execute(delete(PyramidPart).where(PyramidPart.job_id == job_id))
+
+
+def _set(vault: Vault, job_id: int, token: str,
+         only_while: tuple[JobState, ...] = (JobState.RUNNING,), **values: Any) -> None:
+    """Write the job's outcome, if it is still this claim's and in one of the states
+    ``only_while`` (a failure seen after the job was cancelled or failed by another
+    part does not overwrite why it ended)."""
     with vault.catalog.session() as session:
         session.execute(update(PyramidJob).where(
-            PyramidJob.id == job_id, PyramidJob.worker == token).values(**values)
+            PyramidJob.id == job_id, PyramidJob.worker == token,
+            PyramidJob.state.in_(only_while)).values(**values)
             .execution_options(synchronize_session=False))
 
 
-def _still_running(vault: Vault, job_id: int, token: str, **values: Any) -> None:
+def still_running(vault: Vault, job_id: int, token: str, **values: Any) -> None:
     """Write progress; raise Cancelled if the job was cancelled, deleted or claimed
     again meanwhile."""
     values = values or {"worker": token}
@@ -177,6 +200,40 @@ def _transient(exc: Exception) -> bool:
                       | RepositoryError)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """What a claimed job builds: read once from the catalog, at its start."""
+
+    pixels_id: int
+    image_id: int
+    token: str
+    info: PixelsInfo
+    image: PyramidImage
+
+
+def claimed(vault: Vault, job_id: int, token: str | None = None) -> Claimed | None:
+    """The job's pixels, if it is running (under ``token``, when given) and its image
+    still there; None otherwise."""
+    with vault.catalog.session() as session:
+        job = session.get(PyramidJob, job_id)
+        if job is None or job.state != JobState.RUNNING or \
+                (token is not None and job.worker != token):
+            return None
+        pixels_id, token = job.pixels_id, job.worker
+        image_id = session.scalar(select(Pixels.image_id).where(Pixels.id == pixels_id))
+        if image_id is None:
+            return None
+        info = pixels_info(session, None, image_id)
+        names = session.execute(select(Channel.index, Channel.name, Channel.color).where(
+            Channel.pixels_id == pixels_id).order_by(Channel.index)).all()
+    image = PyramidImage(
+        info.size_x, info.size_y, info.size_z, info.size_c, info.size_t,
+        PIXEL_TYPES[info.pixel_type], name=info.name,
+        channel_names=[n for _, n, _ in names],
+        channel_colours=[_hex(colour) for _, _, colour in names])
+    return Claimed(pixels_id, image_id, token, info, image)
+
+
 def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None = None,
           *, last_attempt: bool = True, should_stop: Callable[[], bool] | None = None) -> None:
     """Build one claimed job's pyramid; the job ends done or failed, with its reason.
@@ -184,17 +241,10 @@ def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None
     Not the ``last_attempt``: a transient failure puts the job back to pending, with
     its reason, and is raised for the queue to try again later. ``should_stop``
     (its worker shuts down): the job goes back to pending and Interrupted is raised."""
-    with vault.catalog.session() as session:
-        job = session.get(PyramidJob, job_id)
-        if job is None or job.state != JobState.RUNNING:
-            return
-        pixels_id, token = job.pixels_id, job.worker
-        image_id = session.scalar(select(Pixels.image_id).where(Pixels.id == pixels_id))
-        if image_id is None:
-            return
-        info = pixels_info(session, None, image_id)
-        names = session.execute(select(Channel.index, Channel.name, Channel.color).where(
-            Channel.pixels_id == pixels_id).order_by(Channel.index)).all()
+    job = claimed(vault, job_id)
+    if job is None:
+        return
+    pixels_id, image_id, token = job.pixels_id, job.image_id, job.token
     store = vault.pixels
     try:
         # the temporary directory goes before the lock is let go: once nobody builds,
@@ -203,47 +253,11 @@ def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None
             store.remove_temps(pixels_id)  # a killed builder's leftovers
             temp = store.new_temp(pixels_id)
             cleanup.callback(shutil.rmtree, temp, ignore_errors=True)
-            backend = source_backend(vault, info)
-            last = [0.0]
-
-            def progress(fraction: float) -> None:
-                if should_stop is not None and should_stop():
-                    raise Interrupted
-                now = time.monotonic()
-                if now - last[0] >= PROGRESS_EVERY:
-                    last[0] = now
-                    _still_running(vault, job_id, token, progress=round(fraction, 4))
-                if on_progress is not None:
-                    on_progress(fraction)
-
-            image = PyramidImage(
-                info.size_x, info.size_y, info.size_z, info.size_c, info.size_t,
-                PIXEL_TYPES[info.pixel_type], name=info.name,
-                channel_names=[n for _, n, _ in names],
-                channel_colours=[_hex(colour) for _, _, colour in names])
-            ranges = write_pyramid(temp, image, lambda z, c, t, y, h: backend.read(
-                0, z, c, t, 0, y, info.size_x, h), progress=progress)
-            _still_running(vault, job_id, token)
-            store.publish(temp, store.pyramid(pixels_id))
-            # still under the lock: no other builder starts before this is settled
-            with vault.catalog.session() as session:
-                finished = session.execute(update(PyramidJob).where(
-                    PyramidJob.id == job_id, PyramidJob.state == JobState.RUNNING,
-                    PyramidJob.worker == token).values(
-                    state=JobState.DONE, progress=1.0, reason="",
-                    finished_at=datetime.now(UTC))
-                    .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
-                if finished != 1:  # cancelled, deleted or claimed again since the check
-                    session.rollback()
-                    shutil.rmtree(store.pyramid(pixels_id), ignore_errors=True)
-                    raise Cancelled
-                session.execute(update(Pixels).where(Pixels.id == pixels_id).values(
-                    version=Pixels.version + 1).execution_options(synchronize_session=False))
-                for index, (low, high) in enumerate(ranges):  # statistics import skipped
-                    session.execute(update(Channel).where(
-                        Channel.pixels_id == pixels_id, Channel.index == index,
-                        Channel.min.is_(None)).values(min=low, max=high)
-                        .execution_options(synchronize_session=False))
+            backend = source_backend(vault, job.info)
+            progress = reporter(vault, job_id, token, on_progress, should_stop)
+            ranges = write_pyramid(temp, job.image, lambda z, c, t, y, h: backend.read(
+                0, z, c, t, 0, y, job.info.size_x, h), progress=progress)
+            publish(vault, job_id, token, pixels_id, temp, ranges)
         log.info("pyramid of image %s built", image_id)
     except Cancelled:
         log.info("pyramid of image %s cancelled; nothing of it is kept", image_id)
@@ -255,15 +269,76 @@ def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None
     except LockHeldError:
         log.info("pyramid of image %s is built by another process", image_id)
     except Exception as exc:  # any failure is recorded with its reason, never lost
-        reason = exc.message if isinstance(exc, PixelvaultError) else \
-            f"{type(exc).__name__}: {exc}"
-        again = not last_attempt and _transient(exc)
-        log.warning("pyramid of image %s failed%s: %s", image_id,
-                    ", to be tried again" if again else "", reason)
-        _set(vault, job_id, token, state=JobState.PENDING if again else JobState.FAILED,
-             reason=reason[:4000], finished_at=None if again else datetime.now(UTC))
-        if again:
+        if failed(vault, job_id, token, image_id, exc, last_attempt=last_attempt,
+                  wait=JobState.PENDING):
             raise
+
+
+def reporter(vault: Vault, job_id: int, token: str,
+             on_progress: Callable[[float], None] | None = None,
+             should_stop: Callable[[], bool] | None = None,
+             write: Callable[[float], None] | None = None) -> Callable[[float], None]:
+    """A build's progress callback: stops it when its worker stops (Interrupted) or
+    its job is no longer running (Cancelled), and writes its progress to the catalog
+    every half second (``write``; by default the job's own)."""
+    last = [0.0]
+
+    def progress(fraction: float) -> None:
+        if should_stop is not None and should_stop():
+            raise Interrupted
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY:
+            last[0] = now
+            if write is not None:
+                write(fraction)
+            else:
+                still_running(vault, job_id, token, progress=round(fraction, 4))
+        if on_progress is not None:
+            on_progress(fraction)
+    return progress
+
+
+def publish(vault: Vault, job_id: int, token: str, pixels_id: int, temp: Path,
+            ranges: list[tuple[float, float]]) -> None:
+    """Rename a finished pyramid into place and mark its job done (call while holding
+    the pyramid's lock, so no other builder starts before this is settled); Cancelled
+    if the job was cancelled, deleted or claimed again meanwhile."""
+    store = vault.pixels
+    still_running(vault, job_id, token)
+    store.publish(temp, store.pyramid(pixels_id))
+    with vault.catalog.session() as session:
+        finished = session.execute(update(PyramidJob).where(
+            PyramidJob.id == job_id, PyramidJob.state == JobState.RUNNING,
+            PyramidJob.worker == token).values(
+            state=JobState.DONE, progress=1.0, reason="",
+            finished_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+        if finished != 1:  # cancelled, deleted or claimed again since the check
+            session.rollback()
+            shutil.rmtree(store.pyramid(pixels_id), ignore_errors=True)
+            raise Cancelled
+        session.execute(update(Pixels).where(Pixels.id == pixels_id).values(
+            version=Pixels.version + 1).execution_options(synchronize_session=False))
+        for index, (low, high) in enumerate(ranges):  # statistics import skipped
+            session.execute(update(Channel).where(
+                Channel.pixels_id == pixels_id, Channel.index == index,
+                Channel.min.is_(None)).values(min=low, max=high)
+                .execution_options(synchronize_session=False))
+
+
+def failed(vault: Vault, job_id: int, token: str, image_id: int, exc: Exception, *,
+           last_attempt: bool, wait: JobState) -> bool:
+    """Record a build's failure with its reason: failed for good, or (a passing
+    failure, not the last attempt) in state ``wait``. Whether it is to be tried
+    again (the caller raises)."""
+    reason = exc.message if isinstance(exc, PixelvaultError) else f"{type(exc).__name__}: {exc}"
+    again = not last_attempt and _transient(exc)
+    log.warning("pyramid of image %s failed%s: %s", image_id,
+                ", to be tried again" if again else "", reason)
+    _set(vault, job_id, token, state=wait if again else JobState.FAILED,
+         reason=reason[:4000], finished_at=None if again else datetime.now(UTC),
+         only_while=(JobState.PENDING, JobState.RUNNING))
+    return again
 
 
 def _hex(colour: int | None) -> str:
