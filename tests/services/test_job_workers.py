@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 
 from pixelvault.catalog.models import Pixels, PyramidJob
 from pixelvault.services import imports
+from pixelvault.services.jobs import queue
 from pixelvault.services.objects import deletion
 from pixelvault.services.operations import heartbeats
 from pixelvault.services.pixels import access, pyramids
@@ -327,13 +328,15 @@ def test_a_big_delete_leaves_its_bytes_to_a_worker(vault: Vault, workers: Worker
 def test_a_huge_pyramid_is_built_in_parts_by_several_workers(
         pg_env: Env, vault: Vault, workers: Workers, tmp_path: Path) -> None:
     """Four ranges of shards (two per channel) for whoever takes them: one worker killed
-    mid-part, two others write the rest, exactly one finishes, and the pyramid holds
-    the source's pixels at every level; a cancelled split leaves nothing."""
+    mid-part, two others write the rest, the finish runs once, and the pyramid holds
+    the source's pixels at every level; a finish whose worker stopped is queued again;
+    a cancelled split leaves nothing."""
     import tifffile
 
     from pixelvault.catalog.models import PyramidPart
     from pixelvault.formats.ngff_write import halve
     from pixelvault.formats.zarr_shards import ShardReader
+    from pixelvault.services.operations.cleanse import cleanse
 
     data = np.random.default_rng(7).integers(0, 4000, (2, SIDE, SIDE), dtype=np.uint16)
     path = tmp_path / "huge.ome.tif"
@@ -352,6 +355,12 @@ def test_a_huge_pyramid_is_built_in_parts_by_several_workers(
             return [(p.part, p.done, p.progress) for p in session.scalars(
                 select(PyramidPart).order_by(PyramidPart.part))]
 
+    def queued(task: str) -> int:
+        with vault.catalog.session() as session:
+            return int(session.scalar(text(
+                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = :task AND "
+                "status IN ('todo', 'doing')"), {"task": task}) or 0)
+
     # the first worker cuts the job, starts a part, and is killed in the middle of it
     first = workers.start()
     _until(lambda: any(0 < progress < 1 for _, _, progress in parts()))
@@ -361,6 +370,10 @@ def test_a_huge_pyramid_is_built_in_parts_by_several_workers(
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     assert not vault.pixels.is_building(pixels_id)  # the lock went with the process
+    # the parts wait for workers without a lock held: `admin cleanse` keeps their work
+    (temp,) = [n for n in _leftovers(vault, pixels_id) if n.endswith(".tmp")]
+    kept = dict(cleanse(vault, dry_run=True, grace_seconds=0).kept)
+    assert kept[f"Pixels/{temp}"] == "the parts of a pyramid its workers are building"
     second, third = workers.start(), workers.start()
     _until(lambda: _job(vault).state == "done", timeout=120)
     job = _job(vault)
@@ -369,7 +382,8 @@ def test_a_huge_pyramid_is_built_in_parts_by_several_workers(
     with vault.catalog.session() as session:
         assert session.scalar(select(Pixels.version).where(Pixels.id == pixels_id)) == \
             version + 1  # finished once
-        assert session.scalar(text("SELECT count(*) FROM procrastinate_jobs")) == 0
+        _until(lambda: session.scalar(text("SELECT count(*) FROM procrastinate_jobs")) == 0,
+               timeout=10)
     assert _leftovers(vault, pixels_id) == [f"{pixels_id}_pyramid"]
     pyramid = vault.pixels.pyramid(pixels_id)
     with ShardReader(pyramid / "0") as full, ShardReader(pyramid / "1") as half:
@@ -385,6 +399,29 @@ def test_a_huge_pyramid_is_built_in_parts_by_several_workers(
     finished = [text_.count("built from its parts") for text_ in logs.values()]
     assert sorted(finished) == [0, 1], logs
 
+    # the finish's worker told to stop: the finish is aborted; with no queue job left
+    # to run it, the next worker queues it again, and the job ends done once
+    fourth = workers.start()
+    pyramids.retry(vault, actor, job.id)
+    _until(lambda: _job(vault).state == "running" and _job(vault).progress > 0.8,
+           timeout=120)
+    fourth.send_signal(signal.SIGSTOP)
+    assert _job(vault).state == "running", "the finish ended before it could be stopped"
+    fourth.send_signal(signal.SIGTERM)
+    fourth.send_signal(signal.SIGCONT)
+    assert fourth.wait(30) == 0
+    # aborted, it waits for its retry; as at its last attempt, its queue job is dropped
+    assert _job(vault).state == "running" and queued(queue.PYRAMID_FINISH_TASK) == 1
+    with vault.catalog.session() as session:
+        session.execute(text("DELETE FROM procrastinate_jobs WHERE task_name = :task"),
+                        {"task": queue.PYRAMID_FINISH_TASK})
+    fifth = workers.start()
+    _until(lambda: _job(vault).state == "done", timeout=60)
+    assert "None)] (job, part; None: the finish) were waiting" in workers.stop_one(fifth)
+    with vault.catalog.session() as session:
+        assert session.scalar(select(Pixels.version).where(Pixels.id == pixels_id)) == \
+            version + 2
+
     # cancelled while its parts are written: every part stops, nothing is left
     workers.start()
     workers.start()
@@ -394,9 +431,7 @@ def test_a_huge_pyramid_is_built_in_parts_by_several_workers(
     _until(lambda: not vault.pixels.is_building(pixels_id))
     _until(lambda: _leftovers(vault, pixels_id) == [f"{pixels_id}_pyramid"], timeout=10)
     assert _job(vault).state == "cancelled"
-    with vault.catalog.session() as session:
-        _until(lambda: session.scalar(text(
-            "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"))
-            == 0, timeout=20)
-    logs_after = workers.stop_all()
-    assert "Traceback" not in logs_after, logs_after
+    _until(lambda: queued(queue.PYRAMID_PART_TASK) == 0, timeout=20)
+    logs_after = workers.stop_all()  # no failure but the stopped finish's
+    assert logs_after.count("Traceback") == \
+        logs_after.count("procrastinate.exceptions.JobAborted") == 1, logs_after

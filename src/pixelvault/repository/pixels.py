@@ -21,7 +21,7 @@ import secrets
 import shutil
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pixelvault.errors import LockHeldError
@@ -34,9 +34,19 @@ _NAME = re.compile(r"^(\d+)(_pyramid)?$")
 _TEMP = re.compile(r"^\.(\d+)_pyramid[0-9a-f]+\.tmp$")
 _LOCK = re.compile(r"^\.(\d+)_pyramid\.pyr_lock$")
 _BUILDING_HERE: set[Path] = set()  # pyramids this process's threads are building
-# parts of pyramids this process writes: (the lock's descriptor, how many threads)
-_SHARED_HERE: dict[Path, list[int]] = {}
 _IN_PROCESS_LOCK = threading.Lock()
+
+
+@dataclass
+class _SharedLock:
+    """This process's hold of a pyramid's lock file while its threads write parts:
+    one descriptor (closing any other would let the process's locks go)."""
+
+    fd: int
+    parts: set[int] = field(default_factory=set)
+
+
+_SHARED_HERE: dict[Path, _SharedLock] = {}  # pyramids this process writes parts of
 
 
 @dataclass(frozen=True)
@@ -123,55 +133,81 @@ class PixelsStore:
             shutil.rmtree(old, ignore_errors=True)
 
     @contextlib.contextmanager
-    def building(self, pixels_id: int, *, shared: bool = False) -> Iterator[None]:
+    def building(self, pixels_id: int, *, part: int | None = None) -> Iterator[None]:
         """Hold the pyramid's lock file while building it (another process building the
         same pyramid is refused; a killed builder's lock goes with its process).
 
-        ``shared``: the lock of one of several writers of the same pyramid's parts,
-        held by any number of them at once (and by several threads of one process),
-        and refused while a whole build holds it, as a whole build is refused while
-        any part is written."""
+        ``part``: one of several writers of the same pyramid, each with its own part
+        number. Any number of them hold the lock at once (a shared lock on the file's
+        first byte), each part by one writer only (an exclusive lock on a byte of its
+        own), and none while a whole build holds the file, as a whole build is
+        refused while any part is written."""
         path = self.lock_path(pixels_id)
         with _IN_PROCESS_LOCK:  # POSIX locks are per process: threads need their own
-            if path in _BUILDING_HERE or (not shared and path in _SHARED_HERE):
+            if path in _BUILDING_HERE or (part is None and path in _SHARED_HERE):
                 raise LockHeldError(f"the pyramid of pixels {pixels_id} is being built by "
                                     "another thread of this process")
-            if shared and path in _SHARED_HERE:
-                _SHARED_HERE[path][1] += 1
-                fd = None
+            if part is None:
+                fd = self._lock(path, pixels_id)
+                _BUILDING_HERE.add(path)
             else:
-                fd = self._lock(path, pixels_id, shared)
-                if shared:
-                    _SHARED_HERE[path] = [fd, 1]
-                else:
-                    _BUILDING_HERE.add(path)
+                shared = self._lock_part(path, pixels_id, part)
         try:
             yield
         finally:
             with _IN_PROCESS_LOCK:
-                if not shared:
+                if part is None:
                     _BUILDING_HERE.discard(path)
                     with contextlib.suppress(OSError):
                         path.unlink()
-                    os.close(fd)  # type: ignore[arg-type]
+                    os.close(fd)
                 else:
-                    held = _SHARED_HERE[path]
-                    held[1] -= 1
-                    if held[1] == 0:  # the lock file stays: other hosts' writers hold it
+                    shared.parts.discard(part)
+                    fcntl.lockf(shared.fd, fcntl.LOCK_UN, 1, 1 + part)
+                    if not shared.parts:  # the file stays: other hosts' writers hold it
                         del _SHARED_HERE[path]
-                        os.close(held[0])
+                        os.close(shared.fd)
 
-    def _lock(self, path: Path, pixels_id: int, shared: bool) -> int:
-        """An open descriptor of the lock file, locked; LockHeldError if it is held."""
+    def _lock(self, path: Path, pixels_id: int) -> int:
+        """An open descriptor of the lock file, locked whole; LockHeldError if any part
+        of it is held."""
         ensure_parents(self.root, path)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.lockf(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise LockHeldError(f"the pyramid of pixels {pixels_id} is being built by "
-                                "another process") from None
+            raise LockHeldError(f"the pyramid of pixels {pixels_id} is being built "
+                                "by another process") from None
         return fd
+
+    def _lock_part(self, path: Path, pixels_id: int, part: int) -> _SharedLock:
+        """This process's shared hold of the lock file (taken, or counted once more),
+        with ``part``'s own byte locked (call under ``_IN_PROCESS_LOCK``)."""
+        shared = _SHARED_HERE.get(path)
+        if shared is not None and part in shared.parts:
+            raise LockHeldError(f"part {part} of the pyramid of pixels {pixels_id} is "
+                                "being written by another thread of this process")
+        if shared is None:
+            ensure_parents(self.root, path)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB, 1, 0)
+            except OSError:
+                os.close(fd)
+                raise LockHeldError(f"the pyramid of pixels {pixels_id} is being built "
+                                    "whole by another process") from None
+            shared = _SharedLock(fd)
+        try:
+            fcntl.lockf(shared.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 1 + part)
+        except OSError:
+            if not shared.parts:
+                os.close(shared.fd)
+            raise LockHeldError(f"part {part} of the pyramid of pixels {pixels_id} is "
+                                "being written by another process") from None
+        shared.parts.add(part)
+        _SHARED_HERE[path] = shared
+        return shared
 
     def is_building(self, pixels_id: int) -> bool:
         """Whether a live process holds the pyramid's lock."""

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from pixelvault.services.jobs.names import DELETIONS as DELETIONS
+from pixelvault.services.jobs.names import PYRAMID_FINISH_TASK as PYRAMID_FINISH_TASK
 from pixelvault.services.jobs.names import PYRAMID_PART_TASK as PYRAMID_PART_TASK
 from pixelvault.services.jobs.names import PYRAMID_TASK as PYRAMID_TASK
 from pixelvault.services.jobs.names import PYRAMIDS as PYRAMIDS

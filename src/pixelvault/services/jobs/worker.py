@@ -65,27 +65,40 @@ def make_app(vault: Vault, concurrency: int) -> procrastinate.App:
         job_id = pyramids.take(vault, pixels_id)
         if job_id is None:  # built, cancelled, or its image deleted meanwhile
             return
-        if pyramid_parts.split(vault, job_id):  # a huge one: a part for every worker
-            return
+        last_attempt = context.job.attempts >= attempts - 1
+        if pyramid_parts.split(vault, job_id, last_attempt=last_attempt):
+            return  # a huge one: a part for every worker
         try:
             # a stopping worker asks its jobs to stop (procrastinate cannot stop a
             # thread): the build notices at its next chunk and the job waits again
-            pyramids.build(vault, job_id, last_attempt=context.job.attempts >= attempts - 1,
+            pyramids.build(vault, job_id, last_attempt=last_attempt,
                            should_stop=context.should_abort)
         except pyramids.Interrupted:
             raise JobAborted from None
         cache_for(vault).drop(lambda key: key[0] == "pyramid")
 
+    # A part or finish stopped with its worker is queued again by `_requeue_stranded`.
     @app.task(name=queue.PYRAMID_PART_TASK, queue=queue.PYRAMIDS, pass_context=True,
               retry=retry)
     def pyramid_part(context: JobContext, pixels_id: int, job_id: int, part: int,
-                     token: str) -> None:
+                     token: str, temp: str) -> None:
         try:
-            pyramid_parts.build_part(vault, pixels_id, job_id, part, token,
+            pyramid_parts.build_part(vault, pixels_id, job_id, part, token, temp,
                                      last_attempt=context.job.attempts >= attempts - 1,
                                      should_stop=context.should_abort)
         except pyramids.Interrupted:
-            raise JobAborted from None  # the part is queued again by `_requeue_stranded`
+            raise JobAborted from None
+
+    @app.task(name=queue.PYRAMID_FINISH_TASK, queue=queue.PYRAMIDS, pass_context=True,
+              retry=retry)
+    def pyramid_finish(context: JobContext, pixels_id: int, job_id: int, token: str,
+                       temp: str) -> None:
+        try:
+            pyramid_parts.build_finish(vault, pixels_id, job_id, token, temp,
+                                       last_attempt=context.job.attempts >= attempts - 1,
+                                       should_stop=context.should_abort)
+        except pyramids.Interrupted:
+            raise JobAborted from None
         cache_for(vault).drop(lambda key: key[0] == "pyramid")
 
     @app.task(name=queue.THUMBNAIL_TASK, queue=queue.THUMBNAILS, retry=retry)
@@ -213,7 +226,7 @@ class QueueWorker:
 
         limit = self.vault.settings.job_attempts
         try:
-            builds = (queue.PYRAMID_TASK, queue.PYRAMID_PART_TASK)
+            builds = (queue.PYRAMID_TASK, queue.PYRAMID_PART_TASK, queue.PYRAMID_FINISH_TASK)
             if job.attempts + 1 >= limit and job.task_name not in builds:
                 log.error("job %s (%s): its worker stopped %s times while running it; "
                           "given up", job.id, job.call_string, job.attempts + 1)
@@ -238,8 +251,8 @@ class QueueWorker:
         with self.vault.catalog.session() as session:
             parts = pyramid_parts.requeue_stranded(session)
             if parts:
-                log.info("parts %s of split pyramids were waiting without a queue job; "
-                         "queued again", parts)
+                log.info("split pyramids' parts %s (job, part; None: the finish) were "
+                         "waiting without a queue job; queued again", parts)
             return queue.requeue_stranded(session)
 
 

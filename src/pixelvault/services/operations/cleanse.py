@@ -23,6 +23,7 @@ from pixelvault.catalog import files as file_rows
 from pixelvault.catalog.models import Fileset, FilesetState, Pixels, Thumbnail
 from pixelvault.repository import Store
 from pixelvault.repository.files import IdStore
+from pixelvault.services.pixels.pyramid_parts import split_temps
 from pixelvault.services.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ def _pixels_store(vault: Vault, report: CleanseReport, *, dry_run: bool,
     root = vault.layout.root
     with vault.catalog.session() as session:
         known = set(session.scalars(select(Pixels.id)).all())
+    splitting = split_temps(vault)
     for entry in vault.pixels.scan():
         rel = str(entry.path.relative_to(root))
         if entry.kind == "unknown":
@@ -115,6 +117,9 @@ def _pixels_store(vault: Vault, report: CleanseReport, *, dry_run: bool,
         if entry.kind in ("temp", "lock") and entry.pixels_id is not None and \
                 vault.pixels.is_building(entry.pixels_id):
             report.kept.append((rel, "a pyramid being built now"))
+            continue
+        if entry.kind == "temp" and entry.path.name in splitting:
+            report.kept.append((rel, "the parts of a pyramid its workers are building"))
             continue
         why = {"temp": "unfinished pyramid or image", "lock": "lock of a finished build",
                "pixels": "no catalog row", "pyramid": "no catalog row"}[entry.kind]

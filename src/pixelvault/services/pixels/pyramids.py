@@ -120,8 +120,12 @@ def claim(vault: Vault) -> int | None:
 def recover(vault: Vault) -> int:
     """Jobs marked running whose builder died (nobody holds their lock): queued again."""
     with vault.catalog.session() as session:
-        running = session.execute(select(PyramidJob.id, PyramidJob.pixels_id, PyramidJob.worker)
-                                  .where(PyramidJob.state == JobState.RUNNING)).all()
+        # a split job's parts wait on the queue without a lock held: its workers look
+        # after it (`pyramid_parts.requeue_stranded`), not this
+        running = session.execute(
+            select(PyramidJob.id, PyramidJob.pixels_id, PyramidJob.worker).where(
+                PyramidJob.state == JobState.RUNNING,
+                ~PyramidJob.id.in_(select(PyramidPart.job_id)))).all()
     mine = _worker_name() + ":"
     stale = [job_id for job_id, pixels_id, worker in running
              if not worker.startswith(mine) and not vault.pixels.is_building(pixels_id)]
@@ -164,16 +168,17 @@ def _forget_parts(session: Session, job_id: int) -> None:
     session.execute(delete(PyramidPart).where(PyramidPart.job_id == job_id))
 
 
-def _set(vault: Vault, job_id: int, token: str,
-         only_while: tuple[JobState, ...] = (JobState.RUNNING,), **values: Any) -> None:
+def set_state(vault: Vault, job_id: int, token: str,
+              only_while: tuple[JobState, ...] = (JobState.RUNNING,), **values: Any) -> bool:
     """Write the job's outcome, if it is still this claim's and in one of the states
     ``only_while`` (a failure seen after the job was cancelled or failed by another
-    part does not overwrite why it ended)."""
+    part does not overwrite why it ended); whether it was."""
     with vault.catalog.session() as session:
-        session.execute(update(PyramidJob).where(
+        found = session.execute(update(PyramidJob).where(
             PyramidJob.id == job_id, PyramidJob.worker == token,
             PyramidJob.state.in_(only_while)).values(**values)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    return bool(found == 1)
 
 
 def still_running(vault: Vault, job_id: int, token: str, **values: Any) -> None:
@@ -264,7 +269,7 @@ def build(vault: Vault, job_id: int, on_progress: Callable[[float], None] | None
     except Interrupted:
         log.info("pyramid of image %s interrupted (its worker stops); it waits for "
                  "another", image_id)
-        _set(vault, job_id, token, state=JobState.PENDING, progress=0.0)
+        set_state(vault, job_id, token, state=JobState.PENDING, progress=0.0)
         raise
     except LockHeldError:
         log.info("pyramid of image %s is built by another process", image_id)
@@ -330,15 +335,16 @@ def failed(vault: Vault, job_id: int, token: str, image_id: int, exc: Exception,
            last_attempt: bool, wait: JobState) -> bool:
     """Record a build's failure with its reason: failed for good, or (a passing
     failure, not the last attempt) in state ``wait``. Whether it is to be tried
-    again (the caller raises)."""
+    again (the caller raises): never once the job is no longer this claim's."""
     reason = exc.message if isinstance(exc, PixelvaultError) else f"{type(exc).__name__}: {exc}"
     again = not last_attempt and _transient(exc)
     log.warning("pyramid of image %s failed%s: %s", image_id,
                 ", to be tried again" if again else "", reason)
-    _set(vault, job_id, token, state=wait if again else JobState.FAILED,
-         reason=reason[:4000], finished_at=None if again else datetime.now(UTC),
-         only_while=(JobState.PENDING, JobState.RUNNING))
-    return again
+    recorded = set_state(vault, job_id, token, state=wait if again else JobState.FAILED,
+                         reason=reason[:4000],
+                         finished_at=None if again else datetime.now(UTC),
+                         only_while=(JobState.PENDING, JobState.RUNNING))
+    return again and recorded
 
 
 def _hex(colour: int | None) -> str:
