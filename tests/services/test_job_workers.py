@@ -435,3 +435,36 @@ def test_a_huge_pyramid_is_built_in_parts_by_several_workers(
     logs_after = workers.stop_all()  # no failure but the stopped finish's
     assert logs_after.count("Traceback") == \
         logs_after.count("procrastinate.exceptions.JobAborted") == 1, logs_after
+
+
+def test_memo_rebuilds_are_queue_jobs_for_the_workers(pg_env: Env, vault: Vault,
+                                                      workers: Workers,
+                                                      tmp_path: Path) -> None:
+    import json
+
+    import tifffile
+
+    copies = {}
+    for name in ("kept", "gone"):
+        folder = tmp_path / name
+        folder.mkdir()
+        tifffile.imwrite(folder / f"{name}.tif", np.zeros((40, 16, 16), np.uint16))
+        (result,) = imports.run(vault, vault.local_admin(), imports.plan([folder]),
+                                imports.ImportOptions()).imported
+        copies[name] = (result, next(vault.managed.path(result.directory).rglob("*.tif")))
+    memo = vault.memos.path(copies["kept"][1])
+    assert memo.is_file()
+    memo.unlink()
+
+    queued = pg_env.cli("admin", "memo", "rebuild", "--queue", "-o", "json", check=True)
+    assert json.loads(queued.stdout) == {"filesets": 2, "jobs": 2, "queue": "maintenance"}
+    shown = json.loads(pg_env.cli("admin", "queue", "-o", "json", check=True).stdout)
+    assert [(row["queue"], row["task"], row["status"], row["jobs"]) for row in shown] == \
+        [("maintenance", "pixelvault.memo", "todo", 2)]
+    assert pg_env.cli("admin", "queue", check=True).stdout.count("pixelvault.memo") == 1
+    # a fileset deleted before a worker runs its job: the job ends with nothing to do
+    deletion.delete_fileset(vault, vault.local_admin(), copies["gone"][0].fileset_id)
+    workers.start()
+    _until(lambda: memo.is_file())
+    _until(lambda: json.loads(pg_env.cli("admin", "queue", "-o", "json").stdout) == [])
+    assert "Traceback" not in workers.stop_all()

@@ -103,3 +103,13 @@ def test_rebuild_and_cleanse(initialised: Env, vault: Vault, tmp_path: Path) -> 
     report = json.loads(initialised.cli("admin", "cleanse", "-o", "json", check=True).stdout)
     assert [r["reason"] for r in report["removed"]] == ["memo of a file that is gone"]
     assert not orphan.exists() and memo.is_file()
+
+
+def test_memo_jobs_need_the_postgresql_queue(sqlite_env: Env) -> None:
+    sqlite_env.cli("admin", "init", check=True)
+    refused = sqlite_env.cli("admin", "memo", "rebuild", "--queue")
+    assert refused.returncode != 0
+    assert "--queue needs the PostgreSQL catalog's job queue" in refused.stderr
+    assert "without it" in refused.stderr
+    shown = sqlite_env.cli("admin", "queue", check=True)
+    assert "the embedded SQLite catalog has no job queue" in shown.stdout

@@ -9,6 +9,7 @@ import typer
 
 from pixelvault.cli import fulltext, memo, pyramids
 from pixelvault.cli.output import Output, console, errors, print_json, print_table
+from pixelvault.cli.queue_view import queue_view
 
 app = typer.Typer(
     help="Create, start, stop, check and move the repository.\n\n"
@@ -26,6 +27,7 @@ app.add_typer(memo.app, name="memo")
 app.add_typer(pyramids.app, name="pyramids")
 app.add_typer(fulltext.app, name="search")
 app.command("reindex")(fulltext.reindex)
+app.command("queue")(queue_view)
 
 
 @app.command()

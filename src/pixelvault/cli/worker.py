@@ -20,7 +20,8 @@ def worker(
         None, "--concurrency", "-c", min=1, max=64,
         help="Jobs run at once (default: one per CPU)."),
 ) -> None:
-    """Run background jobs until SIGTERM or Ctrl-C: pyramids, thumbnails, big deletes.
+    """Run background jobs until SIGTERM or Ctrl-C: pyramids, thumbnails, big deletes,
+    memo rebuilds.
 
     On PostgreSQL, workers on any host that shares the catalog and the repository
     take jobs from one queue; a worker killed mid-job has its jobs taken up by

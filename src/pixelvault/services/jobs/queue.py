@@ -20,12 +20,16 @@ take the jobs from the ``pyramid_job`` table (see ``pixels.pyramids``).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from pixelvault.services.jobs.names import DELETIONS as DELETIONS
+from pixelvault.services.jobs.names import MAINTENANCE as MAINTENANCE
+from pixelvault.services.jobs.names import MEMO_TASK as MEMO_TASK
 from pixelvault.services.jobs.names import PYRAMID_FINISH_TASK as PYRAMID_FINISH_TASK
 from pixelvault.services.jobs.names import PYRAMID_PART_TASK as PYRAMID_PART_TASK
 from pixelvault.services.jobs.names import PYRAMID_TASK as PYRAMID_TASK
@@ -95,6 +99,43 @@ def defer_removal(session: Session, removal: dict[str, list[Any]],
     ``pixels``, ``thumbnails``), in the delete's transaction: once its rows are gone,
     its bytes go even if the process that deleted them dies before it removed them."""
     return defer(session, DELETIONS, REMOVAL_TASK, [(removal, None)], delay=delay)
+
+
+def defer_memos(session: Session, fileset_ids: list[int]) -> list[int]:
+    """Queue the rebuilding of these filesets' memo files, one job each."""
+    return defer(session, MAINTENANCE, MEMO_TASK,
+                 [({"fileset_id": fileset_id}, f"memo-{fileset_id}")
+                  for fileset_id in fileset_ids])
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    """How many jobs of one task are in one state, and since when the oldest."""
+
+    queue: str
+    task: str
+    status: str
+    jobs: int
+    oldest: datetime | None
+
+
+_SUMMARY = text("""
+    SELECT j.queue_name, j.task_name, j.status, count(*),
+           min(e.at) AS oldest
+      FROM procrastinate_jobs j
+      LEFT JOIN LATERAL (SELECT min(at) AS at FROM procrastinate_events
+                          WHERE job_id = j.id AND type = 'deferred') e ON true
+     GROUP BY j.queue_name, j.task_name, j.status
+     ORDER BY j.queue_name, j.task_name, j.status""")
+
+
+def summary(session: Session) -> list[QueueCount]:
+    """The jobs on the queue by queue, task and state (successful ones are not kept):
+    what waits (todo), runs (doing), and failed or was cancelled."""
+    if not on_queue(session):
+        return []
+    return [QueueCount(str(queue), str(task), str(status), int(count), oldest)
+            for queue, task, status, count, oldest in session.execute(_SUMMARY).all()]
 
 
 _STRANDED = text("""

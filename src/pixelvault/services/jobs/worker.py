@@ -25,8 +25,9 @@ import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pixelvault.catalog.engine import libpq_url
+from pixelvault.services import readers
 from pixelvault.services.jobs import queue
-from pixelvault.services.objects import deletion
+from pixelvault.services.objects import deletion, filesets
 from pixelvault.services.operations import heartbeats
 from pixelvault.services.pixels import pyramid_parts, pyramids
 from pixelvault.services.pixels.access import cache_for
@@ -114,6 +115,13 @@ def make_app(vault: Vault, concurrency: int) -> procrastinate.App:
                      thumbnails: list[int], seen: list[list[int] | None] | None = None) -> None:
         vault.guard.require_available("nothing was removed")  # raised: tried again later
         deletion.remove_bytes(vault, attachment_files, directories, pixels, thumbnails, seen)
+
+    @app.task(name=queue.MEMO_TASK, queue=queue.MAINTENANCE, retry=retry)
+    def memo(fileset_id: int) -> None:
+        vault.guard.require_available("no memo was written")  # raised: tried again later
+        root = str(vault.layout.root)
+        for entry, members in filesets.first_files(vault, fileset_id):  # none: deleted
+            readers.rebuild(root, str(entry), [str(member) for member in members])
 
     return app
 

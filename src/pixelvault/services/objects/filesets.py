@@ -168,17 +168,27 @@ def usage(vault: Vault, actor: Actor, sum_by: str) -> list[Usage]:
     return [Usage(key, n, size, linked) for key, (n, size, linked) in sorted(totals.items())]
 
 
-def first_files(vault: Vault) -> list[tuple[Path, list[Path]]]:
+def first_files(vault: Vault, fileset_id: int | None = None
+                ) -> list[tuple[Path, list[Path]]]:
     """What each ready fileset's reader opens (its entry), with the files it may open,
-    for memo rebuilding."""
+    for memo rebuilding (of one fileset, or of all)."""
+    query = (select(Fileset.id, OriginalFile.path, Fileset.entry)
+             .join(FilesetEntry, FilesetEntry.original_file_id == OriginalFile.id)
+             .join(Fileset, Fileset.id == FilesetEntry.fileset_id)
+             .where(FilesetEntry.position == 0, Fileset.state == FilesetState.READY)
+             .order_by(Fileset.id))
+    if fileset_id is not None:
+        query = query.where(Fileset.id == fileset_id)
     with vault.catalog.session() as session:
-        rows = session.execute(
-            select(Fileset.id, OriginalFile.path, Fileset.entry)
-            .join(FilesetEntry, FilesetEntry.original_file_id == OriginalFile.id)
-            .join(Fileset, Fileset.id == FilesetEntry.fileset_id)
-            .where(FilesetEntry.position == 0, Fileset.state == FilesetState.READY)
-            .order_by(Fileset.id)).all()
+        rows = session.execute(query).all()
         members = file_rows.fileset_paths(session, [row[0] for row in rows])
     return [(vault.managed.file(entry or path),
              [vault.managed.file(p) for p in members[fileset_id]])
             for fileset_id, path, entry in rows]
+
+
+def ready_ids(vault: Vault) -> list[int]:
+    """Every ready fileset's id (one memo job each)."""
+    with vault.catalog.session() as session:
+        return list(session.scalars(select(Fileset.id).where(
+            Fileset.state == FilesetState.READY).order_by(Fileset.id)).all())
