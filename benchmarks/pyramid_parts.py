@@ -20,15 +20,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from benchmarks.render import make_source, process_cpu
+from benchmarks.scratch_pg import scratch_database
+from benchmarks.thumbnail_workers import stop
 
 
 def _query(env: dict[str, str], sql: str) -> list[tuple[object, ...]]:
@@ -66,10 +66,7 @@ def build_round(env: dict[str, str], workers: int, part: str) -> tuple[float, fl
         (parts,), = _query(env, "SELECT count(*) FROM pyramid_part")
         return seconds, cpu, int(str(parts))
     finally:
-        for process in started:
-            process.send_signal(signal.SIGTERM)
-        for process in started:
-            process.wait(30)
+        stop(started)
 
 
 def main() -> None:
@@ -80,17 +77,15 @@ def main() -> None:
     parser.add_argument("--db", default=os.environ.get("PIXELVAULT_TEST_PG_URL", ""))
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
-    if not args.db:
-        raise SystemExit("give --db postgresql://... (a role that may create databases)")
-    import psycopg
+    with scratch_database(args.db, "pv_bench_parts") as db_url:
+        run(args, db_url)
 
-    name = f"pv_bench_parts_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.db, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+
+def run(args: argparse.Namespace, db_url: str) -> None:
     work = Path(tempfile.mkdtemp(prefix="pv-bench-parts-", dir=args.dir))
     try:
         env = {**os.environ, "PIXELVAULT_HOME": str(work / "home"),
-               "PIXELVAULT_DB_URL": f"{args.db.rsplit('/', 1)[0]}/{name}",
+               "PIXELVAULT_DB_URL": db_url,
                "PIXELVAULT_SEARCH_INDEXER": "off", "PIXELVAULT_PIXELS_PYRAMID_WORKERS": "0"}
         env.pop("PIXELVAULT_DATA_DIR", None)
         subprocess.run([sys.executable, "-m", "pixelvault", "admin", "init"], env=env,
@@ -116,8 +111,6 @@ def main() -> None:
                   f"{cpu:6.2f} CPU s  {parts or 1} part(s)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        with psycopg.connect(args.db, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

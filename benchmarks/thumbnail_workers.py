@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -39,6 +38,7 @@ import tifffile
 
 from benchmarks.api import ONE_PROCESS, free_port, wait_until_up
 from benchmarks.render import import_with_pyramid, make_source, wrk
+from benchmarks.scratch_pg import scratch_database
 
 NICENESS = 10
 
@@ -98,19 +98,17 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("this benchmark needs wrk: apt-get install wrk")
-    if not args.db:
-        raise SystemExit("give --db postgresql://... (a role that may create databases)")
-    import psycopg
+    with scratch_database(args.db, "pv_bench_thumbs") as db_url:
+        run(args, db_url)
 
-    name = f"pv_bench_thumbs_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.db, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+
+def run(args: argparse.Namespace, db_url: str) -> None:
     work = Path(tempfile.mkdtemp(prefix="pv-bench-thumbs-", dir=args.dir))
     server: subprocess.Popen[bytes] | None = None
     try:
         port = free_port()
         env = {**os.environ, "PIXELVAULT_HOME": str(work / "home"),
-               "PIXELVAULT_DB_URL": f"{args.db.rsplit('/', 1)[0]}/{name}",
+               "PIXELVAULT_DB_URL": db_url,
                "PIXELVAULT_SERVER_PORT": str(port), "PIXELVAULT_ROOT_PASSWORD": "bench-root-1",
                "PIXELVAULT_SEARCH_INDEXER": "off", "PIXELVAULT_PIXELS_PYRAMID_WORKERS": "0",
                "PIXELVAULT_RENDER_TILE_CACHE": "0"}
@@ -174,8 +172,6 @@ def main() -> None:
             server.terminate()
             server.wait(30)
         shutil.rmtree(work, ignore_errors=True)
-        with psycopg.connect(args.db, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
