@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -108,21 +109,30 @@ def _leftovers(vault: Vault, pixels_id: int) -> list[str]:
                   and not p.name.endswith(".pyr_lock")) if folder.is_dir() else []
 
 
-def test_a_killed_worker_s_job_is_finished_once_by_another_and_cancels_leave_nothing(
-        vault: Vault, workers: Workers, tmp_path: Path) -> None:
+def _import_large(vault: Vault, tmp_path: Path, seed: int
+                  ) -> tuple[np.ndarray[Any, Any], imports.Outcome, int, int]:
+    """A 2-channel SIDE x SIDE uint16 image imported: its pixels, the import's outcome,
+    its pixels' id and version (its pyramid job waits on the queue)."""
     import tifffile
 
-    data = np.random.default_rng(5).integers(0, 4000, (2, SIDE, SIDE), dtype=np.uint16)
-    path = tmp_path / "large.ome.tif"
+    data = np.random.default_rng(seed).integers(0, 4000, (2, SIDE, SIDE), dtype=np.uint16)
+    path = tmp_path / f"large-{seed}.ome.tif"
     tifffile.imwrite(path, data, ome=True, metadata={"axes": "CYX"})
-    del data
-    actor = vault.local_admin()
-    outcome = imports.run(vault, actor, imports.plan([path]), imports.ImportOptions())
+    outcome = imports.run(vault, vault.local_admin(), imports.plan([path]),
+                          imports.ImportOptions())
     assert not outcome.failed, outcome.failed
-    image_id = outcome.imported[0].image_ids[0]
     with vault.catalog.session() as session:
         pixels_id, version = session.execute(select(Pixels.id, Pixels.version).where(
-            Pixels.image_id == image_id)).one()
+            Pixels.image_id == outcome.imported[0].image_ids[0])).one()
+    return data, outcome, pixels_id, version
+
+
+def test_a_killed_worker_s_job_is_finished_once_by_another_and_cancels_leave_nothing(
+        vault: Vault, workers: Workers, tmp_path: Path) -> None:
+    _, outcome, pixels_id, version = _import_large(vault, tmp_path, seed=5)
+    actor = vault.local_admin()
+    image_id = outcome.imported[0].image_ids[0]
+    with vault.catalog.session() as session:
         # deferred in the import's own transaction: the queue holds it already
         assert session.scalar(text("SELECT count(*) FROM procrastinate_jobs "
                                    "WHERE status = 'todo'")) == 1
@@ -331,23 +341,14 @@ def test_a_huge_pyramid_is_built_in_parts_by_several_workers(
     mid-part, two others write the rest, the finish runs once, and the pyramid holds
     the source's pixels at every level; a finish whose worker stopped is queued again;
     a cancelled split leaves nothing."""
-    import tifffile
-
     from pixelvault.catalog.models import PyramidPart
     from pixelvault.formats.ngff_write import halve
     from pixelvault.formats.zarr_shards import ShardReader
     from pixelvault.services.operations.cleanse import cleanse
 
-    data = np.random.default_rng(7).integers(0, 4000, (2, SIDE, SIDE), dtype=np.uint16)
-    path = tmp_path / "huge.ome.tif"
-    tifffile.imwrite(path, data, ome=True, metadata={"axes": "CYX"})
+    data, outcome, pixels_id, version = _import_large(vault, tmp_path, seed=7)
     actor = vault.local_admin()
-    outcome = imports.run(vault, actor, imports.plan([path]), imports.ImportOptions())
-    assert not outcome.failed, outcome.failed
     image_id = outcome.imported[0].image_ids[0]
-    with vault.catalog.session() as session:
-        pixels_id, version = session.execute(select(Pixels.id, Pixels.version).where(
-            Pixels.image_id == image_id)).one()
     pg_env.set(pixels_pyramid_part="1MiB")  # every 64 MiB shard a part of its own
 
     def parts() -> list[tuple[int, bool, float]]:
